@@ -1,0 +1,376 @@
+//! Pipeline files (`pipelines/*.yaml`): what a run computes, on what, and where it publishes.
+//! Relative paths and relative `file:` URLs are resolved against the pipeline file's folder.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::Disclosure;
+use crate::problem::{Problem, Problems};
+use crate::read_text;
+use crate::yaml::{self, SourceText};
+
+/// Where submissions are read from or results written to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// A local folder (a relative path or a `file:` URL, resolved).
+    Local(PathBuf),
+    /// An object-store URL: `s3://`, `gs://` or `az://` (also `abfs://`, `azure://`).
+    Remote(String),
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Local(p) => write!(f, "{}", p.display()),
+            StoreLocation::Remote(url) => f.write_str(url),
+        }
+    }
+}
+
+/// Where the metrics of a run go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusPublish {
+    /// The audience whose results become metrics.
+    pub audience: Disclosure,
+    /// A node_exporter textfile to write atomically.
+    pub textfile: Option<PathBuf>,
+    /// A Pushgateway base URL to PUT to.
+    pub pushgateway: Option<String>,
+}
+
+/// A checked pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// `[a-z0-9-]+`, the Prometheus `pipeline` label.
+    pub name: String,
+    /// The reporting year T.
+    pub year: i32,
+    /// The catalog folder.
+    pub catalog: PathBuf,
+    /// The members registry file.
+    pub members: PathBuf,
+    /// Where submissions are.
+    pub source: StoreLocation,
+    /// Where results go.
+    pub results: StoreLocation,
+    /// The audiences to write results for.
+    pub audiences: Vec<Disclosure>,
+    /// The disclosure level when neither the manifest nor the indicator sets one.
+    pub disclosure_default: Disclosure,
+    /// Above this share of invalid rows a dataset is rejected.
+    pub max_invalid_row_fraction: f64,
+    /// Below this coverage an outcome or dimension gets no score.
+    pub min_coverage: f64,
+    /// Peer groups smaller than this get no statistics.
+    pub min_group_size: u32,
+    /// Metrics publication, if any.
+    pub prometheus: Option<PrometheusPublish>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineSpec {
+    name: String,
+    year: i32,
+    catalog: String,
+    members: String,
+    source: String,
+    results: String,
+    #[serde(default)]
+    audiences: Option<Vec<Disclosure>>,
+    #[serde(default)]
+    disclosure: Option<DisclosureSpec>,
+    #[serde(default)]
+    validation: Option<ValidationSpec>,
+    #[serde(default)]
+    scoring: Option<ScoringSpec>,
+    #[serde(default)]
+    peers: Option<PeersSpec>,
+    #[serde(default)]
+    publish: Option<PublishSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisclosureSpec {
+    default: Disclosure,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidationSpec {
+    max_invalid_row_fraction: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoringSpec {
+    min_coverage: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeersSpec {
+    min_group_size: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishSpec {
+    #[serde(default)]
+    prometheus: Option<PrometheusSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrometheusSpec {
+    #[serde(default)]
+    audience: Option<Disclosure>,
+    #[serde(default)]
+    textfile: Option<String>,
+    #[serde(default)]
+    pushgateway: Option<String>,
+}
+
+/// Default share of invalid rows above which a dataset is rejected.
+pub const DEFAULT_MAX_INVALID_ROW_FRACTION: f64 = 0.05;
+/// Default coverage below which an outcome or dimension gets no score.
+pub const DEFAULT_MIN_COVERAGE: f64 = 0.5;
+/// Default smallest peer group that gets statistics.
+pub const DEFAULT_MIN_GROUP_SIZE: u32 = 5;
+
+impl Pipeline {
+    /// Reads and checks a pipeline file. Does not load the catalog or registry it names.
+    pub fn load(path: &Path) -> Result<Pipeline, Problems> {
+        let text = read_text(path)?;
+        Pipeline::parse(path, &text)
+    }
+
+    /// Checks a pipeline's text, reporting every problem.
+    pub fn parse(path: &Path, text: &str) -> Result<Pipeline, Problems> {
+        let spec: PipelineSpec = yaml::parse(path, text)?;
+        let source = SourceText::new(text);
+        let mut problems = Problems::new();
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut at = |keys: &[&str], message: String| {
+            problems.push(Problem::new(path, source.key(keys), message))
+        };
+
+        if spec.name.is_empty()
+            || !spec
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            at(
+                &["name"],
+                format!(
+                    "pipeline name `{}` must be lower-case letters, digits and `-`",
+                    spec.name
+                ),
+            );
+        }
+        if !(1900..=2200).contains(&spec.year) {
+            at(
+                &["year"],
+                format!("year {} is not a plausible reporting year", spec.year),
+            );
+        }
+        let catalog = resolve_local(base, &spec.catalog).unwrap_or_else(|e| {
+            at(&["catalog"], e);
+            PathBuf::new()
+        });
+        let members = resolve_local(base, &spec.members).unwrap_or_else(|e| {
+            at(&["members"], e);
+            PathBuf::new()
+        });
+        let source_location = resolve_store(base, &spec.source).unwrap_or_else(|e| {
+            at(&["source"], e);
+            StoreLocation::Local(PathBuf::new())
+        });
+        let results = resolve_store(base, &spec.results).unwrap_or_else(|e| {
+            at(&["results"], e);
+            StoreLocation::Local(PathBuf::new())
+        });
+        let audiences = spec.audiences.unwrap_or_else(|| Disclosure::ALL.to_vec());
+        if audiences.is_empty() {
+            at(
+                &["audiences"],
+                "list at least one audience: secretariat, wco or public".into(),
+            );
+        }
+        for (i, a) in audiences.iter().enumerate() {
+            if audiences[..i].contains(a) {
+                at(&["audiences"], format!("audience `{a}` is listed twice"));
+            }
+        }
+        let max_invalid_row_fraction = spec
+            .validation
+            .map_or(DEFAULT_MAX_INVALID_ROW_FRACTION, |v| {
+                v.max_invalid_row_fraction
+            });
+        if !(0.0..=1.0).contains(&max_invalid_row_fraction) {
+            at(
+                &["validation", "max_invalid_row_fraction"],
+                format!(
+                    "max_invalid_row_fraction must be between 0 and 1, not {max_invalid_row_fraction}"
+                ),
+            );
+        }
+        let min_coverage = spec
+            .scoring
+            .map_or(DEFAULT_MIN_COVERAGE, |s| s.min_coverage);
+        if !(0.0..=1.0).contains(&min_coverage) {
+            at(
+                &["scoring", "min_coverage"],
+                format!("min_coverage must be between 0 and 1, not {min_coverage}"),
+            );
+        }
+        let min_group_size = spec
+            .peers
+            .map_or(DEFAULT_MIN_GROUP_SIZE, |p| p.min_group_size);
+        if min_group_size == 0 {
+            at(
+                &["peers", "min_group_size"],
+                "min_group_size must be at least 1".into(),
+            );
+        }
+        let prometheus = spec.publish.and_then(|p| p.prometheus).map(|p| {
+            let audience = p.audience.unwrap_or(Disclosure::Public);
+            if !audiences.contains(&audience) {
+                at(
+                    &["publish", "prometheus", "audience"],
+                    format!("metrics audience `{audience}` is not one of the pipeline's audiences"),
+                );
+            }
+            if let Some(url) = &p.pushgateway
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                at(
+                    &["publish", "prometheus", "pushgateway"],
+                    format!("pushgateway must be an http:// or https:// URL, not `{url}`"),
+                );
+            }
+            let textfile = p.textfile.map(|t| base.join(t));
+            if let Some(t) = &textfile
+                && t.extension().and_then(|e| e.to_str()) != Some("prom")
+            {
+                at(
+                    &["publish", "prometheus", "textfile"],
+                    "the node_exporter textfile collector only reads files ending in `.prom`"
+                        .into(),
+                );
+            }
+            PrometheusPublish {
+                audience,
+                textfile,
+                pushgateway: p.pushgateway,
+            }
+        });
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Pipeline {
+            path: path.to_path_buf(),
+            name: spec.name,
+            year: spec.year,
+            catalog,
+            members,
+            source: source_location,
+            results,
+            audiences,
+            disclosure_default: spec.disclosure.map_or(Disclosure::Wco, |d| d.default),
+            max_invalid_row_fraction,
+            min_coverage,
+            min_group_size,
+            prometheus,
+        })
+    }
+}
+
+/// A local path, relative to the pipeline's folder unless absolute.
+fn resolve_local(base: &Path, value: &str) -> Result<PathBuf, String> {
+    if value.contains("://") {
+        return Err(format!(
+            "`{value}` must be a local path (relative to the pipeline file, or absolute)"
+        ));
+    }
+    Ok(normalize(&base.join(value)))
+}
+
+/// A store URL, or a local folder for plain paths and `file:` URLs.
+fn resolve_store(base: &Path, value: &str) -> Result<StoreLocation, String> {
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(rest) = value.strip_prefix("file://") {
+        return Ok(StoreLocation::Local(normalize(&base.join(rest))));
+    }
+    if let Some(rest) = value.strip_prefix("file:") {
+        return Ok(StoreLocation::Local(normalize(&base.join(rest))));
+    }
+    match value.split_once("://") {
+        Some((scheme, rest)) => match scheme {
+            "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure" => {
+                if rest.is_empty() || rest.starts_with('/') {
+                    Err(format!(
+                        "`{value}` needs a bucket or container name after `{scheme}://`"
+                    ))
+                } else {
+                    Ok(StoreLocation::Remote(value.to_string()))
+                }
+            }
+            _ => Err(format!(
+                "`{scheme}://` is not a supported store: use s3://, gs://, az://, file:// or a local path"
+            )),
+        },
+        None => Ok(StoreLocation::Local(normalize(&base.join(value)))),
+    }
+}
+
+/// Removes `.` and resolves `..` lexically, so messages show tidy paths.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_paths_against_the_pipeline_folder() {
+        let base = Path::new("pipelines");
+        assert_eq!(
+            resolve_local(base, "../indicators").ok(),
+            Some(PathBuf::from("indicators"))
+        );
+        assert_eq!(
+            resolve_store(base, "s3://bucket/prefix").ok(),
+            Some(StoreLocation::Remote("s3://bucket/prefix".into()))
+        );
+        assert_eq!(
+            resolve_store(base, "file:///data/x").ok(),
+            Some(StoreLocation::Local(PathBuf::from("/data/x")))
+        );
+        assert!(resolve_store(base, "ftp://host/x").is_err());
+        assert!(resolve_store(base, "s3://").is_err());
+    }
+}

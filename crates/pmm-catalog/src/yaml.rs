@@ -1,0 +1,191 @@
+//! The one module that parses YAML: every catalog, pipeline, registry and manifest file goes
+//! through [`parse`], so the YAML library can be replaced in one place.
+//!
+//! Parsing is the first of two stages: it fills raw `*Spec` structs that mirror the file (with
+//! `deny_unknown_fields`); the `check` steps of the other modules turn those into model types.
+//! serde does not keep the position of every value, so the checks find the line of the key
+//! they complain about with [`SourceText`], a small index over the file's lines.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::problem::{Location, Problem};
+
+/// Parses a YAML document into `T`, reporting the first syntax or shape error with its place.
+pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Problem> {
+    serde_yaml::from_str::<T>(text).map_err(|err| {
+        let location = err
+            .location()
+            .map(|l| Location::new(l.line(), l.column()))
+            .unwrap_or(Location::START);
+        Problem::new(path, location, clean_message(&err.to_string()))
+    })
+}
+
+/// Drops serde_yaml's own " at line L column C" suffix: the problem carries the place itself.
+fn clean_message(message: &str) -> String {
+    let message = match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    let message = message.trim();
+    if message.is_empty() {
+        "invalid YAML".to_string()
+    } else {
+        message.to_string()
+    }
+}
+
+/// A file's text with the lookups the checks need to point at a key.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceText<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl<'a> SourceText<'a> {
+    /// Indexes a file's text.
+    pub(crate) fn new(text: &'a str) -> Self {
+        SourceText {
+            lines: text.lines().collect(),
+        }
+    }
+
+    /// The place of a key path such as `["scoring", "floor"]`: the first key is looked for at
+    /// the top level, each following one after the line of the previous. Falls back to the
+    /// place of the longest prefix found, and to the start of the file.
+    pub(crate) fn key(&self, path: &[&str]) -> Location {
+        let mut found = Location::START;
+        let mut from = 0;
+        for (depth, key) in path.iter().enumerate() {
+            let hit = if depth == 0 {
+                self.top_level_key(key)
+            } else {
+                self.find_key_after(from, key)
+            };
+            match hit {
+                Some(location) => {
+                    found = location;
+                    from = location.line; // search the next key below this line
+                }
+                None => break,
+            }
+        }
+        found
+    }
+
+    /// The place of the `index`-th list item (0-based) under a top-level key.
+    pub(crate) fn item(&self, key: &str, index: usize) -> Location {
+        let Some(start) = self.top_level_key(key) else {
+            return Location::START;
+        };
+        let mut seen = 0;
+        for (i, line) in self.lines.iter().enumerate().skip(start.line) {
+            let trimmed = line.trim_start();
+            if !line.starts_with(' ') && !line.starts_with('-') && !trimmed.is_empty() {
+                break; // the next top-level key
+            }
+            if let Some(rest) = trimmed.strip_prefix('-')
+                && (rest.is_empty() || rest.starts_with(' '))
+            {
+                if seen == index {
+                    let column = line.len() - trimmed.len() + 1;
+                    return Location::new(i + 1, column);
+                }
+                seen += 1;
+            }
+        }
+        start
+    }
+
+    /// The place of `needle` (any text) at or after the line of a top-level key.
+    pub(crate) fn text_after_key(&self, key: &str, needle: &str) -> Location {
+        let start = self.top_level_key(key).unwrap_or(Location::START);
+        for (i, line) in self.lines.iter().enumerate().skip(start.line - 1) {
+            if let Some(col) = line.find(needle) {
+                return Location::new(i + 1, col + 1);
+            }
+        }
+        start
+    }
+
+    /// The line (1-based) where the value of a block scalar key such as `sql: |` starts, and
+    /// the indentation of that value, so an offset inside the value maps to the file.
+    pub(crate) fn block_start(&self, key: &str) -> Option<(usize, usize)> {
+        let at = self.top_level_key(key)?;
+        let first = self
+            .lines
+            .iter()
+            .enumerate()
+            .skip(at.line)
+            .find(|(_, l)| !l.trim().is_empty())?;
+        let indent = first.1.len() - first.1.trim_start().len();
+        Some((first.0 + 1, indent))
+    }
+
+    fn top_level_key(&self, key: &str) -> Option<Location> {
+        self.lines
+            .iter()
+            .position(|line| is_key_line(line, key))
+            .map(|i| Location::new(i + 1, 1))
+    }
+
+    /// The first `key` below `from_line` (1-based), or in a flow mapping on that line itself
+    /// (`scoring: {floor: 50, target: 100}`).
+    fn find_key_after(&self, from_line: usize, key: &str) -> Option<Location> {
+        let flow = |line: &str| {
+            [format!("{{{key}:"), format!(" {key}:")]
+                .iter()
+                .find_map(|pattern| line.find(pattern.as_str()).map(|col| col + 2))
+        };
+        if let Some(col) = self.lines.get(from_line.saturating_sub(1)).and_then(|l| flow(l)) {
+            return Some(Location::new(from_line, col));
+        }
+        for (i, line) in self.lines.iter().enumerate().skip(from_line) {
+            let trimmed = line.trim_start_matches([' ', '-']);
+            if is_key_line(trimmed, key) {
+                return Some(Location::new(i + 1, line.len() - trimmed.len() + 1));
+            }
+            if let Some(col) = flow(line) {
+                return Some(Location::new(i + 1, col));
+            }
+        }
+        None
+    }
+}
+
+fn is_key_line(line: &str, key: &str) -> bool {
+    line.strip_prefix(key)
+        .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(" :"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "id: a.b\nscoring:\n  floor: 1\n  target: 2\nflow: {a: 1, b: 2}\nlist:\n  - x\n  - {code: y}\nsql: |\n  SELECT 1\n  FROM t\n";
+
+    #[test]
+    fn finds_nested_keys_items_and_blocks() {
+        let source = SourceText::new(TEXT);
+        assert_eq!(source.key(&["scoring", "target"]), Location::new(4, 3));
+        assert_eq!(source.key(&["missing"]), Location::START);
+        assert_eq!(source.key(&["flow", "b"]), Location::new(5, 14));
+        assert_eq!(source.item("list", 1), Location::new(8, 3));
+        assert_eq!(source.block_start("sql"), Some((10, 2)));
+    }
+
+    #[test]
+    fn parse_errors_carry_their_place() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct S {
+            a: u32,
+        }
+        let err = parse::<S>(Path::new("f.yaml"), "a: 1\nb: 2\n").unwrap_err();
+        assert_eq!(err.location, Location::new(2, 1));
+        assert!(err.message.contains("unknown field `b`"), "{}", err.message);
+        assert!(!err.message.contains("at line"), "{}", err.message);
+    }
+}

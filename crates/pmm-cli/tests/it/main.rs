@@ -1,0 +1,66 @@
+//! End-to-end tests of the `pmm` binary: each runs the real command on files made for it.
+
+mod indicators;
+mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository's top folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `pmm` with `args` in `dir`.
+pub fn pmm(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pmm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the pmm binary runs")
+}
+
+/// A copy of the shipped catalog (`indicators/`) in a fresh temporary folder.
+pub fn catalog_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    copy_dir(&repo_root().join("indicators"), &dir.path().join("indicators"));
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy file");
+        }
+    }
+}
+
+/// Replaces the first occurrence of `find` in a file, failing when it is not there.
+pub fn edit(path: &Path, find: &str, replace: &str) {
+    let text = std::fs::read_to_string(path).expect("read file");
+    assert!(text.contains(find), "{} does not contain {find:?}", path.display());
+    std::fs::write(path, text.replacen(find, replace, 1)).expect("write file");
+}
+
+/// Replaces an indicator file's `sql:` block with `sql`.
+pub fn replace_sql(path: &Path, sql: &str) {
+    let text = std::fs::read_to_string(path).expect("read file");
+    let start = text.find("sql: |\n").expect("an sql block");
+    let end = text.find("\ntests:").expect("a tests block");
+    let indented: String = sql.lines().map(|l| format!("  {l}\n")).collect();
+    let new = format!("{}sql: |\n{}{}", &text[..start], indented, &text[end + 1..]);
+    std::fs::write(path, new).expect("write file");
+}
+
+/// stdout and stderr of a run, as text.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,360 @@
+//! Evaluation of indicators: one DataFusion session over every member's valid rows (T and
+//! T-1 together), each indicator's SQL run once, and the status of every (member, indicator)
+//! decided in the order the catalog documents.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
+use pmm_ingest::table_schema;
+
+use crate::functions::{hours_between, percentile_exact};
+use crate::guard::{check_read_only, read_only, tidy};
+use crate::{Error, Result};
+
+/// What became of one dataset of one submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatasetState {
+    /// Read and validated; its valid rows are in the tables.
+    Accepted,
+    /// Rejected as a whole (or its submission was).
+    Rejected,
+}
+
+/// Everything evaluation needs from ingestion: the valid rows of every dataset and what
+/// happened to each submission, for the reporting year and the year before.
+#[derive(Debug, Default)]
+pub struct EvaluationInputs {
+    /// The reporting year T.
+    pub year: i32,
+    /// The members to report on, sorted.
+    pub members: Vec<String>,
+    /// Valid rows per dataset, all members and both years, in the dataset's table schema.
+    pub batches: BTreeMap<String, Vec<RecordBatch>>,
+    /// The state of each (member, year, dataset) that was submitted; absent = not submitted.
+    pub datasets: HashMap<(String, i32, String), DatasetState>,
+    /// (member, indicator) pairs the member's manifest for T declares not applicable.
+    pub not_applicable: HashSet<(String, String)>,
+}
+
+impl EvaluationInputs {
+    /// Empty inputs for reporting year `year`.
+    pub fn new(year: i32) -> Self {
+        EvaluationInputs {
+            year,
+            ..Default::default()
+        }
+    }
+}
+
+/// One indicator's result for one member and year, before scoring.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorValue {
+    /// Member code.
+    pub member: String,
+    /// Reporting year.
+    pub year: i32,
+    /// Indicator id.
+    pub indicator: String,
+    /// Status, checked in catalog order.
+    pub status: Status,
+    /// The value, for `ok` only.
+    pub value: Option<f64>,
+    /// The numerator, when the indicator gives one (kept for `undefined` too: it explains).
+    pub numerator: Option<f64>,
+    /// The denominator, likewise.
+    pub denominator: Option<f64>,
+}
+
+/// A DataFusion session holding every dataset table and the `submitted` table.
+pub struct Engine {
+    ctx: SessionContext,
+}
+
+impl Engine {
+    /// Registers one table per catalog dataset (empty when nothing was submitted) and the
+    /// `submitted` table, plus the catalog's SQL functions.
+    pub fn new(catalog: &Catalog, inputs: &EvaluationInputs) -> Result<Engine> {
+        let ctx = session();
+        for contract in &catalog.datasets {
+            let schema = table_schema(contract);
+            let batches = inputs
+                .batches
+                .get(&contract.name)
+                .cloned()
+                .unwrap_or_default();
+            let table = MemTable::try_new(schema, vec![batches])?;
+            ctx.register_table(contract.name.as_str(), Arc::new(table))?;
+        }
+        let mut submitted: Vec<(&String, i32, &String)> = inputs
+            .datasets
+            .iter()
+            .filter(|(_, state)| **state == DatasetState::Accepted)
+            .map(|((m, y, d), _)| (m, *y, d))
+            .collect();
+        submitted.sort();
+        let schema = submitted_schema();
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(submitted.iter().map(|s| s.0))),
+                Arc::new(Int64Array::from_iter_values(
+                    submitted.iter().map(|s| i64::from(s.1)),
+                )),
+                Arc::new(StringArray::from_iter_values(submitted.iter().map(|s| s.2))),
+            ],
+        )?;
+        ctx.register_table(
+            SUBMITTED_TABLE,
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
+        )?;
+        Ok(Engine { ctx })
+    }
+
+    /// Runs the indicator's SQL once over all members and decides every member's status.
+    pub async fn evaluate(
+        &self,
+        indicator: &Indicator,
+        inputs: &EvaluationInputs,
+    ) -> Result<Vec<IndicatorValue>> {
+        let rows = self.run_sql(indicator, inputs.year).await?;
+        let year = inputs.year;
+        let mut out = Vec::with_capacity(inputs.members.len());
+        for member in &inputs.members {
+            let status_before_sql = if inputs
+                .not_applicable
+                .contains(&(member.clone(), indicator.id.clone()))
+            {
+                Some(Status::NotApplicable)
+            } else {
+                data_status(indicator, member, year, inputs)
+            };
+            let (status, value, numerator, denominator) = match status_before_sql {
+                Some(status) => (status, None, None, None),
+                None => match rows.get(member.as_str()) {
+                    Some(row) => match row.value {
+                        Some(v) if v.is_finite() => {
+                            (Status::Ok, Some(v), row.numerator, row.denominator)
+                        }
+                        _ => (Status::Undefined, None, row.numerator, row.denominator),
+                    },
+                    None => (Status::Undefined, None, None, None),
+                },
+            };
+            out.push(IndicatorValue {
+                member: member.clone(),
+                year,
+                indicator: indicator.id.clone(),
+                status,
+                value,
+                numerator: numerator.filter(|n| n.is_finite()),
+                denominator: denominator.filter(|d| d.is_finite()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The SQL's rows for year T, by member.
+    async fn run_sql(&self, indicator: &Indicator, year: i32) -> Result<HashMap<String, SqlRow>> {
+        let allowed = allowed_tables(indicator);
+        check_read_only(&indicator.sql, &allowed).map_err(|r| Error::Indicator {
+            id: indicator.id.clone(),
+            message: r.message,
+        })?;
+        let frame = self
+            .ctx
+            .sql_with_options(&indicator.sql, read_only())
+            .await
+            .map_err(|e| Error::Indicator {
+                id: indicator.id.clone(),
+                message: tidy(&e.to_string()),
+            })?;
+        check_output(frame.schema().as_arrow()).map_err(|message| Error::Indicator {
+            id: indicator.id.clone(),
+            message,
+        })?;
+        let batches = frame.collect().await.map_err(|e| Error::Indicator {
+            id: indicator.id.clone(),
+            message: tidy(&e.to_string()),
+        })?;
+        let mut rows = HashMap::new();
+        for batch in batches {
+            let members = cast(
+                column(&batch, "member").ok_or_else(|| internal("member"))?,
+                &DataType::Utf8,
+            )?;
+            let members = members.as_string::<i32>();
+            let years = column(&batch, "year")
+                .ok_or_else(|| internal("year"))?
+                .as_primitive::<Int64Type>()
+                .clone();
+            let values = float_column(&batch, "value");
+            let numerators = float_column(&batch, "numerator");
+            let denominators = float_column(&batch, "denominator");
+            for i in 0..batch.num_rows() {
+                if years.is_null(i) || years.value(i) != i64::from(year) || members.is_null(i) {
+                    continue;
+                }
+                let member = members.value(i).to_string();
+                let get = |a: &Option<Float64Array>| {
+                    a.as_ref().and_then(|a| a.is_valid(i).then(|| a.value(i)))
+                };
+                let row = SqlRow {
+                    value: get(&values),
+                    numerator: get(&numerators),
+                    denominator: get(&denominators),
+                };
+                if rows.insert(member.clone(), row).is_some() {
+                    return Err(Error::Indicator {
+                        id: indicator.id.clone(),
+                        message: format!(
+                            "the SQL returned more than one row for member {member}, year {year}; group by member and year"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The session, for checks that plan SQL without running it.
+    pub(crate) fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+}
+
+struct SqlRow {
+    value: Option<f64>,
+    numerator: Option<f64>,
+    denominator: Option<f64>,
+}
+
+/// A session with the catalog's functions and nothing else: no information schema, no URL
+/// tables, so SQL can reach only the tables registered on it.
+pub(crate) fn session() -> SessionContext {
+    let config = SessionConfig::new()
+        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .with_information_schema(false);
+    let ctx = SessionContext::new_with_config(config);
+    ctx.register_udf(hours_between());
+    ctx.register_udaf(percentile_exact());
+    ctx
+}
+
+fn submitted_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("member", DataType::Utf8, false),
+        Field::new("year", DataType::Int64, false),
+        Field::new("dataset", DataType::Utf8, false),
+    ]))
+}
+
+/// The tables an indicator may name: its datasets and `submitted`.
+pub(crate) fn allowed_tables(indicator: &Indicator) -> BTreeSet<String> {
+    indicator
+        .datasets
+        .iter()
+        .map(|d| d.name.clone())
+        .chain([SUBMITTED_TABLE.to_string()])
+        .collect()
+}
+
+/// The status decided by the data alone, before the SQL: invalid or missing inputs.
+fn data_status(
+    indicator: &Indicator,
+    member: &str,
+    year: i32,
+    inputs: &EvaluationInputs,
+) -> Option<Status> {
+    let mut missing = false;
+    for dataset in &indicator.datasets {
+        for year_ref in &dataset.years {
+            let y = year_ref.resolve(year);
+            match inputs
+                .datasets
+                .get(&(member.to_string(), y, dataset.name.clone()))
+            {
+                Some(DatasetState::Rejected) => return Some(Status::InvalidSubmission),
+                Some(DatasetState::Accepted) => {}
+                None => missing = true,
+            }
+        }
+    }
+    missing.then_some(Status::MissingData)
+}
+
+/// Checks the columns an indicator's SQL returns: `member` (text), `year` (int64), `value`
+/// (float64) and optionally `numerator` and `denominator` (float64), nothing else.
+pub(crate) fn check_output(schema: &Schema) -> std::result::Result<(), String> {
+    let mut problems = Vec::new();
+    for (name, required) in [
+        ("member", true),
+        ("year", true),
+        ("value", true),
+        ("numerator", false),
+        ("denominator", false),
+    ] {
+        match schema.field_with_name(name) {
+            Err(_) if required => problems.push(format!("returns no `{name}` column")),
+            Err(_) => {}
+            Ok(field) => {
+                let ok = match name {
+                    "member" => matches!(
+                        field.data_type(),
+                        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+                    ),
+                    "year" => field.data_type() == &DataType::Int64,
+                    _ => field.data_type() == &DataType::Float64,
+                };
+                if !ok {
+                    let wanted = match name {
+                        "member" => "text",
+                        "year" => "Int64",
+                        _ => {
+                            "Float64 (write 100.0 * a / b, or CAST(x AS DOUBLE), to avoid integer division)"
+                        }
+                    };
+                    problems.push(format!(
+                        "column `{name}` is {}, it must be {wanted}",
+                        field.data_type()
+                    ));
+                }
+            }
+        }
+    }
+    for field in schema.fields() {
+        if !["member", "year", "value", "numerator", "denominator"].contains(&field.name().as_str())
+        {
+            problems.push(format!(
+                "returns an unexpected column `{}`: an indicator returns member, year, value and optionally numerator and denominator",
+                field.name()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a ArrayRef> {
+    batch.schema().index_of(name).ok().map(|i| batch.column(i))
+}
+
+fn float_column(batch: &RecordBatch, name: &str) -> Option<Float64Array> {
+    column(batch, name).map(|a| a.as_primitive::<Float64Type>().clone())
+}
+
+fn internal(what: &str) -> Error {
+    Error::Internal(format!(
+        "indicator output lost its `{what}` column after the schema check"
+    ))
+}

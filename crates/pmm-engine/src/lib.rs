@@ -1,0 +1,51 @@
+//! The PMM engine: indicator SQL over the validated data, with DataFusion.
+//!
+//! Ingestion hands the engine every member's valid rows as Arrow batches ([`EvaluationInputs`]);
+//! the engine registers one table per dataset (all members, T and T-1 together) and runs each
+//! indicator's SQL once for all members, then decides each member's status in the catalog's
+//! order. The same path serves a scheduled run and `pmm test`'s fixture cases
+//! ([`run_fixtures`]). [`check_catalog_sql`] checks every indicator's SQL without data: read
+//! only, declared tables only, plans against the contracts, returns the right columns.
+//!
+//! The engine never parses YAML (the catalog crate does) and never reads files (ingestion
+//! does); fixture CSV goes through ingestion's validator, as submitted files will.
+
+mod check;
+mod evaluate;
+mod fixtures;
+mod functions;
+mod guard;
+
+pub use check::check_catalog_sql;
+pub use evaluate::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
+pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
+pub use functions::{hours_between, percentile_exact, type7};
+pub use guard::{Refusal, check_read_only, read_only};
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An indicator's SQL failed to check, plan or run.
+    #[error("indicator {id}: {message}")]
+    Indicator {
+        /// The indicator id.
+        id: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// DataFusion or Arrow failed outside any one indicator.
+    #[error("query engine: {0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// Arrow failed while the engine arranged data.
+    #[error("arrow: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// Ingestion failed on a bug.
+    #[error(transparent)]
+    Ingest(#[from] pmm_ingest::Error),
+    /// Something that cannot happen happened: a bug in pmm.
+    #[error("internal error (a bug in pmm): {0}")]
+    Internal(String),
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,97 @@
+//! CSV files: UTF-8 (a leading byte-order mark is accepted), a header row, comma separator,
+//! RFC 4180 quoting, an empty field is null. Columns are read as text and converted by the
+//! validator, so every record is parsed exactly once.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use datafusion::arrow::csv::ReaderBuilder;
+use datafusion::arrow::csv::reader::Format;
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+use crate::Result;
+use crate::validate::DatasetValidator;
+
+/// Rows per batch: large enough for vectorised checks, small enough to bound memory.
+const BATCH_ROWS: usize = 65_536;
+
+/// Reads a whole CSV file into `validator`. Problems with the file itself (no header, bad
+/// UTF-8, a record with the wrong number of fields) reject the dataset with an issue that
+/// names the record; they are not errors of this function, which fails only on a bug.
+pub fn read_csv(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    if data.iter().all(u8::is_ascii_whitespace) {
+        validator.reject(
+            "missing_header",
+            None,
+            "the file is empty: a CSV file needs a header row".into(),
+        );
+        return Ok(());
+    }
+    let header = match Format::default()
+        .with_header(true)
+        .infer_schema(Cursor::new(data), Some(0))
+    {
+        Ok((schema, _)) => schema,
+        Err(e) => {
+            validator.reject(
+                "unreadable",
+                None,
+                format!("the header row cannot be read: {}", clean(&e.to_string())),
+            );
+            return Ok(());
+        }
+    };
+    let names: Vec<String> = header.fields().iter().map(|f| f.name().clone()).collect();
+    if !validator.check_columns(&names) {
+        return Ok(());
+    }
+    let text_schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let reader = ReaderBuilder::new(text_schema)
+        .with_header(true)
+        .with_batch_size(BATCH_ROWS)
+        .build(Cursor::new(data));
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            validator.reject("unreadable", None, clean(&e.to_string()));
+            return Ok(());
+        }
+    };
+    let mut next_record = 1u64;
+    for batch in reader {
+        match batch {
+            Ok(batch) => {
+                validator.push_text(batch.columns(), next_record)?;
+                next_record += batch.num_rows() as u64;
+            }
+            Err(e) => {
+                validator.reject(
+                    "unreadable",
+                    None,
+                    format!(
+                        "the file cannot be read past record {}: {}",
+                        next_record.saturating_sub(1),
+                        clean(&e.to_string())
+                    ),
+                );
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Arrow's messages start with the error kind ("Csv error: ..."); the user needs the rest.
+fn clean(message: &str) -> String {
+    message
+        .strip_prefix("Csv error: ")
+        .or_else(|| message.strip_prefix("Parser error: "))
+        .unwrap_or(message)
+        .to_string()
+}

@@ -1,0 +1,31 @@
+//! Ingestion: member submissions in, validated Arrow batches out.
+//!
+//! Sits between the catalog (which defines the dataset contracts) and the engine (which runs
+//! indicator SQL over the batches this crate produces). Every value is parsed once, here: a
+//! file's text columns are converted to the contract's types with arrow's cast kernels, every
+//! row rule is checked, invalid rows are left out and named in [`ValidationIssue`]s (record
+//! number and column), and the batches that remain carry the `member` and `year` columns the
+//! engine's tables are keyed by.
+
+mod convert;
+mod csv;
+mod issue;
+mod schema;
+mod validate;
+
+pub use csv::read_csv;
+pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
+pub use schema::{arrow_type, contract_schema, table_schema};
+pub use validate::{DatasetOutcome, DatasetValidator};
+
+/// Errors of the ingestion crate that are not a user's data problem (those are
+/// [`ValidationIssue`]s).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An Arrow kernel failed on data it should accept: a bug.
+    #[error("internal error (a bug in pmm): {0}")]
+    Internal(String),
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

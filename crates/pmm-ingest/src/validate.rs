@@ -1,0 +1,572 @@
+//! Row validation against a dataset contract: types, required values, enums, ranges, ordering,
+//! the year column and keys. Works a batch at a time; keys are tracked across batches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
+    TimestampMicrosecondArray,
+};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::ArrayFormatter;
+use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
+
+use crate::convert::{convert_column, expected_form};
+use crate::issue::{IssueLimiter, Severity, ValidationIssue};
+use crate::schema::table_schema;
+use crate::{Error, Result};
+
+/// The result of reading one dataset file of one submission.
+#[derive(Debug)]
+pub struct DatasetOutcome {
+    /// The dataset name.
+    pub dataset: String,
+    /// The valid rows, in the dataset's table schema (`member`, `year`, contract columns).
+    /// Empty when the dataset was rejected.
+    pub batches: Vec<RecordBatch>,
+    /// Records read (the header is not a record).
+    pub rows_read: u64,
+    /// Records left out because they broke a rule.
+    pub rows_invalid: u64,
+    /// Every issue found, bounded per rule (see [`IssueLimiter`]).
+    pub issues: Vec<ValidationIssue>,
+    /// False when the whole dataset was rejected.
+    pub accepted: bool,
+}
+
+/// Checks the records of one dataset file, batch by batch.
+pub struct DatasetValidator<'a> {
+    contract: &'a DatasetContract,
+    member: String,
+    year: i32,
+    file: String,
+    /// The table schema of the batches handed out (required columns non-null).
+    schema: SchemaRef,
+    /// The same, all nullable: rows are assembled under it before invalid ones are dropped.
+    loose_schema: SchemaRef,
+    /// For each contract column, its position among the file's columns, if present.
+    positions: Vec<Option<usize>>,
+    keys: HashMap<String, u64>,
+    row_issues: IssueLimiter,
+    dataset_issues: Vec<ValidationIssue>,
+    batches: Vec<RecordBatch>,
+    rows_read: u64,
+    rows_invalid: u64,
+    rejected: bool,
+}
+
+impl<'a> DatasetValidator<'a> {
+    /// A validator for `file` (as named in issues) of `member`'s submission for `year`.
+    pub fn new(contract: &'a DatasetContract, member: &str, year: i32, file: &str) -> Self {
+        DatasetValidator {
+            contract,
+            member: member.to_string(),
+            year,
+            file: file.to_string(),
+            schema: table_schema(contract),
+            loose_schema: Arc::new(Schema::new(
+                table_schema(contract)
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone().with_nullable(true))
+                    .collect::<Vec<_>>(),
+            )),
+            positions: vec![None; contract.columns.len()],
+            keys: HashMap::new(),
+            row_issues: IssueLimiter::new(),
+            dataset_issues: Vec::new(),
+            batches: Vec::new(),
+            rows_read: 0,
+            rows_invalid: 0,
+            rejected: false,
+        }
+    }
+
+    /// Whether the dataset has been rejected (no more rows need reading).
+    pub fn is_rejected(&self) -> bool {
+        self.rejected
+    }
+
+    /// An issue about this dataset file, with no row or column unless given.
+    fn issue(
+        &self,
+        row: Option<u64>,
+        column: Option<&str>,
+        rule: &str,
+        severity: Severity,
+        message: String,
+    ) -> ValidationIssue {
+        ValidationIssue {
+            member: self.member.clone(),
+            year: self.year,
+            dataset: Some(self.contract.name.clone()),
+            file: Some(self.file.clone()),
+            row,
+            column: column.map(str::to_string),
+            rule: rule.to_string(),
+            severity,
+            message,
+            count: 1,
+        }
+    }
+
+    /// Rejects the whole dataset: the file cannot be read, or is not what the contract needs.
+    pub fn reject(&mut self, rule: &str, row: Option<u64>, message: String) {
+        let issue = self.issue(row, None, rule, Severity::Error, message);
+        self.dataset_issues.push(issue);
+        self.rejected = true;
+        self.batches.clear();
+    }
+
+    /// Matches the file's column names with the contract: a missing required column or a
+    /// repeated name rejects the dataset; an extra column is ignored with a warning. Returns
+    /// false when the dataset was rejected.
+    pub fn check_columns(&mut self, names: &[String]) -> bool {
+        for (i, name) in names.iter().enumerate() {
+            if names[..i].contains(name) {
+                self.reject(
+                    "duplicate_column",
+                    None,
+                    format!("column `{name}` appears twice in the header"),
+                );
+            }
+        }
+        for (i, column) in self.contract.columns.iter().enumerate() {
+            self.positions[i] = names.iter().position(|n| n == &column.name);
+            if self.positions[i].is_none() && column.required {
+                let message = format!(
+                    "required column `{}` is missing (the file has: {})",
+                    column.name,
+                    if names.is_empty() {
+                        "no columns".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                );
+                let issue = self.issue(
+                    None,
+                    Some(&column.name),
+                    "missing_column",
+                    Severity::Error,
+                    message,
+                );
+                self.dataset_issues.push(issue);
+                self.rejected = true;
+            }
+        }
+        for name in names {
+            if self.contract.column(name).is_none() {
+                let issue = self.issue(
+                    None,
+                    Some(name),
+                    "extra_column",
+                    Severity::Warning,
+                    format!(
+                        "column `{name}` is not part of the {} contract and is ignored",
+                        self.contract.name
+                    ),
+                );
+                self.dataset_issues.push(issue);
+            }
+        }
+        !self.rejected
+    }
+
+    /// Validates a batch of text columns, in the file's column order (as given to
+    /// [`Self::check_columns`]); `first_record` is the 1-based record number of its first row.
+    pub fn push_text(&mut self, columns: &[ArrayRef], first_record: u64) -> Result<()> {
+        if self.rejected {
+            return Ok(());
+        }
+        let rows = columns.first().map_or(0, |c| c.len());
+        self.rows_read += rows as u64;
+        let mut invalid = vec![false; rows];
+        let mut texts: Vec<Option<&StringArray>> = Vec::with_capacity(self.contract.columns.len());
+        for position in &self.positions {
+            texts.push(match position {
+                Some(p) => Some(
+                    columns[*p]
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .ok_or_else(|| Error::Internal("text column is not Utf8".into()))?,
+                ),
+                None => None,
+            });
+        }
+        let nulls = Arc::new(StringArray::new_null(rows));
+        let mut typed: Vec<ArrayRef> = Vec::with_capacity(texts.len());
+        for (column, text) in self.contract.columns.iter().zip(&texts) {
+            let text = text.unwrap_or(&nulls);
+            let converted = convert_column(column, text)?;
+            let rule = if column.column_type == ColumnType::Enum {
+                "enum"
+            } else {
+                "type"
+            };
+            for &i in &converted.bad {
+                invalid[i] = true;
+                let message = format!("{} is not {}", quote(text.value(i)), expected_form(column));
+                let issue = self.issue(
+                    Some(first_record + i as u64),
+                    Some(&column.name),
+                    rule,
+                    Severity::Error,
+                    message,
+                );
+                self.row_issues.push(issue);
+            }
+            if column.required {
+                for i in (0..rows).filter(|&i| text.is_null(i)) {
+                    invalid[i] = true;
+                    let issue = self.issue(
+                        Some(first_record + i as u64),
+                        Some(&column.name),
+                        "required",
+                        Severity::Error,
+                        "is empty, but the column is required".into(),
+                    );
+                    self.row_issues.push(issue);
+                }
+            }
+            typed.push(converted.array);
+        }
+        self.check_rules(&typed, &texts, first_record, &mut invalid);
+        self.check_keys(&typed, first_record, &mut invalid)?;
+
+        let bad = invalid.iter().filter(|b| **b).count();
+        self.rows_invalid += bad as u64;
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec![self.member.as_str(); rows])),
+            Arc::new(Int64Array::from(vec![i64::from(self.year); rows])),
+        ];
+        arrays.extend(typed);
+        let error = |e: ArrowError| Error::Internal(format!("building a {} batch: {e}", self.contract.name));
+        let mut batch = RecordBatch::try_new(self.loose_schema.clone(), arrays).map_err(error)?;
+        if bad > 0 {
+            let keep: BooleanArray = invalid.iter().map(|b| Some(!b)).collect();
+            batch = filter_record_batch(&batch, &keep).map_err(error)?;
+        }
+        // Every row left passed the `required` rule, so the strict schema holds.
+        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
+        if batch.num_rows() > 0 {
+            self.batches.push(batch);
+        }
+        Ok(())
+    }
+
+    fn check_rules(
+        &mut self,
+        typed: &[ArrayRef],
+        texts: &[Option<&StringArray>],
+        first_record: u64,
+        invalid: &mut [bool],
+    ) {
+        let (year_start, year_end) = year_bounds_days(self.year);
+        let index = |name: &str| self.contract.columns.iter().position(|c| c.name == name);
+        let year_column = self.contract.year_column.as_deref().and_then(index);
+        let mut found: Vec<(usize, usize, &'static str, String)> = Vec::new();
+        for (ci, column) in self.contract.columns.iter().enumerate() {
+            let values = Ordinals::new(&typed[ci]);
+            let shown = |i: usize| texts[ci].map_or_else(String::new, |t| quote(t.value(i)));
+            let mut year_rules: Vec<(&'static str, f64, f64, String)> = Vec::new();
+            if year_column == Some(ci) {
+                year_rules.push((
+                    "year",
+                    year_start,
+                    year_end,
+                    format!("is outside the submission's year {}", self.year),
+                ));
+            }
+            for rule in &column.rules {
+                match rule {
+                    ColumnRule::Min(min) => {
+                        for i in values
+                            .rows()
+                            .filter(|&i| values.get(i).is_some_and(|v| v < *min))
+                        {
+                            found.push((
+                                i,
+                                ci,
+                                "min",
+                                format!("{} is below the minimum {min}", shown(i)),
+                            ));
+                        }
+                    }
+                    ColumnRule::NotBefore(other) | ColumnRule::NotAfter(other) => {
+                        let Some(oi) = index(other) else { continue };
+                        let others = Ordinals::new(&typed[oi]);
+                        let before = matches!(rule, ColumnRule::NotBefore(_));
+                        for i in values.rows() {
+                            let (Some(v), Some(o)) = (values.get(i), others.get(i)) else {
+                                continue;
+                            };
+                            if (before && v < o) || (!before && v > o) {
+                                let other_shown =
+                                    texts[oi].map_or_else(String::new, |t| quote(t.value(i)));
+                                let relation = if before { "before" } else { "after" };
+                                found.push((
+                                    i,
+                                    ci,
+                                    rule.id(),
+                                    format!("{} is {relation} {other} ({other_shown})", shown(i)),
+                                ));
+                            }
+                        }
+                    }
+                    ColumnRule::WithinYear => {
+                        year_rules.push((
+                            "within_year",
+                            year_start,
+                            year_end,
+                            format!("is outside the submission's year {}", self.year),
+                        ));
+                    }
+                    ColumnRule::NotAfterYearEnd => year_rules.push((
+                        "not_after_year_end",
+                        f64::NEG_INFINITY,
+                        year_end,
+                        format!("is after the end of the submission's year {}", self.year),
+                    )),
+                    ColumnRule::FirstOfMonth => {
+                        if let Some(dates) = typed[ci].as_any().downcast_ref::<Date32Array>() {
+                            for i in (0..dates.len()).filter(|&i| dates.is_valid(i)) {
+                                if civil_from_days(dates.value(i)).2 != 1 {
+                                    found.push((
+                                        i,
+                                        ci,
+                                        "first_of_month",
+                                        format!("{} is not the first day of a month", shown(i)),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    ColumnRule::RequiredWith(other) => {
+                        let Some(oi) = index(other) else { continue };
+                        for i in (0..typed[ci].len())
+                            .filter(|&i| typed[ci].is_null(i) && typed[oi].is_valid(i))
+                        {
+                            // A value that failed to convert is already reported as such.
+                            if texts[ci].is_some_and(|t| t.is_valid(i)) {
+                                continue;
+                            }
+                            found.push((
+                                i,
+                                ci,
+                                "required_with",
+                                format!("is empty, but it is required when {other} is present"),
+                            ));
+                        }
+                    }
+                }
+            }
+            for (rule, low, high, message) in year_rules {
+                let scale = values.per_day();
+                for i in values.rows() {
+                    let Some(v) = values.get(i) else { continue };
+                    if v < low * scale || v >= high * scale {
+                        found.push((i, ci, rule, format!("{} {message}", shown(i))));
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|(i, ci, _, _)| (*i, *ci));
+        for (i, ci, rule, message) in found {
+            invalid[i] = true;
+            let column = self.contract.columns[ci].name.clone();
+            let issue = self.issue(
+                Some(first_record + i as u64),
+                Some(&column),
+                rule,
+                Severity::Error,
+                message,
+            );
+            self.row_issues.push(issue);
+        }
+    }
+
+    fn check_keys(
+        &mut self,
+        typed: &[ArrayRef],
+        first_record: u64,
+        invalid: &mut [bool],
+    ) -> Result<()> {
+        let key_columns: Vec<usize> = self
+            .contract
+            .key
+            .iter()
+            .filter_map(|k| self.contract.columns.iter().position(|c| &c.name == k))
+            .collect();
+        let rows = typed.first().map_or(0, |a| a.len());
+        let formatters = key_columns
+            .iter()
+            .map(|&ci| ArrayFormatter::try_new(typed[ci].as_ref(), &Default::default()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Internal(format!("formatting key values: {e}")))?;
+        for (i, bad) in invalid.iter_mut().enumerate().take(rows) {
+            if key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
+                continue; // already invalid: a key column is required
+            }
+            let key = formatters
+                .iter()
+                .map(|f| f.value(i).to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let record = first_record + i as u64;
+            match self.keys.get(&key) {
+                Some(first) => {
+                    *bad = true;
+                    let column = self.contract.key.join(", ");
+                    let message = format!(
+                        "repeats the key {key} of record {first}; keys must be unique in a file"
+                    );
+                    let issue =
+                        self.issue(Some(record), Some(&column), "key", Severity::Error, message);
+                    self.row_issues.push(issue);
+                }
+                None => {
+                    self.keys.insert(key, record);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the file: rejects the dataset when more than `max_invalid_row_fraction` of its
+    /// records were invalid, and returns its rows and issues.
+    pub fn finish(mut self, max_invalid_row_fraction: f64) -> DatasetOutcome {
+        if !self.rejected && self.rows_read > 0 {
+            let fraction = self.rows_invalid as f64 / self.rows_read as f64;
+            if fraction > max_invalid_row_fraction {
+                let message = format!(
+                    "{} of {} records ({:.1}%) are invalid, above the pipeline's limit of {:.1}%: the dataset is rejected",
+                    self.rows_invalid,
+                    self.rows_read,
+                    100.0 * fraction,
+                    100.0 * max_invalid_row_fraction
+                );
+                self.reject("max_invalid_row_fraction", None, message);
+            }
+        }
+        let mut issues = self.dataset_issues;
+        issues.extend(self.row_issues.finish());
+        DatasetOutcome {
+            dataset: self.contract.name.clone(),
+            batches: if self.rejected {
+                Vec::new()
+            } else {
+                self.batches
+            },
+            rows_read: self.rows_read,
+            rows_invalid: self.rows_invalid,
+            issues,
+            accepted: !self.rejected,
+        }
+    }
+}
+
+/// Numeric, date and timestamp values as f64, for range and ordering rules. Dates are days,
+/// timestamps microseconds (exact in f64 for any plausible date).
+struct Ordinals<'a> {
+    array: &'a ArrayRef,
+}
+
+impl<'a> Ordinals<'a> {
+    fn new(array: &'a ArrayRef) -> Self {
+        Ordinals { array }
+    }
+
+    fn rows(&self) -> std::ops::Range<usize> {
+        0..self.array.len()
+    }
+
+    fn get(&self, i: usize) -> Option<f64> {
+        if self.array.is_null(i) {
+            return None;
+        }
+        let any = self.array.as_any();
+        if let Some(a) = any.downcast_ref::<Float64Array>() {
+            Some(a.value(i))
+        } else if let Some(a) = any.downcast_ref::<Int64Array>() {
+            Some(a.value(i) as f64)
+        } else if let Some(a) = any.downcast_ref::<Date32Array>() {
+            Some(f64::from(a.value(i)))
+        } else {
+            any.downcast_ref::<TimestampMicrosecondArray>()
+                .map(|a| a.value(i) as f64)
+        }
+    }
+
+    /// How many units of this column make a day (for year bounds).
+    fn per_day(&self) -> f64 {
+        if self.array.as_any().is::<TimestampMicrosecondArray>() {
+            86_400_000_000.0
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Days since 1970-01-01 of January 1st of `year` and of the year after.
+fn year_bounds_days(year: i32) -> (f64, f64) {
+    (
+        f64::from(days_from_civil(year, 1, 1)),
+        f64::from(days_from_civil(year + 1, 1, 1)),
+    )
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+pub(crate) fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i32;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month, day) of a count of days since 1970-01-01.
+pub(crate) fn civil_from_days(days: i32) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i32::from(month <= 2);
+    (year, month, day)
+}
+
+/// A value as shown in a message: quoted, and cut when very long.
+fn quote(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() > MAX {
+        let cut: String = value.chars().take(MAX).collect();
+        format!("\"{cut}…\"")
+    } else {
+        format!("\"{value}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_round_trip() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2024, 3, 1), 19_783);
+        for days in [-800_000, -1, 0, 19_783, 60_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
+}
