@@ -138,7 +138,11 @@ impl<'a> SourceText<'a> {
                 .iter()
                 .find_map(|pattern| line.find(pattern.as_str()).map(|col| col + 2))
         };
-        if let Some(col) = self.lines.get(from_line.saturating_sub(1)).and_then(|l| flow(l)) {
+        if let Some(col) = self
+            .lines
+            .get(from_line.saturating_sub(1))
+            .and_then(|l| flow(l))
+        {
             return Some(Location::new(from_line, col));
         }
         for (i, line) in self.lines.iter().enumerate().skip(from_line) {

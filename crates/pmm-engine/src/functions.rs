@@ -192,9 +192,15 @@ mod tests {
     fn type7_interpolates_like_numpy() {
         // Expected values are numpy 2.4's output, printed with repr: bit for bit.
         // numpy.percentile([1, 2, 3, 4, 100], 90)
-        assert_eq!(type7(&mut [100.0, 1.0, 2.0, 3.0, 4.0], 0.9), Some(61.60000000000001));
+        assert_eq!(
+            type7(&mut [100.0, 1.0, 2.0, 3.0, 4.0], 0.9),
+            Some(61.60000000000001)
+        );
         // numpy.percentile([2, 3.5, 24, 100], 90)
-        assert_eq!(type7(&mut [2.0, 3.5, 24.0, 100.0], 0.9), Some(77.20000000000002));
+        assert_eq!(
+            type7(&mut [2.0, 3.5, 24.0, 100.0], 0.9),
+            Some(77.20000000000002)
+        );
         // numpy.percentile([0.1, 0.7, 0.2], 25)
         assert_eq!(type7(&mut [0.1, 0.7, 0.2], 0.25), Some(0.15000000000000002));
         // numpy.median([2, 3.5, 10, 24])

@@ -242,8 +242,11 @@ mod tests {
 
     #[test]
     fn parse_errors_carry_their_position() {
-        let refusal =
-            check_read_only("SELECT member\nFROM declarations\nWHERE member = = 1", &allowed()).unwrap_err();
+        let refusal = check_read_only(
+            "SELECT member\nFROM declarations\nWHERE member = = 1",
+            &allowed(),
+        )
+        .unwrap_err();
         assert_eq!(
             refusal.position.map(|p| p.0),
             Some(3),

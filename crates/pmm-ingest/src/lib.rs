@@ -13,6 +13,9 @@ mod issue;
 mod schema;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 pub use csv::read_csv;
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
 pub use schema::{arrow_type, contract_schema, table_schema};

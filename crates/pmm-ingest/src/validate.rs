@@ -244,14 +244,17 @@ impl<'a> DatasetValidator<'a> {
             Arc::new(Int64Array::from(vec![i64::from(self.year); rows])),
         ];
         arrays.extend(typed);
-        let error = |e: ArrowError| Error::Internal(format!("building a {} batch: {e}", self.contract.name));
+        let error = |e: ArrowError| {
+            Error::Internal(format!("building a {} batch: {e}", self.contract.name))
+        };
         let mut batch = RecordBatch::try_new(self.loose_schema.clone(), arrays).map_err(error)?;
         if bad > 0 {
             let keep: BooleanArray = invalid.iter().map(|b| Some(!b)).collect();
             batch = filter_record_batch(&batch, &keep).map_err(error)?;
         }
         // Every row left passed the `required` rule, so the strict schema holds.
-        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
         if batch.num_rows() > 0 {
             self.batches.push(batch);
         }

@@ -6,7 +6,11 @@ use crate::{catalog_copy, edit, pmm, repo_root, text};
 fn pmm_test_passes_on_the_shipped_catalog() {
     let output = pmm(&repo_root(), &["test"]);
     let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(stdout.contains(" 0 failed (29 indicators)"), "{stdout}");
 }
 
@@ -14,7 +18,8 @@ fn pmm_test_passes_on_the_shipped_catalog() {
 fn pmm_test_prints_expected_and_actual_and_exits_1() {
     let dir = catalog_copy();
     edit(
-        &dir.path().join("indicators/tfec/electronic_declarations_rate.yaml"),
+        &dir.path()
+            .join("indicators/tfec/electronic_declarations_rate.yaml"),
         "XA: {value: 75, numerator: 3, denominator: 4}",
         "XA: {value: 76, numerator: 3, denominator: 4}",
     );
@@ -25,14 +30,18 @@ fn pmm_test_prints_expected_and_actual_and_exits_1() {
         stdout.contains("indicators/tfec/electronic_declarations_rate.yaml:23: tfec.electronic_declarations_rate test `three of four declarations are electronic, every flow counts, T-1 rows are ignored`: XA: expected value 76, got 75 (status ok, value 75, numerator 3, denominator 4)"),
         "{stdout}"
     );
-    assert!(stdout.contains("3 passed, 1 failed (1 indicators)"), "{stdout}");
+    assert!(
+        stdout.contains("3 passed, 1 failed (1 indicators)"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn pmm_test_reports_invalid_fixture_rows_with_record_and_column() {
     let dir = catalog_copy();
     edit(
-        &dir.path().join("indicators/tfec/electronic_declarations_rate.yaml"),
+        &dir.path()
+            .join("indicators/tfec/electronic_declarations_rate.yaml"),
         "D2,EX,2024-02-10T08:00:00Z",
         "D2,XX,2024-02-10T08:00:00Z",
     );
@@ -51,14 +60,29 @@ fn list_groups_by_dimension_and_outcome_and_marks_official_names() {
     let (stdout, _) = text(&output);
     assert_eq!(output.status.code(), Some(0));
     let lines: Vec<&str> = stdout.lines().collect();
-    let dimension = lines.iter().position(|l| l.starts_with("rc  Revenue Collection")).unwrap();
-    let outcome = lines.iter().position(|l| l.starts_with("  rc.post_clearance_control")).unwrap();
-    let kpi = lines.iter().position(|l| l.trim_start().starts_with("rc.pca_effectiveness")).unwrap();
+    let dimension = lines
+        .iter()
+        .position(|l| l.starts_with("rc  Revenue Collection"))
+        .unwrap();
+    let outcome = lines
+        .iter()
+        .position(|l| l.starts_with("  rc.post_clearance_control"))
+        .unwrap();
+    let kpi = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("rc.pca_effectiveness"))
+        .unwrap();
     assert!(dimension < outcome && outcome < kpi, "{stdout}");
     assert!(lines[kpi].contains("official"), "{}", lines[kpi]);
-    let other = lines.iter().find(|l| l.trim_start().starts_with("rc.arrears_ratio")).unwrap();
+    let other = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with("rc.arrears_ratio"))
+        .unwrap();
     assert!(other.contains("illustrative"), "{other}");
-    assert!(stdout.contains("29 indicators: 9 with an official PMM name, 20 illustrative"), "{stdout}");
+    assert!(
+        stdout.contains("29 indicators: 9 with an official PMM name, 20 illustrative"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -80,7 +104,10 @@ fn list_as_json_nests_every_indicator() {
 
 #[test]
 fn show_prints_one_indicator_and_suggests_on_a_typo() {
-    let output = pmm(&repo_root(), &["indicators", "show", "rc.arrears_ratio", "--format", "json"]);
+    let output = pmm(
+        &repo_root(),
+        &["indicators", "show", "rc.arrears_ratio", "--format", "json"],
+    );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["scoring"]["floor"], 20.0);
     assert_eq!(json["scoring"]["target"], 0.0);
@@ -90,5 +117,44 @@ fn show_prints_one_indicator_and_suggests_on_a_typo() {
     let output = pmm(&repo_root(), &["indicators", "show", "rc.arrears"]);
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr.contains("did you mean: rc.arrears_ratio"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean: rc.arrears_ratio"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_catalog_reference_names_every_indicator_and_dataset() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/catalog.md")).unwrap();
+    let output = pmm(&repo_root(), &["indicators", "list", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for outcome in json["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["outcomes"].as_array().unwrap())
+    {
+        for indicator in outcome["indicators"].as_array().unwrap() {
+            let id = indicator["id"].as_str().unwrap();
+            assert!(
+                doc.contains(&format!("`{id}`")),
+                "docs/catalog.md does not describe {id}"
+            );
+        }
+    }
+    for entry in std::fs::read_dir(repo_root().join("indicators/datasets"))
+        .unwrap()
+        .flatten()
+    {
+        let name = entry
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "docs/catalog.md does not describe dataset {name}"
+        );
+    }
 }

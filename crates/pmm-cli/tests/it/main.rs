@@ -1,5 +1,6 @@
 //! End-to-end tests of the `pmm` binary: each runs the real command on files made for it.
 
+mod depcheck;
 mod indicators;
 mod validate;
 
@@ -23,7 +24,10 @@ pub fn pmm(dir: &Path, args: &[&str]) -> Output {
 /// A copy of the shipped catalog (`indicators/`) in a fresh temporary folder.
 pub fn catalog_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    copy_dir(&repo_root().join("indicators"), &dir.path().join("indicators"));
+    copy_dir(
+        &repo_root().join("indicators"),
+        &dir.path().join("indicators"),
+    );
     dir
 }
 
@@ -43,7 +47,11 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Replaces the first occurrence of `find` in a file, failing when it is not there.
 pub fn edit(path: &Path, find: &str, replace: &str) {
     let text = std::fs::read_to_string(path).expect("read file");
-    assert!(text.contains(find), "{} does not contain {find:?}", path.display());
+    assert!(
+        text.contains(find),
+        "{} does not contain {find:?}",
+        path.display()
+    );
     std::fs::write(path, text.replacen(find, replace, 1)).expect("write file");
 }
 

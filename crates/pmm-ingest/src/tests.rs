@@ -1,0 +1,304 @@
+//! Validation of CSV files against the shipped dataset contracts: every rule names its record
+//! and column, invalid rows are left out, counts are exact.
+
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Float64Type, TimestampMicrosecondType};
+use pmm_catalog::Catalog;
+
+use crate::{DatasetOutcome, DatasetValidator, MAX_LISTED_ROWS_PER_RULE, Severity, read_csv};
+
+fn catalog() -> Catalog {
+    Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"))
+        .expect("the shipped catalog loads")
+}
+
+fn read(dataset: &str, csv: &str, max_invalid: f64) -> DatasetOutcome {
+    let catalog = catalog();
+    let contract = catalog.dataset(dataset).expect("a shipped dataset");
+    let mut validator = DatasetValidator::new(contract, "XA", 2024, &format!("{dataset}.csv"));
+    read_csv(csv.as_bytes(), &mut validator).expect("no internal error");
+    validator.finish(max_invalid)
+}
+
+/// (record, column, rule) of every row issue.
+fn places(outcome: &DatasetOutcome) -> Vec<(Option<u64>, Option<String>, String)> {
+    outcome
+        .issues
+        .iter()
+        .map(|i| (i.row, i.column.clone(), i.rule.clone()))
+        .collect()
+}
+
+const DECL: &str = "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value\n";
+
+#[test]
+fn every_row_rule_names_record_and_column() {
+    let csv = format!(
+        "{DECL}\
+         D1,IM,2024-01-01T00:00:00Z,,true,true,false,green,false,false,10\n\
+         D2,XX,2024-01-01T00:00:00Z,,true,true,false,green,false,false,10\n\
+         D3,IM,31/02/2024,,true,true,false,green,false,false,10\n\
+         D4,IM,2024-01-01T00:00:00Z,2023-12-31T00:00:00Z,true,true,false,green,false,false,10\n\
+         D5,IM,2024-01-01T00:00:00Z,,yes,true,false,green,false,false,10\n\
+         D6,IM,2024-01-01T00:00:00Z,,true,true,false,green,false,false,-1\n\
+         D7,IM,2023-12-31T23:59:59Z,,true,true,false,green,false,false,10\n\
+         D1,IM,2024-01-01T00:00:00Z,,true,true,false,green,false,false,10\n\
+         D9,IM,2024-01-01T00:00:00Z,,true,true,false,,false,false,10\n\
+         D10,IM,2024-12-31T23:00:00-02:00,,true,true,false,green,false,false,1e3\n"
+    );
+    let outcome = read("declarations", &csv, 1.0);
+    let expected = [
+        (2, "flow", "enum"),
+        // An unreadable value is reported once, as `type`, not also as `required`.
+        (3, "lodged_at", "type"),
+        (4, "released_at", "not_before"),
+        (5, "electronic", "type"),
+        (6, "customs_value", "min"),
+        (7, "lodged_at", "year"),
+        (8, "declaration_id", "key"),
+        (9, "channel", "required"),
+        (10, "lodged_at", "year"),
+    ];
+    let got = places(&outcome);
+    for (row, column, rule) in expected {
+        assert!(
+            got.contains(&(Some(row), Some(column.to_string()), rule.to_string())),
+            "record {row} {column} {rule} missing from {got:?}"
+        );
+    }
+    assert_eq!(got.len(), expected.len(), "{got:?}");
+    assert_eq!(outcome.rows_read, 10);
+    assert_eq!(outcome.rows_invalid, 9);
+    assert!(
+        outcome.accepted,
+        "max_invalid_row_fraction 1.0 keeps the dataset"
+    );
+    let rows: usize = outcome.batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1, "only D1 is valid");
+    let message = &outcome
+        .issues
+        .iter()
+        .find(|i| i.rule == "type" && i.row == Some(3))
+        .unwrap()
+        .message;
+    assert_eq!(
+        message,
+        "\"31/02/2024\" is not an ISO 8601 timestamp such as 2024-03-01T10:15:00Z"
+    );
+    let key = outcome.issues.iter().find(|i| i.rule == "key").unwrap();
+    assert_eq!(
+        key.message,
+        "repeats the key D1 of record 1; keys must be unique in a file"
+    );
+}
+
+#[test]
+fn values_convert_to_contract_types() {
+    let csv = format!(
+        "\u{feff}{DECL}D1,IM,2024-03-01T10:15:00+02:00,2024-03-01T10:15:00,1,0,true,red,false,false,12.5\n"
+    );
+    let outcome = read("declarations", &csv, 0.0);
+    assert!(outcome.issues.is_empty(), "{:?}", outcome.issues);
+    let batch = &outcome.batches[0];
+    let lodged = batch
+        .column_by_name("lodged_at")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    let released = batch
+        .column_by_name("released_at")
+        .unwrap()
+        .as_primitive::<TimestampMicrosecondType>();
+    // 10:15+02:00 is 08:15 UTC; a timestamp without offset is UTC.
+    assert_eq!(released.value(0) - lodged.value(0), 2 * 3_600_000_000);
+    let value = batch
+        .column_by_name("customs_value")
+        .unwrap()
+        .as_primitive::<Float64Type>();
+    assert_eq!(value.value(0), 12.5);
+    assert_eq!(
+        batch
+            .column_by_name("member")
+            .unwrap()
+            .as_string::<i32>()
+            .value(0),
+        "XA"
+    );
+    assert!(
+        batch.column_by_name("duty_assessed").unwrap().is_null(0),
+        "an absent optional column is null"
+    );
+}
+
+#[test]
+fn date_rules_of_audits_and_revenue() {
+    let audits = "audit_id,opened_on,closed_on,irregularity,additional_revenue\n\
+                  A1,2025-01-01,,,\n\
+                  A2,2024-01-01,2025-01-01,true,\n\
+                  A3,2024-05-01,2024-04-01,true,\n\
+                  A4,2024-05-01,2024-06-01,,\n\
+                  A5,2023-05-01,2024-06-01,false,5\n";
+    let outcome = read("audits", audits, 1.0);
+    let got = places(&outcome);
+    for (row, column, rule) in [
+        (1, "opened_on", "not_after_year_end"),
+        (2, "closed_on", "within_year"),
+        (3, "closed_on", "not_before"),
+        (4, "irregularity", "required_with"),
+    ] {
+        assert!(
+            got.contains(&(Some(row), Some(column.into()), rule.into())),
+            "{row} {rule}: {got:?}"
+        );
+    }
+    assert_eq!(outcome.rows_invalid, 4);
+
+    let revenue = "month,revenue_type,assessed,collected,arrears_end\n\
+                   2024-01-01,vat,1,1,\n\
+                   2024-01-15,vat,1,1,\n\
+                   2024-01-01,vat,1,1,\n\
+                   2023-12-01,excise,1,1,\n";
+    let outcome = read("revenue", revenue, 1.0);
+    let got = places(&outcome);
+    assert!(
+        got.contains(&(Some(2), Some("month".into()), "first_of_month".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(Some(3), Some("month, revenue_type".into()), "key".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(Some(4), Some("month".into()), "year".into())),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn staff_numbers_are_checked_against_each_other() {
+    let staff = "unit,headcount,female_headcount,training_hours,integrity_cases,budget\n\
+                 U1,10,11,1,0,\n\
+                 U2,10.5,1,1,0,\n\
+                 U3,10,1,NaN,0,\n";
+    let outcome = read("staff", staff, 1.0);
+    let got = places(&outcome);
+    assert!(
+        got.contains(&(Some(1), Some("female_headcount".into()), "not_after".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(Some(2), Some("headcount".into()), "type".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(Some(3), Some("training_hours".into()), "type".into())),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn too_many_invalid_rows_reject_the_dataset() {
+    let mut csv = DECL.to_string();
+    for i in 0..19 {
+        csv.push_str(&format!(
+            "D{i},IM,2024-01-01T00:00:00Z,,true,true,false,green,false,false,1\n"
+        ));
+    }
+    csv.push_str("D99,IM,2024-01-01T00:00:00Z,,true,true,false,purple,false,false,1\n");
+    // 1 of 20 = 5%: at the limit, kept.
+    let outcome = read("declarations", &csv, 0.05);
+    assert!(outcome.accepted);
+    csv.push_str("D98,IM,2024-01-01T00:00:00Z,,true,true,false,purple,false,false,1\n");
+    // 2 of 21 > 5%: rejected, and no rows are handed out.
+    let outcome = read("declarations", &csv, 0.05);
+    assert!(!outcome.accepted);
+    assert!(outcome.batches.is_empty());
+    let reject = outcome
+        .issues
+        .iter()
+        .find(|i| i.rule == "max_invalid_row_fraction")
+        .unwrap();
+    assert_eq!(reject.row, None);
+    assert!(
+        reject
+            .message
+            .starts_with("2 of 21 records (9.5%) are invalid"),
+        "{}",
+        reject.message
+    );
+}
+
+#[test]
+fn issues_are_bounded_per_rule_with_an_exact_count() {
+    let mut csv = DECL.to_string();
+    for i in 0..250 {
+        csv.push_str(&format!(
+            "D{i},IM,2024-01-01T00:00:00Z,,maybe,true,false,green,false,false,-1\n"
+        ));
+    }
+    let outcome = read("declarations", &csv, 1.0);
+    for rule in ["type", "min"] {
+        let listed = outcome
+            .issues
+            .iter()
+            .filter(|i| i.rule == rule && i.row.is_some())
+            .count() as u64;
+        assert_eq!(listed, MAX_LISTED_ROWS_PER_RULE);
+        let summary: Vec<_> = outcome
+            .issues
+            .iter()
+            .filter(|i| i.rule == rule && i.row.is_none())
+            .collect();
+        assert_eq!(summary.len(), 1);
+        assert_eq!(summary[0].count, 150);
+        let total: u64 = outcome
+            .issues
+            .iter()
+            .filter(|i| i.rule == rule)
+            .map(|i| i.count)
+            .sum();
+        assert_eq!(total, 250, "counts are exact");
+    }
+    assert_eq!(outcome.rows_invalid, 250);
+}
+
+#[test]
+fn file_level_problems_reject_with_a_clear_issue() {
+    let missing = read("declarations", "declaration_id,flow\nD1,IM\n", 1.0);
+    assert!(!missing.accepted);
+    let issue = missing
+        .issues
+        .iter()
+        .find(|i| i.rule == "missing_column")
+        .unwrap();
+    assert_eq!(issue.column.as_deref(), Some("lodged_at"));
+    assert!(
+        issue
+            .message
+            .contains("(the file has: declaration_id, flow)"),
+        "{}",
+        issue.message
+    );
+
+    let empty = read("declarations", "", 1.0);
+    assert_eq!(empty.issues[0].rule, "missing_header");
+    assert!(!empty.accepted);
+
+    let ragged = read("declarations", &format!("{DECL}D1,IM\n"), 1.0);
+    assert!(!ragged.accepted);
+    assert_eq!(ragged.issues[0].rule, "unreadable");
+
+    let extra = read(
+        "staff",
+        "unit,headcount,female_headcount,training_hours,integrity_cases,notes\nU1,1,0,0,0,x\n",
+        0.0,
+    );
+    assert!(extra.accepted);
+    let warning = &extra.issues[0];
+    assert_eq!(
+        (warning.rule.as_str(), warning.severity),
+        ("extra_column", Severity::Warning)
+    );
+    assert_eq!(warning.column.as_deref(), Some("notes"));
+}
