@@ -1,5 +1,8 @@
 //! End-to-end tests of the `pmm` binary: each runs the real command on files made for it.
 
+// A failing test should panic with the value it got: unwrap and expect are how it says so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod depcheck;
 mod indicators;
 mod validate;
