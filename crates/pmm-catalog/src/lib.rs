@@ -2,7 +2,7 @@
 //!
 //! This crate sits at the start of the data flow. It reads the catalog folder (dimensions,
 //! outcomes, dataset contracts, indicators with their SQL and fixtures), pipeline files, the
-//! members registry and submission manifests, checks them, and hands checked model types to
+//! members registry and submission manifests (from bytes the caller read), checks them, and hands checked model types to
 //! ingestion and the engine. It does no network I/O and knows nothing of DataFusion: the
 //! checks that need SQL planning live in `pmm-engine`.
 //!
@@ -11,6 +11,7 @@
 //! file with its `path:line:col`, never just the first.
 
 mod catalog;
+mod manifest;
 mod members;
 mod model;
 mod pipeline;
@@ -20,13 +21,17 @@ mod yaml;
 use std::path::Path;
 
 pub use catalog::{Catalog, DEFAULT_FIXTURE_YEAR, SUBMITTED_TABLE};
+pub use manifest::{Assessment, SubmissionManifest};
 pub use members::{IncomeGroup, Member, MembersRegistry, Region};
 pub use model::{
     ColumnContract, ColumnRule, ColumnType, DatasetContract, DatasetUse, Dimension, Direction,
     Disclosure, Expectation, FixtureCase, FixtureData, Indicator, Outcome, Scoring, Status, Unit,
     YearRef,
 };
-pub use pipeline::{Pipeline, PrometheusPublish, StoreLocation};
+pub use pipeline::{
+    DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, Pipeline,
+    PrometheusPublish, StoreLocation,
+};
 pub use problem::{Location, Problem, Problems};
 
 /// Whether `code` is a member code: `^[A-Z][A-Z0-9]{1,2}$`.

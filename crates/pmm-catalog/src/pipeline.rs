@@ -19,6 +19,13 @@ pub enum StoreLocation {
     Remote(String),
 }
 
+impl StoreLocation {
+    /// A store URL or local path as a user wrote it, relative paths resolved against `base`.
+    pub fn resolve(base: &Path, value: &str) -> Result<StoreLocation, String> {
+        resolve_store(base, value)
+    }
+}
+
 impl std::fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

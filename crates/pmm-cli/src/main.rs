@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod indicators;
+mod run;
 mod validate;
 
 use std::path::PathBuf;
@@ -22,10 +23,83 @@ use clap::{Parser, Subcommand, ValueEnum};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr: text for people, json for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+/// How log lines are written on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Plain lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logs go to stderr; `RUST_LOG` filters them (default: info).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(terminal);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.compact().try_init(),
+    };
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The scheduled job: validate every member's submission, compute, score and publish.
+    ///
+    /// Reads the `year=T` and `year=T-1` folders of every registered member under the
+    /// pipeline's `source`, writes the result files under `<results>/runs/<run_id>/` and then
+    /// `<results>/latest.json`. Exits 0 when the run was published (rejected submissions are
+    /// reported, not a failure), 1 when it failed (nothing new is published), 2 when the
+    /// pipeline, catalog or registry is wrong (nothing ran).
+    Run {
+        /// The pipeline file.
+        pipeline: PathBuf,
+        /// Reporting year T instead of the pipeline's.
+        #[arg(long, value_name = "Y")]
+        year: Option<i32>,
+        /// Where to write results instead of the pipeline's `results`.
+        #[arg(long, value_name = "URL")]
+        results: Option<String>,
+    },
+    /// Write realistic synthetic submissions for demos, tests and benchmarks.
+    ///
+    /// Writes OUT/members.yaml and OUT/submissions/member=CODE/year=YYYY/ for year T and T-1:
+    /// all eight datasets in mixed formats, manifests for some members. The same seed gives the
+    /// same bytes.
+    Synth {
+        /// Number of members (codes XA, XB, ... then XAA, ...).
+        #[arg(long, value_name = "N")]
+        members: usize,
+        /// Declarations per member for year T.
+        #[arg(long, value_name = "M")]
+        declarations: usize,
+        /// Random seed.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// Reporting year T.
+        #[arg(long, value_name = "Y", default_value_t = 2024)]
+        year: i32,
+        /// File formats: mixed, csv or parquet.
+        #[arg(long, value_enum, default_value_t = SynthFormat::Mixed)]
+        format: SynthFormat,
+        /// Inject the faults the demo shows: a bad manifest, a missing T-1, a rejected dataset, ...
+        #[arg(long)]
+        faults: bool,
+        /// Output folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Check the catalog and pipelines without data; print every problem as path:line:col.
     ///
     /// With no PIPELINE, checks ./indicators and every ./pipelines/*.yaml. A pipeline's own
@@ -79,6 +153,17 @@ enum IndicatorsCommand {
     },
 }
 
+/// File formats of synthetic data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SynthFormat {
+    /// CSV, CSV.gz, Parquet and JSONL mixed.
+    Mixed,
+    /// Only CSV.
+    Csv,
+    /// Only Parquet.
+    Parquet,
+}
+
 /// How a listing is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -95,6 +180,7 @@ pub(crate) const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -107,6 +193,45 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Synth {
+                members,
+                declarations,
+                seed,
+                year,
+                format,
+                faults,
+                out,
+            } => {
+                let format = match format {
+                    SynthFormat::Mixed => pmm_synth::FormatChoice::Mixed,
+                    SynthFormat::Csv => pmm_synth::FormatChoice::Csv,
+                    SynthFormat::Parquet => pmm_synth::FormatChoice::Parquet,
+                };
+                let options = pmm_synth::SynthOptions {
+                    members,
+                    declarations,
+                    seed,
+                    year,
+                    format,
+                    faults,
+                };
+                let started = std::time::Instant::now();
+                let report = pmm_synth::synthesize(&out, &options).await?;
+                eprintln!(
+                    "wrote {} files, {} rows, {:.1} MB to {} in {:.2} s",
+                    report.files,
+                    report.rows,
+                    report.bytes as f64 / 1e6,
+                    out.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(0)
+            }
+            Command::Run {
+                pipeline,
+                year,
+                results,
+            } => run::run(&pipeline, year, results).await,
             Command::Validate { pipelines, catalog } => validate::run(pipelines, catalog).await,
             Command::Test { catalog, indicator } => {
                 indicators::test(&catalog, indicator.as_deref()).await

@@ -3,7 +3,7 @@
 //! Ingestion hands the engine every member's valid rows as Arrow batches ([`EvaluationInputs`]);
 //! the engine registers one table per dataset (all members, T and T-1 together) and runs each
 //! indicator's SQL once for all members, then decides each member's status in the catalog's
-//! order. The same path serves a scheduled run and `pmm test`'s fixture cases
+//! order, then scores and rolls up ([`score_and_roll_up`]). The same path serves a scheduled run and `pmm test`'s fixture cases
 //! ([`run_fixtures`]). [`check_catalog_sql`] checks every indicator's SQL without data: read
 //! only, declared tables only, plans against the contracts, returns the right columns.
 //!
@@ -15,12 +15,17 @@ mod evaluate;
 mod fixtures;
 mod functions;
 mod guard;
+mod scoring;
 
 pub use check::check_catalog_sql;
 pub use evaluate::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
 pub use functions::{hours_between, percentile_exact, type7};
 pub use guard::{Refusal, check_read_only, read_only};
+pub use scoring::{
+    IndicatorRow, MemberContext, OVERALL, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow,
+    ScoringOptions, level, score_and_roll_up,
+};
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]

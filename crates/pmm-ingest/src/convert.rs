@@ -1,25 +1,123 @@
-//! Text to contract types: one column at a time, with arrow's cast kernels where their rules
-//! match the contract's and small strict parsers where they do not (booleans, enums).
+//! Source columns to contract types, one column at a time. Text (CSV, JSONL) goes through
+//! arrow's cast kernels where their rules match the contract's, and small strict parsers where
+//! they do not (booleans, enums). Native Parquet columns are taken as they are when their type
+//! is the contract's, or cast when the conversion cannot lose information.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, StringArray};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnContract, ColumnType};
 
 use crate::schema::arrow_type;
 use crate::{Error, Result};
 
-/// A converted column and, for each row, whether its text failed to convert.
+/// A converted column and the rows whose source value is not a valid value of the column.
 pub(crate) struct Converted {
-    /// The typed column; null where the text was null or did not convert.
+    /// The typed column; null where the source was null or did not convert.
     pub array: ArrayRef,
-    /// Rows whose non-null text is not a valid value of the column's type.
+    /// Rows whose non-null source value is not a valid value of the column's type.
     pub bad: Vec<usize>,
 }
 
+/// Why a whole source column cannot be used.
+pub(crate) struct Incompatible(pub String);
+
+fn is_text(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, value) => is_text(value),
+        _ => false,
+    }
+}
+
+/// Whether a native (non-text) type converts to the contract type without losing information.
+fn converts_losslessly(from: &DataType, to: &ColumnType) -> bool {
+    use DataType::*;
+    match to {
+        ColumnType::Int => matches!(
+            from,
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
+        ),
+        ColumnType::Decimal => matches!(
+            from,
+            Float16
+                | Float32
+                | Float64
+                | Int8
+                | Int16
+                | Int32
+                | Int64
+                | UInt8
+                | UInt16
+                | UInt32
+                | UInt64
+                | Decimal128(_, _)
+        ),
+        ColumnType::Bool => matches!(from, Boolean),
+        ColumnType::Date => matches!(from, Date32 | Date64),
+        ColumnType::Timestamp => matches!(from, Timestamp(_, _)),
+        ColumnType::String | ColumnType::Enum => false,
+    }
+}
+
+/// Converts a source column to the contract's type.
+pub(crate) fn convert_column(
+    column: &ColumnContract,
+    source: &ArrayRef,
+) -> Result<std::result::Result<Converted, Incompatible>> {
+    let target = arrow_type(&column.column_type);
+    let from = source.data_type();
+    if is_text(from) {
+        let text = cast_with_options(source, &DataType::Utf8, &CastOptions::default())
+            .map_err(|e| Error::Internal(format!("text column {}: {e}", column.name)))?;
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| Error::Internal("cast to Utf8 did not give a StringArray".into()))?;
+        return Ok(Ok(convert_text(column, text)?));
+    }
+    if *from == DataType::Null {
+        return Ok(Ok(Converted {
+            array: datafusion::arrow::array::new_null_array(&target, source.len()),
+            bad: Vec::new(),
+        }));
+    }
+    if *from != target && !converts_losslessly(from, &column.column_type) {
+        return Ok(Err(Incompatible(format!(
+            "is stored as {from}, which does not convert to {}",
+            column.column_type
+        ))));
+    }
+    let array = if *from == target {
+        source.clone()
+    } else {
+        cast_with_options(
+            source,
+            &target,
+            &CastOptions {
+                safe: true,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| Error::Internal(format!("cast of column {}: {e}", column.name)))?
+    };
+    // A value the cast could not carry (an unsigned value too large for int64) is null now.
+    let mut bad: Vec<usize> = (0..source.len())
+        .filter(|&i| source.is_valid(i) && array.is_null(i))
+        .collect();
+    let array = if column.column_type == ColumnType::Decimal {
+        finite_only(&array, &mut bad)?
+    } else {
+        array
+    };
+    Ok(Ok(Converted { array, bad }))
+}
+
 /// Converts a text column to the contract's type.
-pub(crate) fn convert_column(column: &ColumnContract, text: &StringArray) -> Result<Converted> {
+fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted> {
     match column.column_type {
         ColumnType::String => Ok(Converted {
             array: Arc::new(text.clone()),
@@ -67,33 +165,35 @@ pub(crate) fn convert_column(column: &ColumnContract, text: &StringArray) -> Res
             let mut bad: Vec<usize> = (0..text.len())
                 .filter(|&i| text.is_valid(i) && array.is_null(i))
                 .collect();
-            if column.column_type == ColumnType::Decimal {
-                // "NaN" and "inf" parse as floats but are not decimals.
-                let floats = array
-                    .as_any()
-                    .downcast_ref::<Float64Array>()
-                    .ok_or_else(|| Error::Internal("decimal cast did not give f64".into()))?;
-                let non_finite: Vec<usize> = (0..floats.len())
-                    .filter(|&i| floats.is_valid(i) && !floats.value(i).is_finite())
-                    .collect();
-                if !non_finite.is_empty() {
-                    bad.extend(&non_finite);
-                    bad.sort_unstable();
-                    let cleaned: Float64Array = (0..floats.len())
-                        .map(|i| {
-                            (floats.is_valid(i) && floats.value(i).is_finite())
-                                .then(|| floats.value(i))
-                        })
-                        .collect();
-                    return Ok(Converted {
-                        array: Arc::new(cleaned),
-                        bad,
-                    });
-                }
-            }
+            let array = if column.column_type == ColumnType::Decimal {
+                finite_only(&array, &mut bad)?
+            } else {
+                array
+            };
             Ok(Converted { array, bad })
         }
     }
+}
+
+/// "NaN" and "inf" are floats but not decimals: they become bad rows.
+fn finite_only(array: &ArrayRef, bad: &mut Vec<usize>) -> Result<ArrayRef> {
+    let floats = array
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| Error::Internal("decimal conversion did not give f64".into()))?;
+    let non_finite: Vec<usize> = (0..floats.len())
+        .filter(|&i| floats.is_valid(i) && !floats.value(i).is_finite())
+        .collect();
+    if non_finite.is_empty() {
+        return Ok(array.clone());
+    }
+    bad.extend(&non_finite);
+    bad.sort_unstable();
+    bad.dedup();
+    let cleaned: Float64Array = (0..floats.len())
+        .map(|i| (floats.is_valid(i) && floats.value(i).is_finite()).then(|| floats.value(i)))
+        .collect();
+    Ok(Arc::new(cleaned))
 }
 
 fn null_out(text: &StringArray, rows: &[usize]) -> StringArray {
@@ -111,6 +211,28 @@ fn null_out(text: &StringArray, rows: &[usize]) -> StringArray {
             }
         })
         .collect()
+}
+
+/// A source value as shown in a message: quoted, and cut when very long.
+pub(crate) fn show(source: &ArrayRef, i: usize) -> String {
+    let value = match source.as_any().downcast_ref::<StringArray>() {
+        Some(text) => text.value(i).to_string(),
+        None => ArrayFormatter::try_new(source.as_ref(), &Default::default())
+            .map(|f| f.value(i).to_string())
+            .unwrap_or_default(),
+    };
+    quote(&value)
+}
+
+/// A value as shown in a message: quoted, and cut when very long.
+pub(crate) fn quote(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() > MAX {
+        let cut: String = value.chars().take(MAX).collect();
+        format!("\"{cut}…\"")
+    } else {
+        format!("\"{value}\"")
+    }
 }
 
 /// What a value of the type looks like, for messages.

@@ -67,7 +67,7 @@ pub fn read_csv(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()>
     for batch in reader {
         match batch {
             Ok(batch) => {
-                validator.push_text(batch.columns(), next_record)?;
+                validator.push_columns(batch.columns(), next_record)?;
                 next_record += batch.num_rows() as u64;
             }
             Err(e) => {

@@ -9,16 +9,23 @@
 
 mod convert;
 mod csv;
+mod discover;
 mod issue;
+mod parquet_source;
+mod read;
 mod schema;
+mod store;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
 pub use csv::read_csv;
+pub use discover::{Discovery, FileFormat, SourceObject, SubmissionFiles, discover};
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
+pub use read::{InputObject, SubmissionOutcome, read_dataset, read_submission};
 pub use schema::{arrow_type, contract_schema, table_schema};
+pub use store::{StoreError, StoreRoot, open_store};
 pub use validate::{DatasetOutcome, DatasetValidator};
 
 /// Errors of the ingestion crate that are not a user's data problem (those are

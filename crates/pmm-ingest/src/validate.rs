@@ -15,7 +15,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 
-use crate::convert::{convert_column, expected_form};
+use crate::convert::{Incompatible, convert_column, expected_form, show};
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::schema::table_schema;
 use crate::{Error, Result};
@@ -83,6 +83,19 @@ impl<'a> DatasetValidator<'a> {
             rows_read: 0,
             rows_invalid: 0,
             rejected: false,
+        }
+    }
+
+    /// The contract being checked.
+    pub fn contract(&self) -> &DatasetContract {
+        self.contract
+    }
+
+    /// Sets which columns the batches will hold, in order, after [`Self::check_columns`] saw
+    /// the whole file's columns (a reader that projects columns calls this).
+    pub fn use_columns(&mut self, names: &[String]) {
+        for (i, column) in self.contract.columns.iter().enumerate() {
+            self.positions[i] = names.iter().position(|n| n == &column.name);
         }
     }
 
@@ -176,32 +189,41 @@ impl<'a> DatasetValidator<'a> {
         !self.rejected
     }
 
-    /// Validates a batch of text columns, in the file's column order (as given to
-    /// [`Self::check_columns`]); `first_record` is the 1-based record number of its first row.
-    pub fn push_text(&mut self, columns: &[ArrayRef], first_record: u64) -> Result<()> {
+    /// Validates a batch of columns in the file's column order (as given to
+    /// [`Self::check_columns`]): text from CSV or JSONL, native types from Parquet.
+    /// `first_record` is the 1-based record number of the batch's first row.
+    pub fn push_columns(&mut self, columns: &[ArrayRef], first_record: u64) -> Result<()> {
         if self.rejected {
             return Ok(());
         }
         let rows = columns.first().map_or(0, |c| c.len());
         self.rows_read += rows as u64;
         let mut invalid = vec![false; rows];
-        let mut texts: Vec<Option<&StringArray>> = Vec::with_capacity(self.contract.columns.len());
-        for position in &self.positions {
-            texts.push(match position {
-                Some(p) => Some(
-                    columns[*p]
-                        .as_any()
-                        .downcast_ref::<StringArray>()
-                        .ok_or_else(|| Error::Internal("text column is not Utf8".into()))?,
-                ),
-                None => None,
-            });
-        }
-        let nulls = Arc::new(StringArray::new_null(rows));
-        let mut typed: Vec<ArrayRef> = Vec::with_capacity(texts.len());
-        for (column, text) in self.contract.columns.iter().zip(&texts) {
-            let text = text.unwrap_or(&nulls);
-            let converted = convert_column(column, text)?;
+        let absent: ArrayRef = Arc::new(StringArray::new_null(rows));
+        let sources: Vec<ArrayRef> = self
+            .positions
+            .iter()
+            .map(|p| p.map_or_else(|| absent.clone(), |p| columns[p].clone()))
+            .collect();
+        let mut typed: Vec<ArrayRef> = Vec::with_capacity(sources.len());
+        for (column, source) in self.contract.columns.iter().zip(&sources) {
+            let converted = match convert_column(column, source)? {
+                Ok(converted) => converted,
+                Err(Incompatible(why)) => {
+                    let message = format!("column `{}` {why}", column.name);
+                    let issue = self.issue(
+                        None,
+                        Some(&column.name),
+                        "column_type",
+                        Severity::Error,
+                        message,
+                    );
+                    self.dataset_issues.push(issue);
+                    self.rejected = true;
+                    self.batches.clear();
+                    return Ok(());
+                }
+            };
             let rule = if column.column_type == ColumnType::Enum {
                 "enum"
             } else {
@@ -209,7 +231,7 @@ impl<'a> DatasetValidator<'a> {
             };
             for &i in &converted.bad {
                 invalid[i] = true;
-                let message = format!("{} is not {}", quote(text.value(i)), expected_form(column));
+                let message = format!("{} is not {}", show(source, i), expected_form(column));
                 let issue = self.issue(
                     Some(first_record + i as u64),
                     Some(&column.name),
@@ -220,7 +242,7 @@ impl<'a> DatasetValidator<'a> {
                 self.row_issues.push(issue);
             }
             if column.required {
-                for i in (0..rows).filter(|&i| text.is_null(i)) {
+                for i in (0..rows).filter(|&i| source.is_null(i)) {
                     invalid[i] = true;
                     let issue = self.issue(
                         Some(first_record + i as u64),
@@ -234,7 +256,7 @@ impl<'a> DatasetValidator<'a> {
             }
             typed.push(converted.array);
         }
-        self.check_rules(&typed, &texts, first_record, &mut invalid);
+        self.check_rules(&typed, &sources, first_record, &mut invalid);
         self.check_keys(&typed, first_record, &mut invalid)?;
 
         let bad = invalid.iter().filter(|b| **b).count();
@@ -264,7 +286,7 @@ impl<'a> DatasetValidator<'a> {
     fn check_rules(
         &mut self,
         typed: &[ArrayRef],
-        texts: &[Option<&StringArray>],
+        sources: &[ArrayRef],
         first_record: u64,
         invalid: &mut [bool],
     ) {
@@ -274,7 +296,7 @@ impl<'a> DatasetValidator<'a> {
         let mut found: Vec<(usize, usize, &'static str, String)> = Vec::new();
         for (ci, column) in self.contract.columns.iter().enumerate() {
             let values = Ordinals::new(&typed[ci]);
-            let shown = |i: usize| texts[ci].map_or_else(String::new, |t| quote(t.value(i)));
+            let shown = |i: usize| show(&sources[ci], i);
             let mut year_rules: Vec<(&'static str, f64, f64, String)> = Vec::new();
             if year_column == Some(ci) {
                 year_rules.push((
@@ -308,8 +330,7 @@ impl<'a> DatasetValidator<'a> {
                                 continue;
                             };
                             if (before && v < o) || (!before && v > o) {
-                                let other_shown =
-                                    texts[oi].map_or_else(String::new, |t| quote(t.value(i)));
+                                let other_shown = show(&sources[oi], i);
                                 let relation = if before { "before" } else { "after" };
                                 found.push((
                                     i,
@@ -354,7 +375,7 @@ impl<'a> DatasetValidator<'a> {
                             .filter(|&i| typed[ci].is_null(i) && typed[oi].is_valid(i))
                         {
                             // A value that failed to convert is already reported as such.
-                            if texts[ci].is_some_and(|t| t.is_valid(i)) {
+                            if sources[ci].is_valid(i) {
                                 continue;
                             }
                             found.push((
@@ -545,17 +566,6 @@ pub(crate) fn civil_from_days(days: i32) -> (i32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i32::from(month <= 2);
     (year, month, day)
-}
-
-/// A value as shown in a message: quoted, and cut when very long.
-fn quote(value: &str) -> String {
-    const MAX: usize = 60;
-    if value.chars().count() > MAX {
-        let cut: String = value.chars().take(MAX).collect();
-        format!("\"{cut}…\"")
-    } else {
-        format!("\"{value}\"")
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,268 @@
+//! `pmm run`: the scheduled job, with progress on stderr and a readable summary on stdout.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use pmm_catalog::{Pipeline, StoreLocation};
+use pmm_engine::{RollupStatus, ScoreRow};
+use pmm_ingest::Severity;
+use pmm_publish::{Progress, ProgressEvent, RunError, RunOptions, RunSummary, run_pipeline};
+
+use crate::{EXIT_CONFIG, EXIT_FAILED};
+
+/// Runs a pipeline; returns the exit code.
+pub(crate) async fn run(
+    pipeline: &Path,
+    year: Option<i32>,
+    results: Option<String>,
+) -> anyhow::Result<u8> {
+    let pipeline = match Pipeline::load(pipeline) {
+        Ok(p) => p,
+        Err(problems) => {
+            eprint!("{problems}");
+            eprintln!("the pipeline has problems: nothing ran");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let results = match results
+        .map(|r| StoreLocation::resolve(&PathBuf::from("."), &r))
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: --results: {e}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let options = RunOptions {
+        year,
+        results,
+        concurrency: None,
+    };
+    let progress = CliProgress::new();
+    match run_pipeline(&pipeline, &options, &progress).await {
+        Ok(summary) => {
+            progress.clear();
+            print_summary(&pipeline, &summary);
+            Ok(0)
+        }
+        Err(RunError::Config(message)) => {
+            progress.clear();
+            eprintln!("error: {message}");
+            eprintln!("nothing ran");
+            Ok(EXIT_CONFIG)
+        }
+        Err(RunError::Failed(message)) => {
+            progress.clear();
+            eprintln!("error: {message}");
+            eprintln!(
+                "the run failed: nothing new was published; the previous run is still the latest"
+            );
+            Ok(EXIT_FAILED)
+        }
+    }
+}
+
+/// A progress bar on a terminal, one plain line per stage otherwise (logs, CI).
+struct CliProgress {
+    bar: Mutex<Option<ProgressBar>>,
+    terminal: bool,
+    stage: Mutex<(String, Instant)>,
+}
+
+impl CliProgress {
+    fn new() -> Self {
+        CliProgress {
+            bar: Mutex::new(None),
+            terminal: std::io::stderr().is_terminal(),
+            stage: Mutex::new((String::new(), Instant::now())),
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut bar) = self.bar.lock()
+            && let Some(bar) = bar.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for CliProgress {
+    fn event(&self, event: ProgressEvent<'_>) {
+        match event {
+            ProgressEvent::Stage { name, total } => {
+                if let Ok(mut stage) = self.stage.lock() {
+                    *stage = (name.to_string(), Instant::now());
+                }
+                if self.terminal {
+                    let bar = if total > 0 {
+                        ProgressBar::new(total)
+                    } else {
+                        ProgressBar::new_spinner()
+                    };
+                    let style = ProgressStyle::with_template(
+                        "{spinner} {prefix:24} [{bar:30}] {pos}/{len} {msg}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar.set_prefix(name.to_string());
+                    if let Ok(mut slot) = self.bar.lock() {
+                        *slot = Some(bar);
+                    }
+                } else {
+                    tracing::info!(
+                        "{name}{}",
+                        if total > 0 {
+                            format!(" ({total})")
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+            }
+            ProgressEvent::Step { message } => {
+                if let Ok(bar) = self.bar.lock()
+                    && let Some(bar) = bar.as_ref()
+                {
+                    bar.set_message(message.to_string());
+                    bar.inc(1);
+                }
+            }
+            ProgressEvent::StageDone => {
+                self.clear();
+                if let Ok(stage) = self.stage.lock() {
+                    let seconds = stage.1.elapsed().as_secs_f64();
+                    if self.terminal {
+                        eprintln!("  {} ({seconds:.1} s)", stage.0);
+                    } else {
+                        tracing::info!("{} done in {seconds:.2} s", stage.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cell(row: Option<&ScoreRow>) -> String {
+    match row {
+        None => "hidden".into(),
+        Some(r) => match (r.status, r.score) {
+            (RollupStatus::Ok, Some(score)) => format!("{score:.1}"),
+            (RollupStatus::InsufficientCoverage, _) => "low cov".into(),
+            _ => "n/a".into(),
+        },
+    }
+}
+
+fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
+    let results = &summary.results;
+    let members: Vec<&str> = {
+        let mut m: Vec<&str> = results
+            .dimensions
+            .iter()
+            .map(|r| r.member.as_str())
+            .collect();
+        m.dedup();
+        m
+    };
+    let rejected = summary
+        .submissions
+        .iter()
+        .filter(|s| s.rejected.is_some())
+        .count();
+    let errors: u64 = summary
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| i.count)
+        .sum();
+    let warnings: u64 = summary
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning)
+        .map(|i| i.count)
+        .sum();
+    println!(
+        "Run {} of pipeline {} published in {:.1} s",
+        summary.run_id, pipeline.name, summary.duration_seconds
+    );
+    println!("  results: {}", summary.location);
+    println!(
+        "  year {}: {} members, {} submissions read (T and T-1), {rejected} rejected; validation issues: {errors} errors, {warnings} warnings",
+        summary.year,
+        members.len(),
+        summary.submissions.len()
+    );
+    println!();
+    println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");
+    let dimensions = ["tfec", "rc", "esps", "od", "overall"];
+    print!("  {:6}", "member");
+    for d in dimensions {
+        print!("{d:>9}");
+    }
+    println!();
+    for member in &members {
+        print!("  {member:6}");
+        for d in dimensions {
+            let row = results
+                .dimensions
+                .iter()
+                .find(|r| r.member == *member && r.dimension == d);
+            print!("{:>9}", cell(row));
+        }
+        println!();
+    }
+    let problems: Vec<_> = summary
+        .submissions
+        .iter()
+        .filter(|s| s.rejected.is_some() || !s.rejected_datasets.is_empty())
+        .collect();
+    if !problems.is_empty() {
+        println!();
+        println!("Rejected");
+        for s in problems {
+            if let Some(why) = &s.rejected {
+                println!(
+                    "  {} {}: the whole submission, because {why}",
+                    s.member, s.year
+                );
+                for issue in summary
+                    .issues
+                    .iter()
+                    .filter(|i| i.member == s.member && i.year == s.year && i.rule == "manifest")
+                {
+                    println!("      {}", issue.message);
+                }
+            }
+            for (dataset, why) in &s.rejected_datasets {
+                println!("  {} {} {dataset}: {why}", s.member, s.year);
+            }
+        }
+    }
+    let unread: Vec<_> = summary
+        .issues
+        .iter()
+        .filter(|i| matches!(i.rule.as_str(), "unknown_member" | "bad_folder"))
+        .collect();
+    if !unread.is_empty() {
+        println!();
+        println!("Not read");
+        for issue in unread {
+            println!(
+                "  {}: {}",
+                issue.file.as_deref().unwrap_or(""),
+                issue.message
+            );
+        }
+    }
+    println!();
+    println!(
+        "Every issue, with its file, record and column: {}/secretariat/validation_issues.arrow",
+        summary.location
+    );
+}

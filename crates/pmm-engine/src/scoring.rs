@@ -1,0 +1,531 @@
+//! Scoring, roll-up, peer statistics and disclosure: from evaluated indicator values to the
+//! rows of the result tables. Pure functions over data; no I/O.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use pmm_catalog::{
+    Assessment, Catalog, Direction, Disclosure, IncomeGroup, Region, Status, SubmissionManifest,
+    Unit,
+};
+
+use crate::evaluate::IndicatorValue;
+use crate::functions::type7;
+
+/// What the scoring needs to know about one registered member.
+#[derive(Debug, Clone)]
+pub struct MemberContext {
+    /// Member code.
+    pub member: String,
+    /// Its WCO region.
+    pub region: Region,
+    /// Its income group.
+    pub income_group: IncomeGroup,
+    /// Its valid manifest for T, if any.
+    pub manifest: Option<SubmissionManifest>,
+    /// Whether its submission for T was rejected as a whole: nothing of it may be disclosed
+    /// beyond the Secretariat, since its disclosure choices are unknown.
+    pub submission_rejected: bool,
+}
+
+/// The pipeline's scoring settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoringOptions {
+    /// Below this coverage an outcome, dimension or overall score is withheld.
+    pub min_coverage: f64,
+    /// Peer groups with fewer `ok` members get no statistics.
+    pub min_group_size: u32,
+    /// Disclosure level when neither manifest nor indicator sets one.
+    pub disclosure_default: Disclosure,
+}
+
+/// The status of an outcome, dimension or overall score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RollupStatus {
+    /// A score.
+    Ok,
+    /// Too few of its applicable KPIs have a value: no score.
+    InsufficientCoverage,
+    /// None of its scored KPIs applies to the member.
+    NotApplicable,
+}
+
+impl RollupStatus {
+    /// The name written in result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RollupStatus::Ok => "ok",
+            RollupStatus::InsufficientCoverage => "insufficient_coverage",
+            RollupStatus::NotApplicable => "not_applicable",
+        }
+    }
+}
+
+impl fmt::Display for RollupStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of `indicator_values`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorRow {
+    /// Member code.
+    pub member: String,
+    /// Region id.
+    pub region: Region,
+    /// Income group id.
+    pub income_group: IncomeGroup,
+    /// Dimension id.
+    pub dimension: String,
+    /// Outcome id.
+    pub outcome: String,
+    /// Indicator id.
+    pub indicator: String,
+    /// Status.
+    pub status: Status,
+    /// Value (ok only).
+    pub value: Option<f64>,
+    /// Numerator, when the indicator gives one.
+    pub numerator: Option<f64>,
+    /// Denominator, when the indicator gives one.
+    pub denominator: Option<f64>,
+    /// Unit.
+    pub unit: Unit,
+    /// Score 0..100 (ok and scored only).
+    pub score: Option<f64>,
+    /// Level 1..5 (ok and scored only).
+    pub level: Option<i64>,
+    /// Who may see this row.
+    pub disclosure: Disclosure,
+    /// How the member's data was assessed.
+    pub assessment: Assessment,
+    /// SHA-256 of the indicator's definition file.
+    pub definition_hash: String,
+}
+
+/// One row of `outcome_scores` or `dimension_scores`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoreRow {
+    /// Member code.
+    pub member: String,
+    /// Region id.
+    pub region: Region,
+    /// Income group id.
+    pub income_group: IncomeGroup,
+    /// Dimension id (`overall` for the overall score).
+    pub dimension: String,
+    /// Outcome id (outcome rows only).
+    pub outcome: Option<String>,
+    /// Status.
+    pub status: RollupStatus,
+    /// Score 0..100 (ok only).
+    pub score: Option<f64>,
+    /// Level 1..5 (ok only).
+    pub level: Option<i64>,
+    /// Weight of scored ok KPIs over the weight of applicable ones (null when none applies).
+    pub coverage: Option<f64>,
+    /// The most restrictive level of the KPIs that fed it.
+    pub disclosure: Disclosure,
+}
+
+/// One row of `peer_stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerRow {
+    /// Indicator id.
+    pub indicator: String,
+    /// `global`, `region` or `income_group`.
+    pub group_kind: &'static str,
+    /// The region or income group id; `all` for global.
+    pub group: String,
+    /// Members of the group with status ok.
+    pub n: i64,
+    /// Statistics; all null when `n` is below the minimum group size.
+    pub stats: Option<PeerStats>,
+}
+
+/// Summary statistics of a peer group (type-7 percentiles).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeerStats {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub median: f64,
+    /// 25th percentile.
+    pub p25: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// Minimum.
+    pub min: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// Every result table of a run, for one audience (or all of them, before filtering).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultTables {
+    /// `indicator_values`, sorted by member, dimension, outcome, indicator.
+    pub indicators: Vec<IndicatorRow>,
+    /// `outcome_scores`, sorted by member, dimension, outcome.
+    pub outcomes: Vec<ScoreRow>,
+    /// `dimension_scores`, sorted by member, dimension (`overall` included).
+    pub dimensions: Vec<ScoreRow>,
+    /// `peer_stats`, sorted by indicator, group kind, group.
+    pub peers: Vec<PeerRow>,
+}
+
+/// `level` of a score: 1 below 20, 2 below 40, 3 below 60, 4 below 80, else 5.
+pub fn level(score: f64) -> i64 {
+    match score {
+        s if s < 20.0 => 1,
+        s if s < 40.0 => 2,
+        s if s < 60.0 => 3,
+        s if s < 80.0 => 4,
+        _ => 5,
+    }
+}
+
+/// The dimension id of the overall score.
+pub const OVERALL: &str = "overall";
+
+/// Scores every value, rolls them up per member and computes peer statistics.
+pub fn score_and_roll_up(
+    catalog: &Catalog,
+    values: &[IndicatorValue],
+    members: &[MemberContext],
+    options: ScoringOptions,
+) -> ResultTables {
+    let by_key: BTreeMap<(&str, &str), &IndicatorValue> = values
+        .iter()
+        .map(|v| ((v.member.as_str(), v.indicator.as_str()), v))
+        .collect();
+    let mut tables = ResultTables::default();
+    for m in members {
+        let assessment = m
+            .manifest
+            .as_ref()
+            .map(|x| x.assessment)
+            .unwrap_or_default();
+        let mut rows = Vec::new();
+        for indicator in &catalog.indicators {
+            let Some(v) = by_key.get(&(m.member.as_str(), indicator.id.as_str())) else {
+                continue;
+            };
+            let disclosure = if m.submission_rejected {
+                Disclosure::Secretariat
+            } else {
+                match &m.manifest {
+                    Some(manifest) => manifest.disclosure_of(indicator, options.disclosure_default),
+                    None => indicator
+                        .disclosure_default
+                        .unwrap_or(options.disclosure_default),
+                }
+            };
+            let score = match (v.status, v.value, indicator.scoring) {
+                (Status::Ok, Some(value), Some(scoring)) => Some(scoring.score(value)),
+                _ => None,
+            };
+            rows.push(IndicatorRow {
+                member: m.member.clone(),
+                region: m.region,
+                income_group: m.income_group,
+                dimension: indicator.dimension.clone(),
+                outcome: indicator.outcome.clone(),
+                indicator: indicator.id.clone(),
+                status: v.status,
+                value: v.value,
+                numerator: v.numerator,
+                denominator: v.denominator,
+                unit: indicator.unit,
+                score,
+                level: score.map(level),
+                disclosure,
+                assessment,
+                definition_hash: indicator.definition_hash.clone(),
+            });
+        }
+        let weight = |row: &IndicatorRow| {
+            catalog
+                .indicator(&row.indicator)
+                .map_or(0.0, |i| i.weight())
+        };
+        let scored = |row: &&IndicatorRow| {
+            catalog
+                .indicator(&row.indicator)
+                .is_some_and(|i| i.direction != Direction::Informational)
+        };
+        let score_row = |dimension: &str, outcome: Option<&str>, rollup: Rollup| ScoreRow {
+            member: m.member.clone(),
+            region: m.region,
+            income_group: m.income_group,
+            dimension: dimension.to_string(),
+            outcome: outcome.map(str::to_string),
+            status: rollup.status,
+            score: rollup.score,
+            level: rollup.score.map(level),
+            coverage: rollup.coverage,
+            disclosure: rollup.disclosure,
+        };
+        let mut dimension_rows = Vec::new();
+        for dimension in &catalog.dimensions {
+            let mut outcome_scores = Vec::new();
+            for outcome in catalog
+                .outcomes
+                .iter()
+                .filter(|o| o.dimension == dimension.id)
+            {
+                let kpis: Vec<&IndicatorRow> = rows
+                    .iter()
+                    .filter(|r| r.outcome == outcome.id)
+                    .filter(scored)
+                    .collect();
+                let parts: Vec<(f64, Option<f64>)> = kpis
+                    .iter()
+                    .filter(|r| r.status == Status::Ok)
+                    .map(|r| (weight(r), r.score))
+                    .collect();
+                let rollup = roll_up(
+                    &kpis
+                        .iter()
+                        .map(|r| (weight(r), r.status))
+                        .collect::<Vec<_>>(),
+                    &parts,
+                    kpis.iter()
+                        .map(|r| r.disclosure)
+                        .max()
+                        .unwrap_or(Disclosure::Public),
+                    options.min_coverage,
+                );
+                outcome_scores.push((outcome.weight, rollup.score));
+                tables
+                    .outcomes
+                    .push(score_row(&dimension.id, Some(&outcome.id), rollup));
+            }
+            let kpis: Vec<&IndicatorRow> = rows
+                .iter()
+                .filter(|r| r.dimension == dimension.id)
+                .filter(scored)
+                .collect();
+            let rollup = roll_up(
+                &kpis
+                    .iter()
+                    .map(|r| (weight(r), r.status))
+                    .collect::<Vec<_>>(),
+                &outcome_scores
+                    .iter()
+                    .map(|(w, s)| (*w, *s))
+                    .collect::<Vec<_>>(),
+                kpis.iter()
+                    .map(|r| r.disclosure)
+                    .max()
+                    .unwrap_or(Disclosure::Public),
+                options.min_coverage,
+            );
+            dimension_rows.push(rollup);
+            tables
+                .dimensions
+                .push(score_row(&dimension.id, None, rollup));
+        }
+        let coverages: Vec<f64> = dimension_rows.iter().filter_map(|d| d.coverage).collect();
+        let overall_disclosure = rows
+            .iter()
+            .filter(scored)
+            .map(|r| r.disclosure)
+            .max()
+            .unwrap_or(Disclosure::Public);
+        let overall = if coverages.is_empty() {
+            Rollup {
+                status: RollupStatus::NotApplicable,
+                score: None,
+                coverage: None,
+                disclosure: overall_disclosure,
+            }
+        } else {
+            let coverage = coverages.iter().sum::<f64>() / coverages.len() as f64;
+            let scores: Vec<f64> = dimension_rows.iter().filter_map(|d| d.score).collect();
+            if coverage < options.min_coverage || scores.is_empty() {
+                Rollup {
+                    status: RollupStatus::InsufficientCoverage,
+                    score: None,
+                    coverage: Some(coverage),
+                    disclosure: overall_disclosure,
+                }
+            } else {
+                Rollup {
+                    status: RollupStatus::Ok,
+                    score: Some(scores.iter().sum::<f64>() / scores.len() as f64),
+                    coverage: Some(coverage),
+                    disclosure: overall_disclosure,
+                }
+            }
+        };
+        tables.dimensions.push(score_row(OVERALL, None, overall));
+        tables.indicators.extend(rows);
+    }
+    tables.peers = peer_stats(catalog, &tables.indicators, options.min_group_size);
+    tables.sort();
+    tables
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Rollup {
+    status: RollupStatus,
+    score: Option<f64>,
+    coverage: Option<f64>,
+    disclosure: Disclosure,
+}
+
+/// One roll-up: `kpis` are (weight, status) of the scored KPIs under it, which give its
+/// coverage; `parts` are (weight, score) of what its score averages (KPIs or outcomes).
+fn roll_up(
+    kpis: &[(f64, Status)],
+    parts: &[(f64, Option<f64>)],
+    disclosure: Disclosure,
+    min_coverage: f64,
+) -> Rollup {
+    let applicable: f64 = kpis
+        .iter()
+        .filter(|(_, s)| *s != Status::NotApplicable)
+        .map(|(w, _)| w)
+        .sum();
+    if applicable <= 0.0 {
+        return Rollup {
+            status: RollupStatus::NotApplicable,
+            score: None,
+            coverage: None,
+            disclosure,
+        };
+    }
+    let covered: f64 = kpis
+        .iter()
+        .filter(|(_, s)| *s == Status::Ok)
+        .map(|(w, _)| w)
+        .sum();
+    let coverage = covered / applicable;
+    let (weight, total) = parts
+        .iter()
+        .filter_map(|(w, s)| s.map(|s| (*w, s)))
+        .fold((0.0, 0.0), |(wsum, total), (w, s)| {
+            (wsum + w, total + w * s)
+        });
+    if coverage < min_coverage || weight <= 0.0 {
+        return Rollup {
+            status: RollupStatus::InsufficientCoverage,
+            score: None,
+            coverage: Some(coverage),
+            disclosure,
+        };
+    }
+    Rollup {
+        status: RollupStatus::Ok,
+        score: Some(total / weight),
+        coverage: Some(coverage),
+        disclosure,
+    }
+}
+
+/// Peer statistics of every comparable indicator: global, per region, per income group.
+fn peer_stats(catalog: &Catalog, rows: &[IndicatorRow], min_group_size: u32) -> Vec<PeerRow> {
+    let mut out = Vec::new();
+    for indicator in catalog
+        .indicators
+        .iter()
+        .filter(|i| i.unit != Unit::Currency)
+    {
+        let ok: Vec<&IndicatorRow> = rows
+            .iter()
+            .filter(|r| r.indicator == indicator.id && r.status == Status::Ok && r.value.is_some())
+            .collect();
+        let mut groups: Vec<(&'static str, String, Vec<f64>)> = vec![(
+            "global",
+            "all".to_string(),
+            ok.iter().filter_map(|r| r.value).collect(),
+        )];
+        for region in Region::ALL {
+            groups.push((
+                "region",
+                region.to_string(),
+                ok.iter()
+                    .filter(|r| r.region == region)
+                    .filter_map(|r| r.value)
+                    .collect(),
+            ));
+        }
+        for income in IncomeGroup::ALL {
+            groups.push((
+                "income_group",
+                income.to_string(),
+                ok.iter()
+                    .filter(|r| r.income_group == income)
+                    .filter_map(|r| r.value)
+                    .collect(),
+            ));
+        }
+        for (group_kind, group, mut values) in groups {
+            let n = values.len();
+            let stats = (n >= min_group_size as usize && n > 0).then(|| PeerStats {
+                mean: values.iter().sum::<f64>() / n as f64,
+                median: type7(&mut values, 0.5).unwrap_or(f64::NAN),
+                p25: type7(&mut values, 0.25).unwrap_or(f64::NAN),
+                p75: type7(&mut values, 0.75).unwrap_or(f64::NAN),
+                min: values[0],
+                max: values[n - 1],
+            });
+            out.push(PeerRow {
+                indicator: indicator.id.clone(),
+                group_kind,
+                group,
+                n: n as i64,
+                stats,
+            });
+        }
+    }
+    out
+}
+
+impl ResultTables {
+    fn sort(&mut self) {
+        self.indicators.sort_by(|a, b| {
+            (&a.member, &a.dimension, &a.outcome, &a.indicator).cmp(&(
+                &b.member,
+                &b.dimension,
+                &b.outcome,
+                &b.indicator,
+            ))
+        });
+        self.outcomes.sort_by(|a, b| {
+            (&a.member, &a.dimension, &a.outcome).cmp(&(&b.member, &b.dimension, &b.outcome))
+        });
+        self.dimensions
+            .sort_by(|a, b| (&a.member, &a.dimension).cmp(&(&b.member, &b.dimension)));
+        self.peers.sort_by(|a, b| {
+            (&a.indicator, a.group_kind, &a.group).cmp(&(&b.indicator, b.group_kind, &b.group))
+        });
+    }
+
+    /// The tables an audience may see: rows disclosed at its level or below. Peer statistics
+    /// are aggregates over at least `min_group_size` members and are public.
+    pub fn for_audience(&self, audience: Disclosure) -> ResultTables {
+        ResultTables {
+            indicators: self
+                .indicators
+                .iter()
+                .filter(|r| audience.may_see(r.disclosure))
+                .cloned()
+                .collect(),
+            outcomes: self
+                .outcomes
+                .iter()
+                .filter(|r| audience.may_see(r.disclosure))
+                .cloned()
+                .collect(),
+            dimensions: self
+                .dimensions
+                .iter()
+                .filter(|r| audience.may_see(r.disclosure))
+                .cloned()
+                .collect(),
+            peers: self.peers.clone(),
+        }
+    }
+}

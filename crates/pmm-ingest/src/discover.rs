@@ -1,0 +1,224 @@
+//! Discovery: which submissions are under the source, in the `member=CODE/year=YYYY/` layout.
+//! Lists with prefixes (one level at a time), reads nothing, and records an issue for every
+//! folder or file it will not read.
+
+use std::collections::BTreeMap;
+
+use object_store::ObjectMeta;
+use object_store::path::Path;
+use pmm_catalog::{Catalog, MembersRegistry, is_member_code};
+
+use crate::issue::{Severity, ValidationIssue};
+use crate::store::StoreRoot;
+
+/// The format of a dataset file, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `.csv`
+    Csv,
+    /// `.csv.gz`
+    CsvGz,
+    /// `.parquet`
+    Parquet,
+    /// `.jsonl`: one JSON object per line.
+    Jsonl,
+}
+
+impl FileFormat {
+    /// The format and dataset stem of a file name, if it has a supported extension.
+    pub fn split(name: &str) -> Option<(&str, FileFormat)> {
+        [
+            (".csv.gz", FileFormat::CsvGz),
+            (".csv", FileFormat::Csv),
+            (".parquet", FileFormat::Parquet),
+            (".jsonl", FileFormat::Jsonl),
+        ]
+        .into_iter()
+        .find_map(|(ext, format)| name.strip_suffix(ext).map(|stem| (stem, format)))
+    }
+}
+
+/// One object found under the source.
+#[derive(Debug, Clone)]
+pub struct SourceObject {
+    /// Its key in the store.
+    pub key: Path,
+    /// Its path relative to the source (`member=XA/year=2024/declarations.csv`).
+    pub relative: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The store's ETag, when it gives one.
+    pub e_tag: Option<String>,
+    /// The store's version, when it gives one.
+    pub version: Option<String>,
+}
+
+impl SourceObject {
+    fn new(meta: ObjectMeta, root: &StoreRoot) -> Self {
+        SourceObject {
+            relative: root.relative(&meta.location),
+            key: meta.location,
+            size: meta.size,
+            e_tag: meta.e_tag,
+            version: meta.version,
+        }
+    }
+
+    /// The file name.
+    pub fn name(&self) -> &str {
+        self.relative.rsplit('/').next().unwrap_or(&self.relative)
+    }
+}
+
+/// The files of one member's submission for one year.
+#[derive(Debug, Clone)]
+pub struct SubmissionFiles {
+    /// Member code.
+    pub member: String,
+    /// The submission's year.
+    pub year: i32,
+    /// `manifest.yaml`, if present.
+    pub manifest: Option<SourceObject>,
+    /// Files per dataset; more than one file for a dataset makes it ambiguous.
+    pub datasets: BTreeMap<String, Vec<(SourceObject, FileFormat)>>,
+}
+
+/// What discovery found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Submissions of registered members for the years asked, sorted by member and year.
+    pub submissions: Vec<SubmissionFiles>,
+    /// Folders and files left unread, and why.
+    pub issues: Vec<ValidationIssue>,
+}
+
+/// Finds the submissions of every registered member for `years` under the source.
+pub async fn discover(
+    root: &StoreRoot,
+    registry: &MembersRegistry,
+    catalog: &Catalog,
+    years: &[i32],
+    report_year: i32,
+) -> Result<Discovery, object_store::Error> {
+    let mut found = Discovery::default();
+    let top = root.store.list_with_delimiter(Some(&root.prefix)).await?;
+    let issue = |member: &str, year: i32, file: String, rule: &str, severity, message: String| {
+        ValidationIssue {
+            member: member.to_string(),
+            year,
+            dataset: None,
+            file: Some(file),
+            row: None,
+            column: None,
+            rule: rule.to_string(),
+            severity,
+            message,
+            count: 1,
+        }
+    };
+    for object in top.objects {
+        let relative = root.relative(&object.location);
+        found.issues.push(issue(
+            "",
+            report_year,
+            relative,
+            "unknown_file",
+            Severity::Warning,
+            "a file outside any member=CODE/ folder is ignored".into(),
+        ));
+    }
+    let mut members: Vec<(String, Path)> = Vec::new();
+    for folder in top.common_prefixes {
+        let relative = root.relative(&folder);
+        let name = folder.filename().unwrap_or_default().to_string();
+        let code = name.strip_prefix("member=");
+        match code {
+            Some(code) if is_member_code(code) && registry.get(code).is_some() => members.push((code.to_string(), folder)),
+            Some(code) if is_member_code(code) => found.issues.push(issue(code, report_year, format!("{relative}/"), "unknown_member", Severity::Error,
+                format!("member {code} is not in the members registry: its folder is not read"))),
+            _ => found.issues.push(issue(code.map(shorten).unwrap_or_default().as_str(), report_year, format!("{}/", shorten(&relative)), "bad_folder", Severity::Error,
+                "not a member=CODE folder (CODE is a capital letter then one or two capitals or digits): it is not read".into())),
+        }
+    }
+    members.sort();
+    for (member, folder) in members {
+        let listing = root.store.list_with_delimiter(Some(&folder)).await?;
+        for object in listing.objects {
+            found.issues.push(issue(
+                &member,
+                report_year,
+                root.relative(&object.location),
+                "unknown_file",
+                Severity::Warning,
+                "a file outside any year=YYYY/ folder is ignored".into(),
+            ));
+        }
+        let mut year_folders: Vec<(i32, Path)> = Vec::new();
+        for year_folder in listing.common_prefixes {
+            let name = year_folder.filename().unwrap_or_default().to_string();
+            let year = name
+                .strip_prefix("year=")
+                .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()));
+            match year.and_then(|y| y.parse::<i32>().ok()) {
+                Some(y) => year_folders.push((y, year_folder)),
+                None => found.issues.push(issue(
+                    &member,
+                    report_year,
+                    format!("{}/", shorten(&root.relative(&year_folder))),
+                    "bad_folder",
+                    Severity::Error,
+                    "not a year=YYYY folder (four digits): it is not read".into(),
+                )),
+            }
+        }
+        year_folders.sort();
+        for (year, year_folder) in year_folders.into_iter().filter(|(y, _)| years.contains(y)) {
+            let listing = root.store.list_with_delimiter(Some(&year_folder)).await?;
+            for sub in listing.common_prefixes {
+                found.issues.push(issue(
+                    &member,
+                    year,
+                    format!("{}/", shorten(&root.relative(&sub))),
+                    "unknown_file",
+                    Severity::Warning,
+                    "a folder inside a submission is ignored".into(),
+                ));
+            }
+            let mut files = SubmissionFiles {
+                member: member.clone(),
+                year,
+                manifest: None,
+                datasets: BTreeMap::new(),
+            };
+            for meta in listing.objects {
+                let object = SourceObject::new(meta, root);
+                let name = object.name().to_string();
+                if name == "manifest.yaml" {
+                    files.manifest = Some(object);
+                    continue;
+                }
+                match FileFormat::split(&name) {
+                    Some((stem, format)) if catalog.dataset(stem).is_some() => {
+                        files.datasets.entry(stem.to_string()).or_default().push((object, format));
+                    }
+                    _ => found.issues.push(issue(&member, year, shorten(&object.relative), "unknown_file", Severity::Warning, format!(
+                        "not a dataset file: the name must be a dataset ({}) with .csv, .csv.gz, .parquet or .jsonl; the file is ignored",
+                        catalog.datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))),
+                }
+            }
+            found.submissions.push(files);
+        }
+    }
+    Ok(found)
+}
+
+/// Names from the store can be anything: keep messages readable.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 120;
+    if s.chars().count() > MAX {
+        format!("{}…", s.chars().take(MAX).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,534 @@
+//! One run of a pipeline, end to end: discover, read and validate, evaluate, score, publish.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+use pmm_catalog::{Catalog, Disclosure, MembersRegistry, Pipeline, StoreLocation};
+use pmm_engine::{
+    DatasetState, Engine, EvaluationInputs, MemberContext, ResultTables, ScoringOptions,
+    score_and_roll_up,
+};
+use pmm_ingest::{
+    InputObject, Severity, StoreRoot, SubmissionOutcome, ValidationIssue, discover, open_store,
+    read_submission,
+};
+use serde_json::json;
+
+use crate::tables;
+
+/// What a caller can change of a pipeline for one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Reporting year instead of the pipeline's.
+    pub year: Option<i32>,
+    /// Results location instead of the pipeline's.
+    pub results: Option<StoreLocation>,
+    /// Submissions read at once (default 4).
+    pub concurrency: Option<usize>,
+}
+
+/// Progress of a run, for a progress bar or log lines.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent<'a> {
+    /// A stage starts, with the number of steps it has (0 when unknown).
+    Stage {
+        /// What the stage does.
+        name: &'a str,
+        /// How many steps.
+        total: u64,
+    },
+    /// One step of the current stage is done.
+    Step {
+        /// What was done.
+        message: &'a str,
+    },
+    /// The current stage is done.
+    StageDone,
+}
+
+/// Receives progress events.
+pub trait Progress: Send + Sync {
+    /// One event.
+    fn event(&self, event: ProgressEvent<'_>);
+}
+
+/// A progress receiver that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _: ProgressEvent<'_>) {}
+}
+
+/// Why a run did not publish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The catalog, registry or pipeline is wrong, or a location cannot be used: nothing ran.
+    #[error("{0}")]
+    Config(String),
+    /// The run started and failed; nothing new was published.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// What happened to one submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionStatus {
+    /// Member code.
+    pub member: String,
+    /// The submission's year.
+    pub year: i32,
+    /// Why the whole submission was rejected, if it was.
+    pub rejected: Option<String>,
+    /// Datasets rejected, with the first reason given.
+    pub rejected_datasets: Vec<(String, String)>,
+}
+
+/// What a published run produced.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The run's id.
+    pub run_id: String,
+    /// Where its files are, for people.
+    pub location: String,
+    /// The reporting year.
+    pub year: i32,
+    /// Wall-clock seconds.
+    pub duration_seconds: f64,
+    /// Every result row (the Secretariat's view).
+    pub results: ResultTables,
+    /// Every submission read, accepted or not.
+    pub submissions: Vec<SubmissionStatus>,
+    /// Every validation issue.
+    pub issues: Vec<ValidationIssue>,
+    /// Result files written, relative to the results location.
+    pub files: Vec<String>,
+}
+
+/// Runs a pipeline and publishes its results.
+pub async fn run_pipeline(
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunSummary, RunError> {
+    let started = Utc::now();
+    let clock = Instant::now();
+    let year = options.year.unwrap_or(pipeline.year);
+    let catalog = Arc::new(
+        Catalog::load(&pipeline.catalog)
+            .map_err(|p| RunError::Config(format!("the catalog has problems:\n{p}")))?,
+    );
+    let registry = MembersRegistry::load(&pipeline.members)
+        .map_err(|p| RunError::Config(format!("the members registry has problems:\n{p}")))?;
+    let source =
+        open_store(&pipeline.source, false).map_err(|e| RunError::Config(format!("source {e}")))?;
+    let results_location = options
+        .results
+        .clone()
+        .unwrap_or_else(|| pipeline.results.clone());
+    let results = open_store(&results_location, true)
+        .map_err(|e| RunError::Config(format!("results {e}")))?;
+
+    progress.event(ProgressEvent::Stage {
+        name: "discovering submissions",
+        total: 0,
+    });
+    let discovery = discover(&source, &registry, &catalog, &[year, year - 1], year)
+        .await
+        .map_err(|e| RunError::Failed(format!("cannot list the source {}: {e}", source.display)))?;
+    progress.event(ProgressEvent::StageDone);
+    tracing::info!(
+        submissions = discovery.submissions.len(),
+        "discovered submissions"
+    );
+
+    let outcomes = read_all(
+        &source,
+        discovery.submissions,
+        &catalog,
+        pipeline,
+        options,
+        progress,
+    )
+    .await?;
+
+    let mut issues = discovery.issues;
+    let mut inputs: Vec<InputObject> = Vec::new();
+    let mut evaluation = EvaluationInputs::new(year);
+    evaluation.members = registry.members.iter().map(|m| m.code.clone()).collect();
+    let mut statuses = Vec::new();
+    let mut manifests = BTreeMap::new();
+    for outcome in outcomes {
+        inputs.extend(outcome.inputs);
+        issues.extend(outcome.issues);
+        let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
+        let mut rejected_datasets = Vec::new();
+        if outcome.rejected.is_some() {
+            for contract in &catalog.datasets {
+                evaluation
+                    .datasets
+                    .insert(key(&contract.name), DatasetState::Rejected);
+            }
+        }
+        for dataset in outcome.datasets {
+            let state = if dataset.accepted && outcome.rejected.is_none() {
+                DatasetState::Accepted
+            } else {
+                DatasetState::Rejected
+            };
+            if !dataset.accepted {
+                let reason = dataset
+                    .issues
+                    .iter()
+                    .find(|i| i.severity == Severity::Error && i.row.is_none())
+                    .map(|i| i.message.clone())
+                    .unwrap_or_default();
+                rejected_datasets.push((dataset.dataset.clone(), reason));
+            }
+            evaluation.datasets.insert(key(&dataset.dataset), state);
+            evaluation
+                .batches
+                .entry(dataset.dataset.clone())
+                .or_default()
+                .extend(dataset.batches);
+            issues.extend(dataset.issues);
+        }
+        if outcome.year == year {
+            if let Some(manifest) = &outcome.manifest {
+                for indicator in manifest.not_applicable.keys() {
+                    evaluation
+                        .not_applicable
+                        .insert((outcome.member.clone(), indicator.clone()));
+                }
+            }
+            manifests.insert(
+                outcome.member.clone(),
+                (outcome.manifest.clone(), outcome.rejected.is_some()),
+            );
+        }
+        statuses.push(SubmissionStatus {
+            member: outcome.member,
+            year: outcome.year,
+            rejected: outcome.rejected,
+            rejected_datasets,
+        });
+    }
+    statuses.sort_by(|a, b| (&a.member, a.year).cmp(&(&b.member, b.year)));
+    issues.sort_by(|a, b| {
+        (
+            &a.member,
+            a.year,
+            &a.dataset,
+            &a.file,
+            a.row.is_none(),
+            a.row,
+            &a.column,
+            &a.rule,
+        )
+            .cmp(&(
+                &b.member,
+                b.year,
+                &b.dataset,
+                &b.file,
+                b.row.is_none(),
+                b.row,
+                &b.column,
+                &b.rule,
+            ))
+    });
+    inputs.sort_by(|a, b| a.path.cmp(&b.path));
+
+    progress.event(ProgressEvent::Stage {
+        name: "computing indicators",
+        total: catalog.indicators.len() as u64,
+    });
+    let engine = Engine::new(&catalog, &evaluation).map_err(|e| RunError::Failed(e.to_string()))?;
+    let mut values = Vec::new();
+    for indicator in &catalog.indicators {
+        values.extend(
+            engine
+                .evaluate(indicator, &evaluation)
+                .await
+                .map_err(|e| RunError::Failed(e.to_string()))?,
+        );
+        progress.event(ProgressEvent::Step {
+            message: &indicator.id,
+        });
+    }
+    drop(engine);
+    drop(evaluation);
+    progress.event(ProgressEvent::StageDone);
+
+    let members: Vec<MemberContext> = registry
+        .members
+        .iter()
+        .map(|m| {
+            let (manifest, rejected) = manifests.get(&m.code).cloned().unwrap_or((None, false));
+            MemberContext {
+                member: m.code.clone(),
+                region: m.region,
+                income_group: m.income_group,
+                manifest,
+                submission_rejected: rejected,
+            }
+        })
+        .collect();
+    let options_scoring = ScoringOptions {
+        min_coverage: pipeline.min_coverage,
+        min_group_size: pipeline.min_group_size,
+        disclosure_default: pipeline.disclosure_default,
+    };
+    let tables = score_and_roll_up(&catalog, &values, &members, options_scoring);
+
+    let run_id = new_run_id(started);
+    let publication = Publication {
+        root: &results,
+        run_id: &run_id,
+        year,
+    };
+    let files = publication
+        .write(pipeline, &tables, &issues, progress)
+        .await
+        .map_err(|e| {
+            RunError::Failed(format!(
+                "cannot write the results to {}: {e}",
+                results.display
+            ))
+        })?;
+    let finished = Utc::now();
+    let duration_seconds = clock.elapsed().as_secs_f64();
+    let manifest = run_manifest(
+        pipeline,
+        &catalog,
+        &run_id,
+        year,
+        started,
+        finished,
+        duration_seconds,
+        &inputs,
+        &statuses,
+        &issues,
+        &files,
+    );
+    publication.finish(&manifest).await.map_err(|e| {
+        RunError::Failed(format!(
+            "cannot write the results to {}: {e}",
+            results.display
+        ))
+    })?;
+    tracing::info!(run_id, duration_seconds, "published");
+    Ok(RunSummary {
+        location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
+        run_id,
+        year,
+        duration_seconds,
+        results: tables,
+        submissions: statuses,
+        issues,
+        files,
+    })
+}
+
+/// Reads every submission, a few at a time, each on its own task so the two cores share the
+/// parsing.
+async fn read_all(
+    source: &StoreRoot,
+    submissions: Vec<pmm_ingest::SubmissionFiles>,
+    catalog: &Arc<Catalog>,
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<SubmissionOutcome>, RunError> {
+    progress.event(ProgressEvent::Stage {
+        name: "reading submissions",
+        total: submissions.len() as u64,
+    });
+    let concurrency = options.concurrency.unwrap_or(4).max(1);
+    let max_invalid = pipeline.max_invalid_row_fraction;
+    let mut tasks = futures::stream::iter(submissions.into_iter().map(|files| {
+        let (source, catalog) = (source.clone(), catalog.clone());
+        tokio::spawn(async move { read_submission(&source, &files, &catalog, max_invalid).await })
+    }))
+    .buffer_unordered(concurrency);
+    let mut outcomes = Vec::new();
+    while let Some(joined) = tasks.next().await {
+        let outcome = joined
+            .map_err(|e| RunError::Failed(format!("a reading task failed: {e}")))?
+            .map_err(|e| RunError::Failed(e.to_string()))?;
+        progress.event(ProgressEvent::Step {
+            message: &format!("member={}/year={}", outcome.member, outcome.year),
+        });
+        outcomes.push(outcome);
+    }
+    progress.event(ProgressEvent::StageDone);
+    Ok(outcomes)
+}
+
+/// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time, unique across concurrent runs.
+fn new_run_id(started: DateTime<Utc>) -> String {
+    let nanos = started.timestamp_subsec_nanos() as u64;
+    let salt =
+        (nanos ^ (u64::from(std::process::id()) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    format!("{}-{salt:06x}", started.format("%Y%m%dT%H%M%SZ"))
+}
+
+/// Result objects written so far, for the crash test hook.
+static WRITES: AtomicUsize = AtomicUsize::new(0);
+
+/// The files of one run, written under `runs/<run_id>/` and then `latest.json`.
+struct Publication<'a> {
+    root: &'a StoreRoot,
+    run_id: &'a str,
+    year: i32,
+}
+
+impl Publication<'_> {
+    async fn put(&self, relative: &str, bytes: Vec<u8>) -> Result<(), object_store::Error> {
+        self.root
+            .store
+            .put(
+                &self.root.key(relative),
+                PutPayload::from(Bytes::from(bytes)),
+            )
+            .await?;
+        // Test hook: `PMM_CRASH_AFTER_WRITES=N` kills the process after N result objects, so a
+        // test can check that a run dying midway leaves the previous run as latest.
+        let written = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+        if std::env::var("PMM_CRASH_AFTER_WRITES")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            == Some(written)
+        {
+            std::process::abort();
+        }
+        Ok(())
+    }
+
+    /// Writes every audience's tables; returns the files written.
+    async fn write(
+        &self,
+        pipeline: &Pipeline,
+        all: &ResultTables,
+        issues: &[ValidationIssue],
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, PublishError> {
+        let audiences = &pipeline.audiences;
+        progress.event(ProgressEvent::Stage {
+            name: "publishing results",
+            total: audiences.len() as u64,
+        });
+        let mut files = Vec::new();
+        for audience in audiences {
+            let view = all.for_audience(*audience);
+            let mut batches = vec![
+                (
+                    "indicator_values",
+                    tables::indicator_values(self.run_id, self.year, &view.indicators)?,
+                ),
+                (
+                    "outcome_scores",
+                    tables::scores(self.run_id, self.year, &view.outcomes, true)?,
+                ),
+                (
+                    "dimension_scores",
+                    tables::scores(self.run_id, self.year, &view.dimensions, false)?,
+                ),
+                (
+                    "peer_stats",
+                    tables::peer_stats(self.run_id, self.year, &view.peers)?,
+                ),
+            ];
+            if *audience == Disclosure::Secretariat {
+                batches.push((
+                    "validation_issues",
+                    tables::validation_issues(self.run_id, issues)?,
+                ));
+            }
+            for (name, batch) in batches {
+                let relative = format!("runs/{}/{}/{name}.arrow", self.run_id, audience);
+                self.put(&relative, tables::ipc_file(&batch)?).await?;
+                files.push(relative);
+            }
+            progress.event(ProgressEvent::Step {
+                message: audience.as_str(),
+            });
+        }
+        progress.event(ProgressEvent::StageDone);
+        Ok(files)
+    }
+
+    /// Writes the run manifest, then replaces `latest.json`: last, so a reader following it
+    /// never sees a run that is not complete.
+    async fn finish(&self, manifest: &serde_json::Value) -> Result<(), PublishError> {
+        self.put(
+            &format!("runs/{}/manifest.json", self.run_id),
+            serde_json::to_vec_pretty(manifest)?,
+        )
+        .await?;
+        let latest = json!({"run_id": self.run_id, "path": format!("runs/{}", self.run_id)});
+        self.put("latest.json", serde_json::to_vec_pretty(&latest)?)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A failure while writing results.
+#[derive(Debug, thiserror::Error)]
+enum PublishError {
+    #[error(transparent)]
+    Store(#[from] object_store::Error),
+    #[error("encoding a result table: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_manifest(
+    pipeline: &Pipeline,
+    catalog: &Catalog,
+    run_id: &str,
+    year: i32,
+    started: DateTime<Utc>,
+    finished: DateTime<Utc>,
+    duration_seconds: f64,
+    inputs: &[InputObject],
+    statuses: &[SubmissionStatus],
+    issues: &[ValidationIssue],
+    files: &[String],
+) -> serde_json::Value {
+    let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count();
+    let severity = |s: Severity| {
+        issues
+            .iter()
+            .filter(|i| i.severity == s)
+            .map(|i| i.count)
+            .sum::<u64>()
+    };
+    json!({
+        "run_id": run_id,
+        "pipeline": pipeline.name,
+        "year": year,
+        "started_at": started.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "finished_at": finished.to_rfc3339_opts(SecondsFormat::Millis, true),
+        "duration_seconds": duration_seconds,
+        "catalog_hash": catalog.hash,
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "source": pipeline.source.to_string(),
+        "audiences": pipeline.audiences,
+        "inputs": inputs.iter().map(|i| json!({"path": i.path, "size": i.size, "etag": i.e_tag, "version": i.version})).collect::<Vec<_>>(),
+        "counts": {
+            "submissions_accepted": statuses.len() - rejected,
+            "submissions_rejected": rejected,
+            "datasets_rejected": statuses.iter().map(|s| s.rejected_datasets.len()).sum::<usize>(),
+            "validation_issues_error": severity(Severity::Error),
+            "validation_issues_warning": severity(Severity::Warning),
+        },
+        "files": files,
+    })
+}
