@@ -276,7 +276,7 @@ fn file_level_problems_reject_with_a_clear_issue() {
     assert!(
         issue
             .message
-            .contains("(the file has: declaration_id, flow)"),
+            .contains("(the file has: \"declaration_id\", \"flow\")"),
         "{}",
         issue.message
     );

@@ -15,7 +15,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 
-use crate::convert::{Incompatible, convert_column, expected_form, show};
+use crate::convert::{Incompatible, convert_column, expected_form, quote, show};
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::schema::table_schema;
 use crate::{Error, Result};
@@ -154,11 +154,7 @@ impl<'a> DatasetValidator<'a> {
                 let message = format!(
                     "required column `{}` is missing (the file has: {})",
                     column.name,
-                    if names.is_empty() {
-                        "no columns".to_string()
-                    } else {
-                        names.join(", ")
-                    }
+                    header_summary(names)
                 );
                 let issue = self.issue(
                     None,
@@ -491,6 +487,20 @@ impl<'a> DatasetValidator<'a> {
             accepted: !self.rejected,
         }
     }
+}
+
+/// A header's names for a message: each cut short, at most 20 of them. A file that is not
+/// CSV at all can have a "header" of megabytes.
+fn header_summary(names: &[String]) -> String {
+    const SHOWN: usize = 20;
+    if names.is_empty() {
+        return "no columns".to_string();
+    }
+    let mut shown: Vec<String> = names.iter().take(SHOWN).map(|n| quote(n)).collect();
+    if names.len() > SHOWN {
+        shown.push(format!("and {} more", names.len() - SHOWN));
+    }
+    shown.join(", ")
 }
 
 /// Numeric, date and timestamp values as f64, for range and ordering rules. Dates are days,

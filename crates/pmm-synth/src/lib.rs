@@ -187,11 +187,11 @@ pub async fn synthesize(out: &Path, options: &SynthOptions) -> Result<SynthRepor
                             data = encode(&batch, FileKind::Parquet)?;
                         }
                         (6, "controls") => {
-                            // fault: 1% of the records have an invalid date, under the threshold
+                            // fault: 1 record in 20 has an invalid date, not above the threshold
                             format = FileKind::Csv;
                             data = spoil_csv(
                                 &encode(&batch, FileKind::Csv)?,
-                                100,
+                                20,
                                 &[&format!(",{year}-")],
                                 ",31/02/",
                             );

@@ -1,0 +1,90 @@
+//! End-to-end runs over synthesized submissions with injected faults, read back from the
+//! published Arrow files.
+
+// A failing test should panic with the value it got: unwrap and expect are how it says so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod end_to_end;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::ipc::reader::FileReader;
+
+/// One cell of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+impl Cell {
+    pub fn text(&self) -> &str {
+        match self {
+            Cell::Text(s) => s,
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    pub fn float(&self) -> Option<f64> {
+        match self {
+            Cell::Float(f) => Some(*f),
+            Cell::Null => None,
+            other => panic!("not a float: {other:?}"),
+        }
+    }
+
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Cell::Int(i) => Some(*i),
+            Cell::Null => None,
+            other => panic!("not an int: {other:?}"),
+        }
+    }
+}
+
+pub type Row = BTreeMap<String, Cell>;
+
+/// Reads an Arrow IPC file into rows, checking the column types as it goes.
+pub fn read_table(path: &Path) -> (Vec<(String, DataType)>, Vec<Row>) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = FileReader::try_new(file, None).unwrap();
+    let schema: Vec<(String, DataType)> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let mut rows = Vec::new();
+    for batch in &batches {
+        for i in 0..batch.num_rows() {
+            let mut row = Row::new();
+            for (f, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                let cell = if column.is_null(i) {
+                    Cell::Null
+                } else {
+                    match column.data_type() {
+                        DataType::Utf8 => {
+                            Cell::Text(column.as_string::<i32>().value(i).to_string())
+                        }
+                        DataType::Int64 => Cell::Int(column.as_primitive::<Int64Type>().value(i)),
+                        DataType::Float64 => {
+                            let v = column.as_primitive::<Float64Type>().value(i);
+                            assert!(v.is_finite(), "{}: a measure is NaN or infinite", f.name());
+                            Cell::Float(v)
+                        }
+                        other => panic!("unexpected column type {other}"),
+                    }
+                };
+                row.insert(f.name().clone(), cell);
+            }
+            rows.push(row);
+        }
+    }
+    (schema, rows)
+}
