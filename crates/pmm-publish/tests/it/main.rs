@@ -16,13 +16,18 @@ use datafusion::arrow::ipc::reader::FileReader;
 /// One cell of a result row.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A null.
     Null,
+    /// Utf8.
     Text(String),
+    /// Int64.
     Int(i64),
+    /// Float64 (never NaN: reading checks).
     Float(f64),
 }
 
 impl Cell {
+    /// The text, or a panic.
     pub fn text(&self) -> &str {
         match self {
             Cell::Text(s) => s,
@@ -30,6 +35,7 @@ impl Cell {
         }
     }
 
+    /// The float (None for null), or a panic.
     pub fn float(&self) -> Option<f64> {
         match self {
             Cell::Float(f) => Some(*f),
@@ -38,6 +44,7 @@ impl Cell {
         }
     }
 
+    /// The integer (None for null), or a panic.
     pub fn int(&self) -> Option<i64> {
         match self {
             Cell::Int(i) => Some(*i),
@@ -47,6 +54,7 @@ impl Cell {
     }
 }
 
+/// A result row by column name.
 pub type Row = BTreeMap<String, Cell>;
 
 /// Reads an Arrow IPC file into rows, checking the column types as it goes.
