@@ -26,8 +26,13 @@ const STATUSES: [Status; 5] = [
     Status::Undefined,
 ];
 
-/// One member's random draw: per indicator a status, a value, and a disclosure override.
-fn member_draw() -> impl Strategy<Value = (Vec<(usize, f64, Option<usize>)>, Option<usize>, bool)> {
+/// Per indicator: an index into `STATUSES`, a value, and maybe a disclosure override.
+type KpiDraw = (usize, f64, Option<usize>);
+/// One member: its KPIs, maybe a manifest default level, and whether its submission was rejected.
+type MemberDraw = (Vec<KpiDraw>, Option<usize>, bool);
+
+/// One member's random draw.
+fn member_draw() -> impl Strategy<Value = MemberDraw> {
     let n = catalog().indicators.len();
     (
         proptest::collection::vec(
@@ -43,9 +48,7 @@ fn member_draw() -> impl Strategy<Value = (Vec<(usize, f64, Option<usize>)>, Opt
     )
 }
 
-fn build(
-    draws: &[(Vec<(usize, f64, Option<usize>)>, Option<usize>, bool)],
-) -> (Vec<IndicatorValue>, Vec<MemberContext>) {
+fn build(draws: &[MemberDraw]) -> (Vec<IndicatorValue>, Vec<MemberContext>) {
     let mut values = Vec::new();
     let mut members = Vec::new();
     for (m, (kpis, default, rejected)) in draws.iter().enumerate() {
