@@ -5,6 +5,7 @@
 
 mod depcheck;
 mod indicators;
+mod run;
 mod validate;
 
 use std::path::{Path, PathBuf};
