@@ -13,33 +13,88 @@ fn latest(results: &Path) -> serde_json::Value {
 fn the_demo_runs_and_prints_a_summary() {
     let results = tempfile::tempdir().unwrap();
     let out = results.path().to_str().unwrap();
-    let output = pmm(&repo_root(), &["run", "pipelines/demo.yaml", "--results", out]);
+    let output = pmm(
+        &repo_root(),
+        &["run", "pipelines/demo.yaml", "--results", out],
+    );
     let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let run_id = latest(results.path())["run_id"].as_str().unwrap().to_string();
-    assert!(stdout.starts_with(&format!("Run {run_id} of pipeline demo published in")), "{stdout}");
-    let header = stdout.lines().find(|l| l.contains("member") && l.contains("overall")).unwrap();
-    assert!(header.contains("tfec") && header.contains("esps"), "{header}");
-    let xa = stdout.lines().find(|l| l.trim_start().starts_with("XA ")).unwrap();
-    assert_eq!(xa.split_whitespace().count(), 6, "a score or a marker per dimension: {xa}");
-    assert!(stdout.contains("XC 2024: the whole submission, because its manifest.yaml is invalid"), "{stdout}");
-    assert!(stdout.contains("the manifest is for member XA, but it is in the folder of member XC"), "{stdout}");
-    assert!(stdout.contains("XE 2024 declarations: 30 of 300 records (10.0%) are invalid"), "{stdout}");
-    assert!(stdout.contains("member=QQ/: member QQ is not in the members registry"), "{stdout}");
-    assert!(stderr.contains("reading submissions"), "progress lines on stderr: {stderr}");
-    assert!(!stderr.contains('\u{1b}'), "no colour codes when stderr is not a terminal");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let run_id = latest(results.path())["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        stdout.starts_with(&format!("Run {run_id} of pipeline demo published in")),
+        "{stdout}"
+    );
+    let header = stdout
+        .lines()
+        .find(|l| l.contains("member") && l.contains("overall"))
+        .unwrap();
+    assert!(
+        header.contains("tfec") && header.contains("esps"),
+        "{header}"
+    );
+    let xa = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("XA "))
+        .unwrap();
+    assert_eq!(
+        xa.split_whitespace().count(),
+        6,
+        "a score or a marker per dimension: {xa}"
+    );
+    assert!(
+        stdout.contains("XC 2024: the whole submission, because its manifest.yaml is invalid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the manifest is for member XA, but it is in the folder of member XC"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("XE 2024 declarations: 30 of 300 records (10.0%) are invalid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("member=QQ/: member QQ is not in the members registry"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("reading submissions"),
+        "progress lines on stderr: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal"
+    );
 }
 
 #[test]
 fn json_logs_are_one_object_per_line() {
     let results = tempfile::tempdir().unwrap();
-    let output = pmm(&repo_root(), &["--log-format", "json", "run", "pipelines/demo.yaml", "--results", results.path().to_str().unwrap()]);
+    let output = pmm(
+        &repo_root(),
+        &[
+            "--log-format",
+            "json",
+            "run",
+            "pipelines/demo.yaml",
+            "--results",
+            results.path().to_str().unwrap(),
+        ],
+    );
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0));
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
     assert!(!lines.is_empty());
     for line in lines {
-        let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert!(value["level"].is_string(), "{line}");
     }
 }
@@ -48,7 +103,15 @@ fn json_logs_are_one_object_per_line() {
 fn a_run_that_dies_midway_leaves_the_previous_run_as_latest() {
     let results = tempfile::tempdir().unwrap();
     let out = results.path().to_str().unwrap();
-    assert_eq!(pmm(&repo_root(), &["run", "pipelines/demo.yaml", "--results", out]).status.code(), Some(0));
+    assert_eq!(
+        pmm(
+            &repo_root(),
+            &["run", "pipelines/demo.yaml", "--results", out]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
     let before = latest(results.path());
     let run = results.path().join(before["path"].as_str().unwrap());
     assert!(run.join("manifest.json").exists());
@@ -60,13 +123,24 @@ fn a_run_that_dies_midway_leaves_the_previous_run_as_latest() {
             .env("PMM_CRASH_AFTER_WRITES", crash_after)
             .output()
             .unwrap();
-        assert!(!output.status.success(), "the run was killed after {crash_after} writes");
-        assert_eq!(latest(results.path()), before, "latest.json unchanged after a crash at write {crash_after}");
+        assert!(
+            !output.status.success(),
+            "the run was killed after {crash_after} writes"
+        );
+        assert_eq!(
+            latest(results.path()),
+            before,
+            "latest.json unchanged after a crash at write {crash_after}"
+        );
     }
     // The previous run is still whole.
-    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
     for file in manifest["files"].as_array().unwrap() {
-        assert!(results.path().join(file.as_str().unwrap()).exists(), "{file}");
+        assert!(
+            results.path().join(file.as_str().unwrap()).exists(),
+            "{file}"
+        );
     }
 }
 
@@ -75,7 +149,15 @@ fn a_results_store_that_fails_is_exit_1_and_publishes_nothing() {
     let results = tempfile::tempdir().unwrap();
     // `runs` is a file, so no run folder can be made under it.
     std::fs::write(results.path().join("runs"), b"not a folder").unwrap();
-    let output = pmm(&repo_root(), &["run", "pipelines/demo.yaml", "--results", results.path().to_str().unwrap()]);
+    let output = pmm(
+        &repo_root(),
+        &[
+            "run",
+            "pipelines/demo.yaml",
+            "--results",
+            results.path().to_str().unwrap(),
+        ],
+    );
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot write the results"), "{stderr}");
@@ -90,7 +172,10 @@ fn configuration_errors_are_exit_2() {
     let output = pmm(dir.path(), &["run", "bad.yaml"]);
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("bad.yaml:1:1: missing field `catalog`"), "{stderr}");
+    assert!(
+        stderr.contains("bad.yaml:1:1: missing field `catalog`"),
+        "{stderr}"
+    );
 
     let missing_source = dir.path().join("p.yaml");
     std::fs::write(
@@ -117,7 +202,10 @@ fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                out.push((path.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
+                out.push((
+                    path.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&path).unwrap(),
+                ));
             }
         }
     }
@@ -129,14 +217,26 @@ fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
 fn the_checked_in_sample_is_what_synth_writes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("examples");
-    let args = ["synth", "--members", "10", "--declarations", "300", "--faults", "--out", out.to_str().unwrap()];
+    let args = [
+        "synth",
+        "--members",
+        "10",
+        "--declarations",
+        "300",
+        "--faults",
+        "--out",
+        out.to_str().unwrap(),
+    ];
     assert_eq!(pmm(&repo_root(), &args).status.code(), Some(0));
     let made = files(&out);
     let shipped = files(&repo_root().join("examples"));
     assert_eq!(made.len(), shipped.len());
     for ((name_a, bytes_a), (name_b, bytes_b)) in made.iter().zip(&shipped) {
         assert_eq!(name_a, name_b);
-        assert!(bytes_a == bytes_b, "{name_a} differs: regenerate with `pmm synth --members 10 --declarations 300 --faults --out examples`");
+        assert!(
+            bytes_a == bytes_b,
+            "{name_a} differs: regenerate with `pmm synth --members 10 --declarations 300 --faults --out examples`"
+        );
     }
     let again = dir.path().join("again");
     let mut args2 = args;

@@ -443,9 +443,9 @@ fn members_registry_defects_are_reported() {
         "{code: XA,",
     );
     std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
-    std::fs::copy(
-        repo_root().join("pipelines/demo.yaml"),
-        dir.path().join("pipelines/demo.yaml"),
+    std::fs::write(
+        dir.path().join("pipelines/p.yaml"),
+        "name: p\nyear: 2024\ncatalog: ../indicators\nmembers: ../indicators/members.yaml\nsource: ../data\nresults: ../out\n",
     )
     .unwrap();
     let output = pmm(dir.path(), &["validate"]);
