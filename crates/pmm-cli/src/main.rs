@@ -19,7 +19,16 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Computes the WCO Performance Measurement Mechanism: validates member submissions,
 /// evaluates the KPI catalog with DataFusion SQL, scores and rolls up the results.
 #[derive(Parser, Debug)]
-#[command(name = "pmm", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "pmm",
+    version,
+    about = "Computes the WCO Performance Measurement Mechanism: validates member submissions, \
+             evaluates the KPI catalog with DataFusion SQL, scores, rolls up and publishes the results.",
+    after_help = "Start with:\n  pmm run pipelines/demo.yaml      the demo on the sample submissions in examples/\n  \
+                  pmm indicators list              the 29 KPIs\n\n\
+                  Exit codes: 0 success, 1 the work ran and failed, 2 usage, configuration or catalog error.",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -83,14 +83,21 @@ impl Engine {
     /// `submitted` table, plus the catalog's SQL functions.
     pub fn new(catalog: &Catalog, inputs: &EvaluationInputs) -> Result<Engine> {
         let ctx = session();
+        let partitions = ctx.copied_config().target_partitions().max(1);
         for contract in &catalog.datasets {
             let schema = table_schema(contract);
-            let batches = inputs
+            // Batches spread over one partition per core, so every query uses them all.
+            let mut parts = vec![Vec::new(); partitions];
+            for (i, batch) in inputs
                 .batches
                 .get(&contract.name)
-                .cloned()
-                .unwrap_or_default();
-            let table = MemTable::try_new(schema, vec![batches])?;
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                parts[i % partitions].push(batch.clone());
+            }
+            let table = MemTable::try_new(schema, parts)?;
             ctx.register_table(contract.name.as_str(), Arc::new(table))?;
         }
         let mut submitted: Vec<(&String, i32, &String)> = inputs
