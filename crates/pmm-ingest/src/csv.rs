@@ -5,9 +5,11 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::error::ArrowError;
 
 use crate::Result;
 use crate::validate::DatasetValidator;
@@ -63,23 +65,30 @@ pub fn read_csv(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()>
             return Ok(());
         }
     };
+    feed(reader, validator, clean)
+}
+
+/// Pushes every batch of a text reader through the validator, numbering records from 1. A
+/// batch the reader cannot produce rejects the dataset, naming the last record read.
+pub(crate) fn feed(
+    batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
+    validator: &mut DatasetValidator<'_>,
+    describe: impl Fn(&str) -> String,
+) -> Result<()> {
     let mut next_record = 1u64;
-    for batch in reader {
+    for batch in batches {
         match batch {
             Ok(batch) => {
                 validator.push_columns(batch.columns(), next_record)?;
                 next_record += batch.num_rows() as u64;
             }
             Err(e) => {
-                validator.reject(
-                    "unreadable",
-                    None,
-                    format!(
-                        "the file cannot be read past record {}: {}",
-                        next_record.saturating_sub(1),
-                        clean(&e.to_string())
-                    ),
+                let message = format!(
+                    "the file cannot be read past record {}: {}",
+                    next_record.saturating_sub(1),
+                    describe(&e.to_string())
                 );
+                validator.reject("unreadable", None, message);
                 break;
             }
         }

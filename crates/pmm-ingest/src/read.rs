@@ -14,6 +14,7 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{Catalog, DatasetContract, SubmissionManifest};
 
+use crate::csv::feed;
 use crate::discover::{FileFormat, SourceObject, SubmissionFiles};
 use crate::issue::{Severity, ValidationIssue};
 use crate::parquet_source::StoreParquetReader;
@@ -280,27 +281,9 @@ fn read_jsonl(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()> {
             return Ok(());
         }
     };
-    let mut next_record = 1u64;
-    for batch in reader {
-        match batch {
-            Ok(batch) => {
-                validator.push_columns(batch.columns(), next_record)?;
-                next_record += batch.num_rows() as u64;
-            }
-            Err(e) => {
-                validator.reject(
-                    "unreadable",
-                    None,
-                    format!(
-                        "not readable as JSON lines after record {}: {e}",
-                        next_record.saturating_sub(1)
-                    ),
-                );
-                break;
-            }
-        }
-    }
-    Ok(())
+    feed(reader, validator, |e| {
+        format!("not readable as JSON lines: {e}")
+    })
 }
 
 /// Parquet: read with the store's range requests, only the contract's columns, natively typed.

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
     TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::ArrayFormatter;
@@ -354,7 +355,9 @@ impl<'a> DatasetValidator<'a> {
                     ColumnRule::FirstOfMonth => {
                         if let Some(dates) = typed[ci].as_any().downcast_ref::<Date32Array>() {
                             for i in (0..dates.len()).filter(|&i| dates.is_valid(i)) {
-                                if civil_from_days(dates.value(i)).2 != 1 {
+                                if Date32Type::to_naive_date_opt(dates.value(i))
+                                    .is_some_and(|d| d.day() != 1)
+                                {
                                     found.push((
                                         i,
                                         ci,
@@ -548,34 +551,14 @@ impl<'a> Ordinals<'a> {
 /// Days since 1970-01-01 of January 1st of `year` and of the year after.
 fn year_bounds_days(year: i32) -> (f64, f64) {
     (
-        f64::from(days_from_civil(year, 1, 1)),
-        f64::from(days_from_civil(year + 1, 1, 1)),
+        f64::from(epoch_days(year, 1, 1)),
+        f64::from(epoch_days(year + 1, 1, 1)),
     )
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub(crate) fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = month as i32;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i32 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The (year, month, day) of a count of days since 1970-01-01.
-pub(crate) fn civil_from_days(days: i32) -> (i32, u32, u32) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i32::from(month <= 2);
-    (year, month, day)
+/// Days since 1970-01-01 (Arrow's `Date32`) of a calendar date.
+pub(crate) fn epoch_days(year: i32, month: u32, day: u32) -> i32 {
+    NaiveDate::from_ymd_opt(year, month, day).map_or(0, Date32Type::from_naive_date)
 }
 
 #[cfg(test)]
@@ -583,13 +566,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn civil_dates_round_trip() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2024, 3, 1), 19_783);
-        for days in [-800_000, -1, 0, 19_783, 60_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
-        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    fn year_bounds_are_january_firsts() {
+        assert_eq!(year_bounds_days(1970), (0.0, 365.0));
+        assert_eq!(
+            year_bounds_days(2024),
+            (19_723.0, 20_089.0),
+            "2024 is a leap year"
+        );
     }
 }
