@@ -25,6 +25,7 @@ use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, TimeUnit
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
+use futures::StreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -126,95 +127,20 @@ pub async fn synthesize(out: &Path, options: &SynthOptions) -> Result<SynthRepor
     }
     writer.put("members.yaml", registry.into_bytes()).await?;
 
-    for i in 0..options.members {
-        let code = member_code(i);
-        let profile = Profile::new(&mut Rng::new(options.seed, &[i as u64, 1]));
-        for (offset, year) in [(0u64, options.year), (1, options.year - 1)] {
-            if options.faults && i == 3 && offset == 1 {
-                continue; // fault: no T-1 submission
-            }
-            let folder = format!("submissions/member={code}/year={year}");
-            let scale = if offset == 0 { 1.0 } else { 0.95 };
-            let n = (options.declarations as f64 * scale).round() as usize;
-            let mut rng = Rng::new(options.seed, &[i as u64, 2 + offset]);
-            let batches = [
-                ("declarations", declarations(&mut rng, &profile, year, n)),
-                ("aeo_operators", aeo_operators(&mut rng, &profile, year)),
-                ("seizures", seizures(&mut rng, &profile, year, n / 100 + 5)),
-                ("controls", controls(&mut rng, &profile, year, n / 20 + 20)),
-                ("audits", audits(&mut rng, &profile, year)),
-                ("revenue", revenue(&mut rng, &profile, year)),
-                ("info_requests", info_requests(&mut rng, &profile, year)),
-                ("staff", staff(&mut rng, &profile, year, n)),
-            ];
-            for (d, (dataset, batch)) in batches.into_iter().enumerate() {
-                let batch = batch.map_err(|e| Error::Internal(e.to_string()))?;
-                writer.report.rows += batch.num_rows() as u64;
-                let mut format = match options.format {
-                    FormatChoice::Csv => FileKind::Csv,
-                    FormatChoice::Parquet => FileKind::Parquet,
-                    FormatChoice::Mixed if dataset == "declarations" => {
-                        [FileKind::Csv, FileKind::Parquet][i % 2]
-                    }
-                    FormatChoice::Mixed => [
-                        FileKind::Csv,
-                        FileKind::Parquet,
-                        FileKind::CsvGz,
-                        FileKind::Jsonl,
-                    ][(i + d) % 4],
-                };
-                let mut data = encode(&batch, format)?;
-                if options.faults && offset == 0 {
-                    match (i, dataset) {
-                        (4, "declarations") => {
-                            // fault: 10% of the records have an unknown flow: the dataset is rejected
-                            format = FileKind::Csv;
-                            data = spoil_csv(
-                                &encode(&batch, FileKind::Csv)?,
-                                10,
-                                &[",IM,", ",EX,", ",TR,"],
-                                ",XX,",
-                            );
-                        }
-                        (5, "seizures") => {
-                            // fault: the same dataset twice
-                            writer
-                                .put(
-                                    &format!("{folder}/seizures.csv"),
-                                    encode(&batch, FileKind::Csv)?,
-                                )
-                                .await?;
-                            format = FileKind::Parquet;
-                            data = encode(&batch, FileKind::Parquet)?;
-                        }
-                        (6, "controls") => {
-                            // fault: 1 record in 20 has an invalid date, not above the threshold
-                            format = FileKind::Csv;
-                            data = spoil_csv(
-                                &encode(&batch, FileKind::Csv)?,
-                                20,
-                                &[&format!(",{year}-")],
-                                ",31/02/",
-                            );
-                        }
-                        (7, "revenue") => {
-                            // fault: a gzip file cut short
-                            format = FileKind::CsvGz;
-                            let whole = encode(&batch, FileKind::CsvGz)?;
-                            data = whole[..whole.len() / 2].to_vec();
-                        }
-                        _ => {}
-                    }
-                }
-                writer
-                    .put(&format!("{folder}/{dataset}.{}", format.extension()), data)
-                    .await?;
-            }
-            if let Some(manifest) = manifest(&code, i, year, options) {
-                writer
-                    .put(&format!("{folder}/manifest.yaml"), manifest.into_bytes())
-                    .await?;
-            }
+    // Members are generated and encoded on all cores; each has its own random stream, so the
+    // bytes do not depend on the order.
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut members = futures::stream::iter((0..options.members).map(|i| {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || member_files(i, &options))
+    }))
+    .buffered(parallel);
+    while let Some(made) = members.next().await {
+        let (files, rows) =
+            made.map_err(|e| Error::Internal(format!("a generating task failed: {e}")))??;
+        writer.report.rows += rows;
+        for (path, data) in files {
+            writer.put(&path, data).await?;
         }
     }
     if options.faults {
@@ -242,6 +168,100 @@ pub async fn synthesize(out: &Path, options: &SynthOptions) -> Result<SynthRepor
             .await?;
     }
     Ok(writer.report)
+}
+
+/// A file made in memory: its path under the output folder and its bytes.
+type MadeFile = (String, Vec<u8>);
+
+/// Every file of one member (both years), as (path, bytes), and the rows they hold. Pure and
+/// deterministic: members are made in parallel and written in any order.
+fn member_files(i: usize, options: &SynthOptions) -> Result<(Vec<MadeFile>, u64)> {
+    let mut files = Vec::new();
+    let mut rows = 0u64;
+    let code = member_code(i);
+    let profile = Profile::new(&mut Rng::new(options.seed, &[i as u64, 1]));
+    for (offset, year) in [(0u64, options.year), (1, options.year - 1)] {
+        if options.faults && i == 3 && offset == 1 {
+            continue; // fault: no T-1 submission
+        }
+        let folder = format!("submissions/member={code}/year={year}");
+        let scale = if offset == 0 { 1.0 } else { 0.95 };
+        let n = (options.declarations as f64 * scale).round() as usize;
+        let mut rng = Rng::new(options.seed, &[i as u64, 2 + offset]);
+        let batches = [
+            ("declarations", declarations(&mut rng, &profile, year, n)),
+            ("aeo_operators", aeo_operators(&mut rng, &profile, year)),
+            ("seizures", seizures(&mut rng, &profile, year, n / 100 + 5)),
+            ("controls", controls(&mut rng, &profile, year, n / 20 + 20)),
+            ("audits", audits(&mut rng, &profile, year)),
+            ("revenue", revenue(&mut rng, &profile, year)),
+            ("info_requests", info_requests(&mut rng, &profile, year)),
+            ("staff", staff(&mut rng, &profile, year, n)),
+        ];
+        for (d, (dataset, batch)) in batches.into_iter().enumerate() {
+            let batch = batch.map_err(|e| Error::Internal(e.to_string()))?;
+            rows += batch.num_rows() as u64;
+            let mut format = match options.format {
+                FormatChoice::Csv => FileKind::Csv,
+                FormatChoice::Parquet => FileKind::Parquet,
+                FormatChoice::Mixed if dataset == "declarations" => {
+                    [FileKind::Csv, FileKind::Parquet][i % 2]
+                }
+                FormatChoice::Mixed => [
+                    FileKind::Csv,
+                    FileKind::Parquet,
+                    FileKind::CsvGz,
+                    FileKind::Jsonl,
+                ][(i + d) % 4],
+            };
+            let mut data = encode(&batch, format)?;
+            if options.faults && offset == 0 {
+                match (i, dataset) {
+                    (4, "declarations") => {
+                        // fault: 10% of the records have an unknown flow: the dataset is rejected
+                        format = FileKind::Csv;
+                        data = spoil_csv(
+                            &encode(&batch, FileKind::Csv)?,
+                            10,
+                            &[",IM,", ",EX,", ",TR,"],
+                            ",XX,",
+                        );
+                    }
+                    (5, "seizures") => {
+                        // fault: the same dataset twice
+                        files.push((
+                            format!("{folder}/seizures.csv"),
+                            encode(&batch, FileKind::Csv)?,
+                        ));
+                        format = FileKind::Parquet;
+                        data = encode(&batch, FileKind::Parquet)?;
+                    }
+                    (6, "controls") => {
+                        // fault: 1 record in 20 has an invalid date, not above the threshold
+                        format = FileKind::Csv;
+                        data = spoil_csv(
+                            &encode(&batch, FileKind::Csv)?,
+                            20,
+                            &[&format!(",{year}-")],
+                            ",31/02/",
+                        );
+                    }
+                    (7, "revenue") => {
+                        // fault: a gzip file cut short
+                        format = FileKind::CsvGz;
+                        let whole = encode(&batch, FileKind::CsvGz)?;
+                        data = whole[..whole.len() / 2].to_vec();
+                    }
+                    _ => {}
+                }
+            }
+            files.push((format!("{folder}/{dataset}.{}", format.extension()), data));
+        }
+        if let Some(manifest) = manifest(&code, i, year, options) {
+            files.push((format!("{folder}/manifest.yaml"), manifest.into_bytes()));
+        }
+    }
+    Ok((files, rows))
 }
 
 /// In every `every`-th data line, replaces the first of `from` found with `to`.
