@@ -244,3 +244,63 @@ fn the_checked_in_sample_is_what_synth_writes() {
     assert_eq!(pmm(&repo_root(), &args2).status.code(), Some(0));
     assert_eq!(files(&again), made, "same seed, same bytes");
 }
+
+#[test]
+fn a_run_killed_at_any_moment_never_leaves_latest_pointing_at_a_partial_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let synth = [
+        "synth",
+        "--members",
+        "6",
+        "--declarations",
+        "20000",
+        "--out",
+        data.to_str().unwrap(),
+    ];
+    assert_eq!(pmm(&repo_root(), &synth).status.code(), Some(0));
+    std::fs::write(
+        data.join("pipeline.yaml"),
+        format!(
+            "name: kill\nyear: 2024\ncatalog: {}\nmembers: members.yaml\nsource: submissions\nresults: results\n",
+            repo_root().join("indicators").display()
+        ),
+    )
+    .unwrap();
+    let pipeline = data.join("pipeline.yaml");
+    let results = data.join("results");
+    assert_eq!(
+        pmm(&repo_root(), &["run", pipeline.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    // SIGKILL at several moments of later runs: reading, computing, writing.
+    for delay_ms in [50u64, 400, 900, 1500] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pmm"))
+            .args(["run", pipeline.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = latest(&results);
+        let run = results.join(now["path"].as_str().unwrap());
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(run.join("manifest.json")).unwrap(),
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "latest.json points at a run without a manifest after a kill at {delay_ms} ms: {e}"
+            )
+        });
+        for file in manifest["files"].as_array().unwrap() {
+            assert!(
+                results.join(file.as_str().unwrap()).exists(),
+                "{file} missing after a kill at {delay_ms} ms"
+            );
+        }
+    }
+}
