@@ -402,11 +402,4 @@ impl Indicator {
     pub fn weight(&self) -> f64 {
         self.scoring.map(|s| s.weight).unwrap_or(0.0)
     }
-
-    /// Whether it reads a dataset for the year before T.
-    pub fn needs_previous_year(&self) -> bool {
-        self.datasets
-            .iter()
-            .any(|d| d.years.contains(&YearRef::TMinus1))
-    }
 }

@@ -166,10 +166,16 @@ impl Accumulator for PercentileAccumulator {
 /// The type-7 percentile of `values` (sorted in place), `None` for no values. Interpolates the
 /// way numpy does, so results agree with numpy to the last bit.
 pub fn type7(values: &mut [f64], fraction: f64) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    type7_sorted(values, fraction)
+}
+
+/// [`type7`] of values already sorted ascending, so several percentiles of one group cost one
+/// sort.
+pub fn type7_sorted(values: &[f64], fraction: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    values.sort_by(f64::total_cmp);
     let h = (values.len() - 1) as f64 * fraction;
     let lo = h.floor();
     let t = h - lo;

@@ -20,7 +20,7 @@ mod scoring;
 pub use check::check_catalog_sql;
 pub use evaluate::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
-pub use functions::{hours_between, percentile_exact, type7};
+pub use functions::{hours_between, percentile_exact, type7, type7_sorted};
 pub use guard::{Refusal, check_read_only, read_only};
 pub use scoring::{
     IndicatorRow, MemberContext, OVERALL, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow,

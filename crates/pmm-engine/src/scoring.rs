@@ -10,7 +10,7 @@ use pmm_catalog::{
 };
 
 use crate::evaluate::IndicatorValue;
-use crate::functions::type7;
+use crate::functions::type7_sorted;
 
 /// What the scoring needs to know about one registered member.
 #[derive(Debug, Clone)]
@@ -436,41 +436,45 @@ fn peer_stats(catalog: &Catalog, rows: &[IndicatorRow], min_group_size: u32) -> 
             .iter()
             .filter(|r| r.indicator == indicator.id && r.status == Status::Ok && r.value.is_some())
             .collect();
-        let mut groups: Vec<(&'static str, String, Vec<f64>)> = vec![(
-            "global",
-            "all".to_string(),
-            ok.iter().filter_map(|r| r.value).collect(),
-        )];
+        let values_where = |keep: &dyn Fn(&IndicatorRow) -> bool| -> Vec<f64> {
+            ok.iter()
+                .filter(|r| keep(r))
+                .filter_map(|r| r.value)
+                .collect()
+        };
+        let mut groups: Vec<(&'static str, String, Vec<f64>)> =
+            vec![("global", "all".to_string(), values_where(&|_| true))];
         for region in Region::ALL {
             groups.push((
                 "region",
                 region.to_string(),
-                ok.iter()
-                    .filter(|r| r.region == region)
-                    .filter_map(|r| r.value)
-                    .collect(),
+                values_where(&|r| r.region == region),
             ));
         }
         for income in IncomeGroup::ALL {
             groups.push((
                 "income_group",
                 income.to_string(),
-                ok.iter()
-                    .filter(|r| r.income_group == income)
-                    .filter_map(|r| r.value)
-                    .collect(),
+                values_where(&|r| r.income_group == income),
             ));
         }
         for (group_kind, group, mut values) in groups {
+            values.sort_by(f64::total_cmp);
             let n = values.len();
-            let stats = (n >= min_group_size as usize && n > 0).then(|| PeerStats {
-                mean: values.iter().sum::<f64>() / n as f64,
-                median: type7(&mut values, 0.5).unwrap_or(f64::NAN),
-                p25: type7(&mut values, 0.25).unwrap_or(f64::NAN),
-                p75: type7(&mut values, 0.75).unwrap_or(f64::NAN),
-                min: values[0],
-                max: values[n - 1],
-            });
+            let stats = match (values.first(), values.last()) {
+                (Some(&min), Some(&max)) if n >= min_group_size as usize => {
+                    let at = |p: f64| type7_sorted(&values, p).unwrap_or(min);
+                    Some(PeerStats {
+                        mean: values.iter().sum::<f64>() / n as f64,
+                        median: at(0.5),
+                        p25: at(0.25),
+                        p75: at(0.75),
+                        min,
+                        max,
+                    })
+                }
+                _ => None,
+            };
             out.push(PeerRow {
                 indicator: indicator.id.clone(),
                 group_kind,

@@ -286,6 +286,20 @@ fn read_jsonl(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()> {
     })
 }
 
+/// Rejects a dataset whose file is not readable as Parquet.
+fn not_parquet(
+    mut validator: DatasetValidator<'_>,
+    error: &dyn std::fmt::Display,
+    max_invalid_row_fraction: f64,
+) -> DatasetOutcome {
+    validator.reject(
+        "unreadable",
+        None,
+        format!("not a readable Parquet file: {error}"),
+    );
+    validator.finish(max_invalid_row_fraction)
+}
+
 /// Parquet: read with the store's range requests, only the contract's columns, natively typed.
 async fn read_parquet(
     root: &StoreRoot,
@@ -299,14 +313,7 @@ async fn read_parquet(
     let reader = StoreParquetReader::new(root.store.clone(), object.key.clone(), object.size);
     let builder = match ParquetRecordBatchStreamBuilder::new(reader).await {
         Ok(b) => b,
-        Err(e) => {
-            validator.reject(
-                "unreadable",
-                None,
-                format!("not a readable Parquet file: {e}"),
-            );
-            return Ok(validator.finish(max_invalid_row_fraction));
-        }
+        Err(e) => return Ok(not_parquet(validator, &e, max_invalid_row_fraction)),
     };
     let names: Vec<String> = builder
         .schema()
@@ -330,14 +337,7 @@ async fn read_parquet(
         .build();
     let mut stream = match stream {
         Ok(s) => s,
-        Err(e) => {
-            validator.reject(
-                "unreadable",
-                None,
-                format!("not a readable Parquet file: {e}"),
-            );
-            return Ok(validator.finish(max_invalid_row_fraction));
-        }
+        Err(e) => return Ok(not_parquet(validator, &e, max_invalid_row_fraction)),
     };
     let mut next_record = 1u64;
     while let Some(batch) = stream.next().await {

@@ -1,6 +1,7 @@
 //! Row validation against a dataset contract: types, required values, enums, ranges, ordering,
 //! the year column and keys. Works a batch at a time; keys are tracked across batches.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -430,17 +431,27 @@ impl<'a> DatasetValidator<'a> {
             .map(|&ci| ArrayFormatter::try_new(typed[ci].as_ref(), &Default::default()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Internal(format!("formatting key values: {e}")))?;
+        // The common case, one text key column, is looked up without formatting a copy.
+        let single_text = match key_columns.as_slice() {
+            [ci] => typed[*ci].as_any().downcast_ref::<StringArray>(),
+            _ => None,
+        };
         for (i, bad) in invalid.iter_mut().enumerate().take(rows) {
             if key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
                 continue; // already invalid: a key column is required
             }
-            let key = formatters
-                .iter()
-                .map(|f| f.value(i).to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
+            let key: Cow<'_, str> = match single_text {
+                Some(text) => Cow::Borrowed(text.value(i)),
+                None => Cow::Owned(
+                    formatters
+                        .iter()
+                        .map(|f| f.value(i).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            };
             let record = first_record + i as u64;
-            match self.keys.get(&key) {
+            match self.keys.get(key.as_ref()) {
                 Some(first) => {
                     *bad = true;
                     let column = self.contract.key.join(", ");
@@ -452,7 +463,7 @@ impl<'a> DatasetValidator<'a> {
                     self.row_issues.push(issue);
                 }
                 None => {
-                    self.keys.insert(key, record);
+                    self.keys.insert(key.into_owned(), record);
                 }
             }
         }
