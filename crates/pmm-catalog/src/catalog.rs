@@ -55,13 +55,12 @@ impl Catalog {
     pub fn load_lenient(root: &Path) -> (Catalog, Problems) {
         let mut problems = Problems::new();
         let mut hasher = Sha256::new();
-        let mut files = match catalog_files(root) {
-            Ok(files) => files,
-            Err(message) => {
-                problems.at(root, Location::START, message);
-                Vec::new()
-            }
-        };
+        let listed = catalog_files(root);
+        let folder_readable = listed.is_ok();
+        let mut files = listed.unwrap_or_else(|message| {
+            problems.at(root, Location::START, message);
+            Vec::new()
+        });
         files.sort();
 
         let mut texts = Vec::new();
@@ -85,7 +84,11 @@ impl Catalog {
         let mut indicators = Vec::new();
         let dimensions_path = root.join("dimensions.yaml");
         let outcomes_path = root.join("outcomes.yaml");
-        for required in [&dimensions_path, &outcomes_path] {
+        // An unreadable folder is reported once, not once per file it lacks.
+        for required in [&dimensions_path, &outcomes_path]
+            .into_iter()
+            .filter(|_| folder_readable)
+        {
             if !texts.iter().any(|(p, _)| p == required) {
                 problems.at(
                     required,

@@ -158,3 +158,19 @@ fn the_catalog_reference_names_every_indicator_and_dataset() {
         );
     }
 }
+
+#[test]
+fn a_missing_catalog_folder_is_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = pmm(dir.path(), &["test", "--catalog", "nowhere"]);
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2));
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("nowhere"))
+        .collect();
+    assert_eq!(
+        problems,
+        ["nowhere:1:1: cannot read the catalog folder: No such file or directory (os error 2)"]
+    );
+}
