@@ -9,6 +9,7 @@
 
 mod indicators;
 mod run;
+mod serve;
 mod validate;
 
 use std::path::PathBuf;
@@ -25,7 +26,8 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Computes the WCO Performance Measurement Mechanism: validates member submissions, \
              evaluates the KPI catalog with DataFusion SQL, scores, rolls up and publishes the results.",
     after_help = "Start with:\n  pmm run pipelines/demo.yaml      the demo on the sample submissions in examples/\n  \
-                  pmm indicators list              the 29 KPIs\n\n\
+                  pmm indicators list              the 29 KPIs\n  \
+                  pmm serve --results out/results  its metrics, for Prometheus, on 127.0.0.1:9898\n\n\
                   Exit codes: 0 success, 1 the work ran and failed, 2 usage, configuration or catalog error.",
     propagate_version = true
 )]
@@ -80,6 +82,27 @@ enum Command {
         /// Where to write results instead of the pipeline's `results`.
         #[arg(long, value_name = "URL")]
         results: Option<String>,
+    },
+    /// Serve the latest published run as Prometheus metrics: /metrics and /healthz.
+    ///
+    /// Reads RESULTS/latest.json every --refresh seconds and serves the run it names, for one
+    /// audience, in the text exposition format. A new run is picked up without a restart;
+    /// when the store cannot be read, the last good run goes on being served and /healthz
+    /// reports the error. /healthz answers 200 with the run id once a run is loaded, 503
+    /// before. Stops on Ctrl-C or SIGTERM.
+    Serve {
+        /// Where the pipeline publishes its results (a folder or a store URL).
+        #[arg(long, value_name = "URL")]
+        results: String,
+        /// Whose results to serve; nothing disclosed above this level is ever served.
+        #[arg(long, value_enum, default_value_t = Audience::Public)]
+        audience: Audience,
+        /// Address and port to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9898")]
+        listen: std::net::SocketAddr,
+        /// Seconds between two reads of latest.json.
+        #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
+        refresh: f64,
     },
     /// Write realistic synthetic submissions for demos, tests and benchmarks.
     ///
@@ -162,6 +185,27 @@ enum IndicatorsCommand {
     },
 }
 
+/// Who results are for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Audience {
+    /// Anyone: only values members disclosed as public.
+    Public,
+    /// WCO Members' contact points and peer reviewers.
+    Wco,
+    /// The WCO Secretariat: everything.
+    Secretariat,
+}
+
+impl From<Audience> for pmm_catalog::Disclosure {
+    fn from(audience: Audience) -> Self {
+        match audience {
+            Audience::Public => pmm_catalog::Disclosure::Public,
+            Audience::Wco => pmm_catalog::Disclosure::Wco,
+            Audience::Secretariat => pmm_catalog::Disclosure::Secretariat,
+        }
+    }
+}
+
 /// File formats of synthetic data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum SynthFormat {
@@ -241,6 +285,12 @@ fn main() -> ExitCode {
                 year,
                 results,
             } => run::run(&pipeline, year, results).await,
+            Command::Serve {
+                results,
+                audience,
+                listen,
+                refresh,
+            } => serve::run(&results, audience.into(), listen, refresh).await,
             Command::Validate { pipelines, catalog } => validate::run(pipelines, catalog).await,
             Command::Test { catalog, indicator } => {
                 indicators::test(&catalog, indicator.as_deref()).await

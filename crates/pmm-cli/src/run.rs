@@ -260,6 +260,23 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
             );
         }
     }
+    if let Some(metrics) = &summary.metrics {
+        println!();
+        println!(
+            "Metrics: {} samples from the {} results",
+            metrics.samples, metrics.audience
+        );
+        let outcome = |what: &str, r: &Result<String, pmm_publish::export::ExportError>| match r {
+            Ok(place) => println!("  {what}: {place}"),
+            Err(e) => println!("  {what}: FAILED: {e} (the results are published all the same)"),
+        };
+        if let Some(r) = &metrics.textfile {
+            outcome("textfile", r);
+        }
+        if let Some(r) = &metrics.pushgateway {
+            outcome("pushed to", r);
+        }
+    }
     println!();
     println!(
         "Every issue, with its file, record and column: {}/secretariat/validation_issues.arrow",

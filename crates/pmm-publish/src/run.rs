@@ -9,7 +9,9 @@ use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
-use pmm_catalog::{Catalog, Disclosure, MembersRegistry, Pipeline, StoreLocation};
+use pmm_catalog::{
+    Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
+};
 use pmm_engine::{
     DatasetState, Engine, EvaluationInputs, MemberContext, ResultTables, ScoringOptions,
     score_and_roll_up,
@@ -20,6 +22,8 @@ use pmm_ingest::{
 };
 use serde_json::json;
 
+use crate::export::{self, ExportError};
+use crate::metrics::{self, AudienceTables, RunHealth};
 use crate::tables;
 
 /// What a caller can change of a pipeline for one run.
@@ -108,6 +112,22 @@ pub struct RunSummary {
     pub issues: Vec<ValidationIssue>,
     /// Result files written, relative to the results location.
     pub files: Vec<String>,
+    /// What became of the metrics, when the pipeline publishes them.
+    pub metrics: Option<MetricsReport>,
+}
+
+/// The metrics of a run and where they went. A failed export is reported here; it does not
+/// undo the published results.
+#[derive(Debug, Clone)]
+pub struct MetricsReport {
+    /// Whose results became metrics.
+    pub audience: Disclosure,
+    /// Samples exported.
+    pub samples: usize,
+    /// The textfile written, or why not (when the pipeline names one).
+    pub textfile: Option<Result<String, ExportError>>,
+    /// The Pushgateway group replaced, or why not (when the pipeline names one).
+    pub pushgateway: Option<Result<String, ExportError>>,
 }
 
 /// Runs a pipeline and publishes its results.
@@ -302,18 +322,15 @@ pub async fn run_pipeline(
         })?;
     let finished = Utc::now();
     let duration_seconds = clock.elapsed().as_secs_f64();
-    let manifest = run_manifest(
-        pipeline,
-        &catalog,
-        &run_id,
-        year,
-        started,
-        finished,
+    let health = RunHealth::new(
+        &pipeline.name,
+        finished.timestamp_millis() as f64 / 1000.0,
         duration_seconds,
-        &inputs,
         &statuses,
         &issues,
-        &files,
+    );
+    let manifest = run_manifest(
+        pipeline, &catalog, &run_id, year, started, finished, &health, &inputs, &statuses, &files,
     );
     publication.finish(&manifest).await.map_err(|e| {
         RunError::Failed(format!(
@@ -322,6 +339,18 @@ pub async fn run_pipeline(
         ))
     })?;
     tracing::info!(run_id, duration_seconds, "published");
+    let metrics = match &pipeline.prometheus {
+        Some(publish) => Some(
+            export_metrics(publish, &run_id, year, &tables, &health)
+                .await
+                .map_err(|e| {
+                    RunError::Failed(format!(
+                        "run {run_id} is published, but its metrics could not be built: {e}"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
     Ok(RunSummary {
         location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
         run_id,
@@ -331,6 +360,55 @@ pub async fn run_pipeline(
         submissions: statuses,
         issues,
         files,
+        metrics,
+    })
+}
+
+/// Builds the metrics of the pipeline's audience and sends them where the pipeline says.
+async fn export_metrics(
+    publish: &PrometheusPublish,
+    run_id: &str,
+    year: i32,
+    all: &ResultTables,
+    health: &RunHealth,
+) -> Result<MetricsReport, PublishError> {
+    let view = all.for_audience(publish.audience);
+    let tables = AudienceTables {
+        indicator_values: tables::indicator_values(run_id, year, &view.indicators)?,
+        outcome_scores: tables::scores(run_id, year, &view.outcomes, true)?,
+        dimension_scores: tables::scores(run_id, year, &view.dimensions, false)?,
+        peer_stats: tables::peer_stats(run_id, year, &view.peers)?,
+    };
+    let metrics = metrics::encode(&tables, health)?;
+    let textfile = match &publish.textfile {
+        Some(path) => {
+            let written = export::write_textfile(path, &metrics.text)
+                .await
+                .map(|()| path.display().to_string());
+            if let Err(e) = &written {
+                tracing::error!("{e}");
+            }
+            Some(written)
+        }
+        None => None,
+    };
+    let pushgateway = match &publish.pushgateway {
+        Some(base) => {
+            let pushed = export::push(base, &health.pipeline, &metrics.text)
+                .await
+                .map(|()| export::redact(&export::push_url(base, &health.pipeline)));
+            if let Err(e) = &pushed {
+                tracing::error!("{e}");
+            }
+            Some(pushed)
+        }
+        None => None,
+    };
+    Ok(MetricsReport {
+        audience: publish.audience,
+        samples: metrics.samples,
+        textfile,
+        pushgateway,
     })
 }
 
@@ -486,6 +564,8 @@ enum PublishError {
     Arrow(#[from] datafusion::arrow::error::ArrowError),
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -496,38 +576,29 @@ fn run_manifest(
     year: i32,
     started: DateTime<Utc>,
     finished: DateTime<Utc>,
-    duration_seconds: f64,
+    health: &RunHealth,
     inputs: &[InputObject],
     statuses: &[SubmissionStatus],
-    issues: &[ValidationIssue],
     files: &[String],
 ) -> serde_json::Value {
-    let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count();
-    let severity = |s: Severity| {
-        issues
-            .iter()
-            .filter(|i| i.severity == s)
-            .map(|i| i.count)
-            .sum::<u64>()
-    };
     json!({
         "run_id": run_id,
         "pipeline": pipeline.name,
         "year": year,
         "started_at": started.to_rfc3339_opts(SecondsFormat::Millis, true),
         "finished_at": finished.to_rfc3339_opts(SecondsFormat::Millis, true),
-        "duration_seconds": duration_seconds,
+        "duration_seconds": health.duration_seconds,
         "catalog_hash": catalog.hash,
         "tool_version": env!("CARGO_PKG_VERSION"),
         "source": pipeline.source.to_string(),
         "audiences": pipeline.audiences,
         "inputs": inputs.iter().map(|i| json!({"path": i.path, "size": i.size, "etag": i.e_tag, "version": i.version})).collect::<Vec<_>>(),
         "counts": {
-            "submissions_accepted": statuses.len() - rejected,
-            "submissions_rejected": rejected,
+            "submissions_accepted": health.submissions_accepted,
+            "submissions_rejected": health.submissions_rejected,
             "datasets_rejected": statuses.iter().map(|s| s.rejected_datasets.len()).sum::<usize>(),
-            "validation_issues_error": severity(Severity::Error),
-            "validation_issues_warning": severity(Severity::Warning),
+            "validation_issues_error": health.issues_error,
+            "validation_issues_warning": health.issues_warning,
         },
         "files": files,
     })

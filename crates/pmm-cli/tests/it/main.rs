@@ -5,6 +5,7 @@
 
 mod depcheck;
 mod indicators;
+mod metrics;
 mod run;
 mod validate;
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod end_to_end;
+mod metrics;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,0 +1,459 @@
+//! Prometheus metrics of a published run: the gauges of the product contract, built with the
+//! `prometheus` crate from one audience's result tables, in the text exposition format.
+//!
+//! The input is the audience's Arrow tables, exactly as published (or as read back from the
+//! results store by `pmm serve`), so the textfile, the Pushgateway and `/metrics` carry the
+//! same samples for the same run. Nothing above the audience's level can reach a metric: the
+//! tables were filtered before, and HELP texts are fixed strings that name no member or value.
+
+use datafusion::arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use pmm_ingest::{Severity, ValidationIssue};
+use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
+
+use crate::run::SubmissionStatus;
+
+/// The media type of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A failure while building metrics.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// A result table lacks a column or has it with another type: the files are not ours.
+    #[error("result table {table}: column `{column}` is missing or is not {expected}")]
+    Column {
+        /// The table.
+        table: &'static str,
+        /// The column.
+        column: &'static str,
+        /// The Arrow type expected.
+        expected: &'static str,
+    },
+    /// The `prometheus` crate refused a metric (a bug of ours).
+    #[error("internal error building metrics: {0}")]
+    Internal(#[from] prometheus::Error),
+}
+
+/// One audience's result tables, as published.
+#[derive(Debug, Clone)]
+pub struct AudienceTables {
+    /// `indicator_values`.
+    pub indicator_values: RecordBatch,
+    /// `outcome_scores`.
+    pub outcome_scores: RecordBatch,
+    /// `dimension_scores` (with `overall`).
+    pub dimension_scores: RecordBatch,
+    /// `peer_stats`.
+    pub peer_stats: RecordBatch,
+}
+
+/// The health of a published run: always exported, whatever the audience.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunHealth {
+    /// The pipeline's name (the `pipeline` label).
+    pub pipeline: String,
+    /// When the run finished, in seconds since the Unix epoch.
+    pub finished_at_seconds: f64,
+    /// How long it took.
+    pub duration_seconds: f64,
+    /// Submissions accepted (T and T-1 counted apart).
+    pub submissions_accepted: u64,
+    /// Submissions rejected as a whole.
+    pub submissions_rejected: u64,
+    /// Validation issues of severity error (rows they stand for included).
+    pub issues_error: u64,
+    /// Validation issues of severity warning.
+    pub issues_warning: u64,
+}
+
+impl RunHealth {
+    /// The health of a run from what it read and found.
+    pub fn new(
+        pipeline: &str,
+        finished_at_seconds: f64,
+        duration_seconds: f64,
+        submissions: &[SubmissionStatus],
+        issues: &[ValidationIssue],
+    ) -> RunHealth {
+        let rejected = submissions.iter().filter(|s| s.rejected.is_some()).count() as u64;
+        let count = |severity: Severity| {
+            issues
+                .iter()
+                .filter(|i| i.severity == severity)
+                .map(|i| i.count)
+                .sum::<u64>()
+        };
+        RunHealth {
+            pipeline: pipeline.to_string(),
+            finished_at_seconds,
+            duration_seconds,
+            submissions_accepted: submissions.len() as u64 - rejected,
+            submissions_rejected: rejected,
+            issues_error: count(Severity::Error),
+            issues_warning: count(Severity::Warning),
+        }
+    }
+
+    /// The health recorded in a run's `manifest.json` (what `pmm serve` exports).
+    pub fn from_manifest(manifest: &serde_json::Value) -> Option<RunHealth> {
+        let counts = manifest.get("counts")?;
+        let count = |name: &str| counts.get(name).and_then(serde_json::Value::as_u64);
+        let finished = manifest.get("finished_at")?.as_str()?;
+        let finished = chrono::DateTime::parse_from_rfc3339(finished).ok()?;
+        Some(RunHealth {
+            pipeline: manifest.get("pipeline")?.as_str()?.to_string(),
+            finished_at_seconds: finished.timestamp_millis() as f64 / 1000.0,
+            duration_seconds: manifest.get("duration_seconds")?.as_f64()?,
+            submissions_accepted: count("submissions_accepted")?,
+            submissions_rejected: count("submissions_rejected")?,
+            issues_error: count("validation_issues_error")?,
+            issues_warning: count("validation_issues_warning")?,
+        })
+    }
+}
+
+/// The metrics of a run in the text exposition format, with the number of samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsText {
+    /// The exposition text.
+    pub text: String,
+    /// How many samples it holds.
+    pub samples: usize,
+}
+
+const MEMBER_LABELS: [&str; 4] = ["member", "region", "income_group", "year"];
+
+fn gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<GaugeVec, prometheus::Error> {
+    let gauge = GaugeVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(gauge.clone()))?;
+    Ok(gauge)
+}
+
+fn strings<'a>(
+    batch: &'a RecordBatch,
+    table: &'static str,
+    column: &'static str,
+) -> Result<&'a StringArray, MetricsError> {
+    batch
+        .column_by_name(column)
+        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .ok_or(MetricsError::Column {
+            table,
+            column,
+            expected: "utf8",
+        })
+}
+
+fn floats<'a>(
+    batch: &'a RecordBatch,
+    table: &'static str,
+    column: &'static str,
+) -> Result<&'a Float64Array, MetricsError> {
+    batch
+        .column_by_name(column)
+        .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
+        .ok_or(MetricsError::Column {
+            table,
+            column,
+            expected: "float64",
+        })
+}
+
+fn years<'a>(batch: &'a RecordBatch, table: &'static str) -> Result<&'a Int64Array, MetricsError> {
+    batch
+        .column_by_name("year")
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or(MetricsError::Column {
+            table,
+            column: "year",
+            expected: "int64",
+        })
+}
+
+/// The value of a float column at a row, when it is a number.
+fn number(column: &Float64Array, row: usize) -> Option<f64> {
+    (column.is_valid(row) && column.value(row).is_finite()).then(|| column.value(row))
+}
+
+/// Sets one gauge per row of `batch` whose `measure` is a number; labels are the text columns
+/// named in `text_labels` plus `year`, in the metric's label order.
+struct TableGauges<'a> {
+    batch: &'a RecordBatch,
+    table: &'static str,
+}
+
+impl TableGauges<'_> {
+    fn fill(
+        &self,
+        gauge: &GaugeVec,
+        labels: &[&'static str],
+        measure: &'static str,
+    ) -> Result<usize, MetricsError> {
+        let values = floats(self.batch, self.table, measure)?;
+        let year = years(self.batch, self.table)?;
+        let columns = labels
+            .iter()
+            .map(|&l| {
+                if l == "year" {
+                    Ok(None)
+                } else {
+                    strings(self.batch, self.table, l).map(Some)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut samples = 0;
+        for row in 0..self.batch.num_rows() {
+            let Some(value) = number(values, row) else {
+                continue;
+            };
+            let year = year.value(row).to_string();
+            let label_values: Vec<&str> = columns
+                .iter()
+                .map(|c| c.map_or(year.as_str(), |c| c.value(row)))
+                .collect();
+            gauge.with_label_values(&label_values).set(value);
+            samples += 1;
+        }
+        Ok(samples)
+    }
+}
+
+/// Builds the metrics of one audience's tables and the run's health.
+pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText, MetricsError> {
+    let registry = Registry::new();
+    let indicator_labels: Vec<&str> = MEMBER_LABELS
+        .iter()
+        .copied()
+        .chain(["dimension", "outcome", "indicator"])
+        .collect();
+    let outcome_labels: Vec<&str> = MEMBER_LABELS
+        .iter()
+        .copied()
+        .chain(["dimension", "outcome"])
+        .collect();
+    let dimension_labels: Vec<&str> = MEMBER_LABELS.iter().copied().chain(["dimension"]).collect();
+    let peer_labels = ["year", "indicator", "group_kind", "group"];
+
+    let indicators = TableGauges {
+        batch: &tables.indicator_values,
+        table: "indicator_values",
+    };
+    let mut samples = indicators.fill(
+        &gauge(
+            &registry,
+            "pmm_indicator_value",
+            "Value of a PMM indicator (KPI) for a member and year, in the indicator's unit.",
+            &indicator_labels,
+        )?,
+        &indicator_labels,
+        "value",
+    )?;
+    samples += indicators.fill(
+        &gauge(
+            &registry,
+            "pmm_indicator_score",
+            "Score 0-100 of a PMM indicator (KPI) for a member and year.",
+            &indicator_labels,
+        )?,
+        &indicator_labels,
+        "score",
+    )?;
+    samples += TableGauges {
+        batch: &tables.outcome_scores,
+        table: "outcome_scores",
+    }
+    .fill(
+        &gauge(
+            &registry,
+            "pmm_outcome_score",
+            "Score 0-100 of a PMM outcome for a member and year (weighted mean of its KPI scores).",
+            &outcome_labels,
+        )?,
+        &outcome_labels,
+        "score",
+    )?;
+    samples += TableGauges {
+        batch: &tables.dimension_scores,
+        table: "dimension_scores",
+    }
+    .fill(
+        &gauge(
+            &registry,
+            "pmm_dimension_score",
+            "Score 0-100 of a PMM dimension for a member and year; dimension=\"overall\" is the overall score.",
+            &dimension_labels,
+        )?,
+        &dimension_labels,
+        "score",
+    )?;
+    samples += TableGauges {
+        batch: &tables.peer_stats,
+        table: "peer_stats",
+    }
+    .fill(
+        &gauge(
+            &registry,
+            "pmm_peer_median",
+            "Median value of a PMM indicator over a peer group (global, region or income group) with enough members.",
+            &peer_labels,
+        )?,
+        &peer_labels,
+        "median",
+    )?;
+
+    let pipeline = health.pipeline.as_str();
+    gauge(
+        &registry,
+        "pmm_run_last_success_timestamp_seconds",
+        "Unix time at which the last successful PMM run of the pipeline finished.",
+        &["pipeline"],
+    )?
+    .with_label_values(&[pipeline])
+    .set(health.finished_at_seconds);
+    gauge(
+        &registry,
+        "pmm_run_duration_seconds",
+        "Wall-clock duration of the last successful PMM run of the pipeline.",
+        &["pipeline"],
+    )?
+    .with_label_values(&[pipeline])
+    .set(health.duration_seconds);
+    let submissions = gauge(
+        &registry,
+        "pmm_run_submissions",
+        "Member submissions (one per member and year) read by the last successful run, by status.",
+        &["pipeline", "status"],
+    )?;
+    submissions
+        .with_label_values(&[pipeline, "accepted"])
+        .set(health.submissions_accepted as f64);
+    submissions
+        .with_label_values(&[pipeline, "rejected"])
+        .set(health.submissions_rejected as f64);
+    let issues = gauge(
+        &registry,
+        "pmm_run_validation_issues",
+        "Validation issues found by the last successful run, by severity (rows they stand for included).",
+        &["pipeline", "severity"],
+    )?;
+    issues
+        .with_label_values(&[pipeline, Severity::Error.as_str()])
+        .set(health.issues_error as f64);
+    issues
+        .with_label_values(&[pipeline, Severity::Warning.as_str()])
+        .set(health.issues_warning as f64);
+    samples += 6;
+
+    let text = TextEncoder::new().encode_to_string(&registry.gather())?;
+    Ok(MetricsText { text, samples })
+}
+
+/// One sample of the text exposition format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Metric name.
+    pub name: String,
+    /// Labels by name.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Value.
+    pub value: f64,
+}
+
+/// Reads back the samples of exposition text as [`encode`] writes it (no timestamps; label
+/// values with `\\`, `\"` and `\n` escapes). For checks of what reached a file, a Pushgateway or
+/// a scrape; comment lines are skipped.
+pub fn parse_samples(text: &str) -> Result<Vec<Sample>, String> {
+    let mut samples = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = |what: &str| format!("line {}: {what}: {line}", number + 1);
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => return Err(bad("no value")),
+        };
+        let mut labels = std::collections::BTreeMap::new();
+        let mut rest = rest;
+        if let Some(inner) = rest.strip_prefix('{') {
+            let mut chars = inner.char_indices().peekable();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '}' => {
+                        end = Some(i);
+                        break;
+                    }
+                    ',' | ' ' => continue,
+                    _ => {
+                        let eq = inner[i..].find('=').ok_or_else(|| bad("label without ="))? + i;
+                        let key = inner[i..eq].to_string();
+                        while chars.peek().is_some_and(|&(j, _)| j <= eq + 1) {
+                            chars.next();
+                        }
+                        let mut value = String::new();
+                        let mut closed = false;
+                        while let Some((_, c)) = chars.next() {
+                            match c {
+                                '\\' => match chars.next() {
+                                    Some((_, 'n')) => value.push('\n'),
+                                    Some((_, other)) => value.push(other),
+                                    None => return Err(bad("dangling escape")),
+                                },
+                                '"' => {
+                                    closed = true;
+                                    break;
+                                }
+                                other => value.push(other),
+                            }
+                        }
+                        if !closed {
+                            return Err(bad("unterminated label value"));
+                        }
+                        labels.insert(key, value);
+                    }
+                }
+            }
+            let end = end.ok_or_else(|| bad("no closing brace"))?;
+            rest = &inner[end + 1..];
+        }
+        let value = rest
+            .split_whitespace()
+            .next()
+            .ok_or_else(|| bad("no value"))?;
+        let value = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse::<f64>().map_err(|_| bad("value is not a number"))?,
+        };
+        samples.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
+    }
+    Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_read_back_with_escapes() {
+        let text = "# HELP m x\n# TYPE m gauge\nm{a=\"1\",b=\"q\\\"x\\\\y\"} 2.5\nn 3\n";
+        let samples = parse_samples(text).unwrap();
+        assert_eq!(samples.len(), 2);
+        assert_eq!(samples[0].name, "m");
+        assert_eq!(samples[0].labels["b"], "q\"x\\y");
+        assert_eq!(samples[0].value, 2.5);
+        assert_eq!(samples[1].name, "n");
+        assert!(samples[1].labels.is_empty());
+        assert!(parse_samples("m{a=\"1} 2\n").is_err());
+    }
+}
