@@ -30,7 +30,7 @@ pub use model::{
 };
 pub use pipeline::{
     DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, Pipeline,
-    PrometheusPublish, StoreLocation,
+    PrometheusPublish, StorageSettings, StoreLocation,
 };
 pub use problem::{Location, Problem, Problems};
 

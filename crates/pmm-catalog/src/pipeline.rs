@@ -57,8 +57,8 @@ pub struct Pipeline {
     pub year: i32,
     /// The catalog folder.
     pub catalog: PathBuf,
-    /// The members registry file.
-    pub members: PathBuf,
+    /// The members registry file: a local file or an object-store URL.
+    pub members: StoreLocation,
     /// Where submissions are.
     pub source: StoreLocation,
     /// Where results go.
@@ -75,6 +75,37 @@ pub struct Pipeline {
     pub min_group_size: u32,
     /// Metrics publication, if any.
     pub prometheus: Option<PrometheusPublish>,
+    /// How object stores are talked to: timeouts, retries, concurrency.
+    pub storage: StorageSettings,
+}
+
+/// Timeouts, retries and concurrency for object stores (the pipeline's `storage:` block).
+/// Local folders use only `concurrency`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StorageSettings {
+    /// Retries of a failed request (5xx answers, timeouts, broken connections), with
+    /// exponential backoff.
+    pub max_retries: usize,
+    /// No retry starts after this many seconds from the first attempt.
+    pub retry_timeout_seconds: f64,
+    /// One request may take this long.
+    pub request_timeout_seconds: f64,
+    /// Connecting may take this long.
+    pub connect_timeout_seconds: f64,
+    /// Submissions read at once.
+    pub concurrency: usize,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            max_retries: 10,
+            retry_timeout_seconds: 180.0,
+            request_timeout_seconds: 60.0,
+            connect_timeout_seconds: 10.0,
+            concurrency: 4,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -98,6 +129,23 @@ struct PipelineSpec {
     peers: Option<PeersSpec>,
     #[serde(default)]
     publish: Option<PublishSpec>,
+    #[serde(default)]
+    storage: Option<StorageSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSpec {
+    #[serde(default)]
+    max_retries: Option<usize>,
+    #[serde(default)]
+    retry_timeout_seconds: Option<f64>,
+    #[serde(default)]
+    request_timeout_seconds: Option<f64>,
+    #[serde(default)]
+    connect_timeout_seconds: Option<f64>,
+    #[serde(default)]
+    concurrency: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -190,10 +238,23 @@ impl Pipeline {
             at(&["catalog"], e);
             PathBuf::new()
         });
-        let members = resolve_local(base, &spec.members).unwrap_or_else(|e| {
+        let members = resolve_store(base, &spec.members).unwrap_or_else(|e| {
             at(&["members"], e);
-            PathBuf::new()
+            StoreLocation::Local(PathBuf::new())
         });
+        if let StoreLocation::Remote(url) = &members
+            && url
+                .split_once("://")
+                .is_some_and(|(_, rest)| !rest.trim_end_matches('/').contains('/'))
+        {
+            at(
+                &["members"],
+                format!(
+                    "`{url}` names a bucket; name the registry file in it, such as {}/members.yaml",
+                    url.trim_end_matches('/')
+                ),
+            );
+        }
         let source_location = resolve_store(base, &spec.source).unwrap_or_else(|e| {
             at(&["source"], e);
             StoreLocation::Local(PathBuf::new())
@@ -277,6 +338,49 @@ impl Pipeline {
                 pushgateway: p.pushgateway,
             }
         });
+        let defaults = StorageSettings::default();
+        let storage = match spec.storage {
+            None => defaults,
+            Some(st) => {
+                let mut seconds = |key: &str, value: Option<f64>, default: f64| match value {
+                    Some(v) if !(v.is_finite() && v > 0.0) => {
+                        at(
+                            &["storage", key],
+                            format!("{key} must be a positive number of seconds, not {v}"),
+                        );
+                        default
+                    }
+                    Some(v) => v,
+                    None => default,
+                };
+                let settings = StorageSettings {
+                    max_retries: st.max_retries.unwrap_or(defaults.max_retries),
+                    retry_timeout_seconds: seconds(
+                        "retry_timeout_seconds",
+                        st.retry_timeout_seconds,
+                        defaults.retry_timeout_seconds,
+                    ),
+                    request_timeout_seconds: seconds(
+                        "request_timeout_seconds",
+                        st.request_timeout_seconds,
+                        defaults.request_timeout_seconds,
+                    ),
+                    connect_timeout_seconds: seconds(
+                        "connect_timeout_seconds",
+                        st.connect_timeout_seconds,
+                        defaults.connect_timeout_seconds,
+                    ),
+                    concurrency: st.concurrency.unwrap_or(defaults.concurrency),
+                };
+                if settings.concurrency == 0 {
+                    at(
+                        &["storage", "concurrency"],
+                        "concurrency must be at least 1".into(),
+                    );
+                }
+                settings
+            }
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -294,6 +398,7 @@ impl Pipeline {
             min_coverage,
             min_group_size,
             prometheus,
+            storage,
         })
     }
 }

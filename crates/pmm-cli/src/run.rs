@@ -192,6 +192,11 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         summary.run_id, pipeline.name, summary.duration_seconds
     );
     println!("  results: {}", summary.location);
+    if let pmm_publish::Latest::Newer(newer) = &summary.latest {
+        println!(
+            "  latest.json: still names the newer run {newer}, which finished first; this run is complete under its own folder"
+        );
+    }
     println!(
         "  year {}: {} members, {} submissions read (T and T-1), {rejected} rejected; validation issues: {errors} errors, {warnings} warnings",
         summary.year,

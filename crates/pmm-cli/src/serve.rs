@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pmm_catalog::{Disclosure, StoreLocation};
+use pmm_catalog::{Disclosure, StorageSettings, StoreLocation};
 use pmm_ingest::open_store;
 use pmm_publish::serve::{ServeOptions, serve};
 
@@ -28,7 +28,7 @@ pub(crate) async fn run(
             return Ok(EXIT_CONFIG);
         }
     };
-    let root = match open_store(&location, false) {
+    let root = match open_store(&location, false, &StorageSettings::default()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: --results {e}");

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use pmm_catalog::{Catalog, Location, MembersRegistry, Pipeline, Problem, Problems};
+use pmm_catalog::{Catalog, Location, MembersRegistry, Pipeline, Problem, Problems, StoreLocation};
 use pmm_engine::check_catalog_sql;
 
 use crate::EXIT_CONFIG;
@@ -27,7 +27,10 @@ pub(crate) async fn run(pipelines: Vec<PathBuf>, catalog: Option<PathBuf>) -> an
         match Pipeline::load(path) {
             Ok(pipeline) => {
                 catalogs.insert(pipeline.catalog.clone());
-                registries.insert(pipeline.members.clone());
+                // A registry in an object store is read by the run, not here (no network).
+                if let StoreLocation::Local(path) = &pipeline.members {
+                    registries.insert(path.clone());
+                }
             }
             Err(p) => problems.extend(p),
         }

@@ -2,7 +2,7 @@
 //! RFC 4180 quoting, an empty field is null. Columns are read as text and converted by the
 //! validator, so every record is parsed exactly once.
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -17,24 +17,46 @@ use crate::validate::DatasetValidator;
 /// Rows per batch: large enough for vectorised checks, small enough to bound memory.
 const BATCH_ROWS: usize = 65_536;
 
-/// Reads a whole CSV file into `validator`. Problems with the file itself (no header, bad
-/// UTF-8, a record with the wrong number of fields) reject the dataset with an issue that
-/// names the record; they are not errors of this function, which fails only on a bug.
-pub fn read_csv(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()> {
-    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-    if data.iter().all(u8::is_ascii_whitespace) {
+/// Reads a CSV file, streamed from `input`, into `validator`. Problems with the file itself
+/// (no header, bad UTF-8, a record with the wrong number of fields, a read that fails midway)
+/// reject the dataset with an issue that names the record; they are not errors of this
+/// function, which fails only on a bug. Memory stays bounded by one batch of records.
+pub fn read_csv(mut input: impl BufRead, validator: &mut DatasetValidator<'_>) -> Result<()> {
+    let mut header = Vec::new();
+    if let Err(e) = input.read_until(b'\n', &mut header) {
         validator.reject(
-            "missing_header",
+            "unreadable",
             None,
-            "the file is empty: a CSV file needs a header row".into(),
+            format!("the header row cannot be read: {e}"),
         );
         return Ok(());
     }
-    let header = match Format::default()
+    let header = header
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .map(<[u8]>::to_vec)
+        .unwrap_or(header);
+    if header.iter().all(u8::is_ascii_whitespace) {
+        let rest_is_empty = match input.fill_buf() {
+            Ok(rest) => rest.iter().all(u8::is_ascii_whitespace),
+            Err(_) => false,
+        };
+        let message = if rest_is_empty {
+            "the file is empty: a CSV file needs a header row"
+        } else {
+            "the first line is empty: a CSV file starts with its header row"
+        };
+        validator.reject("missing_header", None, message.into());
+        return Ok(());
+    }
+    let names = match Format::default()
         .with_header(true)
-        .infer_schema(Cursor::new(data), Some(0))
+        .infer_schema(Cursor::new(&header), Some(0))
     {
-        Ok((schema, _)) => schema,
+        Ok((schema, _)) => schema
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect::<Vec<_>>(),
         Err(e) => {
             validator.reject(
                 "unreadable",
@@ -44,7 +66,6 @@ pub fn read_csv(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()>
             return Ok(());
         }
     };
-    let names: Vec<String> = header.fields().iter().map(|f| f.name().clone()).collect();
     if !validator.check_columns(&names) {
         return Ok(());
     }
@@ -57,7 +78,7 @@ pub fn read_csv(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()>
     let reader = ReaderBuilder::new(text_schema)
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
-        .build(Cursor::new(data));
+        .build_buffered(Cursor::new(header).chain(input));
     let reader = match reader {
         Ok(r) => r,
         Err(e) => {
@@ -101,6 +122,7 @@ fn clean(message: &str) -> String {
     message
         .strip_prefix("Csv error: ")
         .or_else(|| message.strip_prefix("Parser error: "))
+        .or_else(|| message.strip_prefix("Io error: "))
         .unwrap_or(message)
         .to_string()
 }

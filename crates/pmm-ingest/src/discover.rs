@@ -142,7 +142,22 @@ pub async fn discover(
     }
     members.sort();
     for (member, folder) in members {
-        let listing = root.store.list_with_delimiter(Some(&folder)).await?;
+        // A member folder that cannot be listed, even after the store's retries, costs that
+        // member its submission, not the run.
+        let listing = match root.store.list_with_delimiter(Some(&folder)).await {
+            Ok(listing) => listing,
+            Err(e) => {
+                found.issues.push(issue(
+                    &member,
+                    report_year,
+                    format!("{}/", root.relative(&folder)),
+                    "unreadable",
+                    Severity::Error,
+                    format!("cannot list the member's folder: {e}; its submissions are not read"),
+                ));
+                continue;
+            }
+        };
         for object in listing.objects {
             found.issues.push(issue(
                 &member,
@@ -173,7 +188,20 @@ pub async fn discover(
         }
         year_folders.sort();
         for (year, year_folder) in year_folders.into_iter().filter(|(y, _)| years.contains(y)) {
-            let listing = root.store.list_with_delimiter(Some(&year_folder)).await?;
+            let listing = match root.store.list_with_delimiter(Some(&year_folder)).await {
+                Ok(listing) => listing,
+                Err(e) => {
+                    found.issues.push(issue(
+                        &member,
+                        year,
+                        format!("{}/", root.relative(&year_folder)),
+                        "unreadable",
+                        Severity::Error,
+                        format!("cannot list the submission's folder: {e}; it is not read"),
+                    ));
+                    continue;
+                }
+            };
             for sub in listing.common_prefixes {
                 found.issues.push(issue(
                     &member,

@@ -25,7 +25,7 @@ pub use discover::{Discovery, FileFormat, SourceObject, SubmissionFiles, discove
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
 pub use read::{InputObject, SubmissionOutcome, read_dataset, read_submission};
 pub use schema::{arrow_type, contract_schema, table_schema};
-pub use store::{StoreError, StoreRoot, open_store};
+pub use store::{StoreError, StoreRoot, display_url, open_object, open_store};
 pub use validate::{DatasetOutcome, DatasetValidator};
 
 /// Errors of the ingestion crate that are not a user's data problem (those are

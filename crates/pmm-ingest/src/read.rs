@@ -2,10 +2,11 @@
 //! it is read. A problem with one file becomes an issue on that dataset; nothing here stops
 //! the run.
 
-use std::io::{Cursor, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::json::ReaderBuilder as JsonReaderBuilder;
 use datafusion::parquet::arrow::ProjectionMask;
@@ -209,30 +210,31 @@ pub async fn read_dataset(
         FileFormat::CsvGz => TextFormat::CsvGz,
         FileFormat::Jsonl => TextFormat::Jsonl,
     };
-    let bytes = match root.store.get(&object.key).await {
-        Ok(result) => result.bytes().await,
-        Err(e) => Err(e),
-    };
     let contract = contract.clone();
     let (member, file) = (member.to_string(), object.relative.clone());
+    let stream = match root.store.get(&object.key).await {
+        Ok(result) => Ok(ObjectReader::spawn(result.into_stream())),
+        Err(e) => Err(e),
+    };
     let parse = move || -> Result<DatasetOutcome> {
         let mut validator = DatasetValidator::new(&contract, &member, year, &file);
-        match bytes {
+        match stream {
             Err(e) => validator.reject("unreadable", None, format!("cannot read the object: {e}")),
-            Ok(bytes) => match text {
-                TextFormat::Csv => read_csv(&bytes, &mut validator)?,
+            Ok(reader) => match text {
+                TextFormat::Csv => read_csv(
+                    BufReader::with_capacity(READ_BUFFER, reader),
+                    &mut validator,
+                )?,
                 TextFormat::CsvGz => {
-                    let mut text = Vec::new();
-                    match flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut text) {
-                        Ok(_) => read_csv(&text, &mut validator)?,
-                        Err(e) => validator.reject(
-                            "unreadable",
-                            None,
-                            format!("not a valid gzip file: {e}"),
-                        ),
-                    }
+                    let gzip = GzipReader(flate2::read::MultiGzDecoder::new(
+                        BufReader::with_capacity(READ_BUFFER, reader),
+                    ));
+                    read_csv(BufReader::with_capacity(READ_BUFFER, gzip), &mut validator)?
                 }
-                TextFormat::Jsonl => read_jsonl(&bytes, &mut validator)?,
+                TextFormat::Jsonl => read_jsonl(
+                    BufReader::with_capacity(READ_BUFFER, reader),
+                    &mut validator,
+                )?,
             },
         }
         Ok(validator.finish(max_invalid_row_fraction))
@@ -242,7 +244,75 @@ pub async fn read_dataset(
         .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?
 }
 
-/// The formats parsed from the whole object's bytes on a blocking thread.
+/// Bytes read from an object at a time by the parsers.
+const READ_BUFFER: usize = 1 << 20;
+
+/// Chunks of an object in flight between the download and the parser: with the chunk sizes
+/// of object stores (8 KiB to 1 MiB), a few MiB at most per file being read.
+const CHUNKS_IN_FLIGHT: usize = 16;
+
+/// A blocking reader over an object's byte stream: an async task downloads the chunks and
+/// hands them over a bounded channel, so a large file is parsed as it arrives and never held
+/// whole in memory.
+struct ObjectReader {
+    chunks: tokio::sync::mpsc::Receiver<object_store::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl ObjectReader {
+    fn spawn(mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>) -> Self {
+        let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+        tokio::spawn(async move {
+            while let Some(chunk) = stream.next().await {
+                let failed = chunk.is_err();
+                // The parser stopped (a rejected dataset): stop downloading.
+                if sender.send(chunk).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        ObjectReader {
+            chunks,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => {
+                    return Err(std::io::Error::other(format!(
+                        "reading the object failed: {e}"
+                    )));
+                }
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// A gzip decoder whose errors say that the file is not valid gzip.
+struct GzipReader<R>(flate2::read::MultiGzDecoder<R>);
+
+impl<R: BufRead> Read for GzipReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.to_string().starts_with("reading the object failed") {
+                e
+            } else {
+                std::io::Error::new(e.kind(), format!("not a valid gzip file: {e}"))
+            }
+        })
+    }
+}
+
+/// The formats parsed as a stream on a blocking thread.
 #[derive(Clone, Copy)]
 enum TextFormat {
     Csv,
@@ -252,7 +322,7 @@ enum TextFormat {
 
 /// JSONL: one JSON object per line, keys named as the contract's columns. Values are read as
 /// text (numbers and booleans too) and converted like CSV values.
-fn read_jsonl(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()> {
+fn read_jsonl(data: impl BufRead, validator: &mut DatasetValidator<'_>) -> Result<()> {
     let names: Vec<String> = validator
         .contract()
         .columns
@@ -269,7 +339,7 @@ fn read_jsonl(data: &[u8], validator: &mut DatasetValidator<'_>) -> Result<()> {
     let reader = JsonReaderBuilder::new(schema)
         .with_coerce_primitive(true)
         .with_batch_size(BATCH_ROWS)
-        .build(Cursor::new(data));
+        .build(data);
     let reader = match reader {
         Ok(r) => r,
         Err(e) => {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use pmm_catalog::StoreLocation;
+use std::time::Duration;
+
+use pmm_catalog::{StorageSettings, StoreLocation};
 
 /// A store and the prefix inside it that a pipeline names (`source` or `results`).
 #[derive(Clone)]
@@ -61,13 +63,21 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// A URL this build cannot open.
+    /// A URL this build cannot open, or a store that cannot be configured.
     #[error("{0}")]
     Unsupported(String),
 }
 
 /// Opens a store location. `create` makes a missing local folder (for results).
-pub fn open_store(location: &StoreLocation, create: bool) -> Result<StoreRoot, StoreError> {
+///
+/// Cloud stores are configured only from their standard environment variables
+/// (`AWS_*`, `GOOGLE_*`, `AZURE_*`, as `object_store` reads them), with the pipeline's
+/// timeouts and retries. Nothing of the configuration appears in messages but the URL.
+pub fn open_store(
+    location: &StoreLocation,
+    create: bool,
+    settings: &StorageSettings,
+) -> Result<StoreRoot, StoreError> {
     match location {
         StoreLocation::Local(dir) => {
             if create {
@@ -92,8 +102,201 @@ pub fn open_store(location: &StoreLocation, create: bool) -> Result<StoreRoot, S
                 display: dir.display().to_string(),
             })
         }
-        StoreLocation::Remote(url) => Err(StoreError::Unsupported(format!(
-            "{url}: cloud object stores are not enabled in this build yet; use a local folder"
-        ))),
+        StoreLocation::Remote(url) => open_remote(url, settings),
+    }
+}
+
+/// The location of a single object (the members registry): the store of its folder, and its
+/// name in it.
+pub fn open_object(
+    location: &StoreLocation,
+    settings: &StorageSettings,
+) -> Result<(StoreRoot, String), StoreError> {
+    let unsupported = |what: &str| StoreError::Unsupported(format!("{location}: {what}"));
+    match location {
+        StoreLocation::Local(file) => {
+            let name = file
+                .file_name()
+                .ok_or_else(|| unsupported("not a file"))?
+                .to_string_lossy()
+                .into_owned();
+            let folder = file.parent().unwrap_or(std::path::Path::new("."));
+            let folder = if folder.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                folder
+            };
+            let root = open_store(&StoreLocation::Local(folder.to_path_buf()), false, settings)?;
+            Ok((root, name))
+        }
+        StoreLocation::Remote(url) => {
+            let (folder, name) = url
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .filter(|(folder, _)| !folder.ends_with(':') && !folder.ends_with("//"))
+                .ok_or_else(|| unsupported("name an object, not a bucket"))?;
+            let root = open_remote(folder, settings)?;
+            Ok((root, name.to_string()))
+        }
+    }
+}
+
+fn retry_config(settings: &StorageSettings) -> object_store::RetryConfig {
+    object_store::RetryConfig {
+        max_retries: settings.max_retries,
+        retry_timeout: Duration::from_secs_f64(settings.retry_timeout_seconds),
+        backoff: object_store::BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(15),
+            base: 2.0,
+        },
+    }
+}
+
+/// The pipeline's timeouts as client settings, added to (not replacing) what the store's
+/// environment variables set, such as `AWS_ALLOW_HTTP`.
+#[cfg_attr(
+    not(any(feature = "s3", feature = "gcs", feature = "azure")),
+    allow(dead_code)
+)]
+fn timeouts(settings: &StorageSettings) -> [(object_store::ClientConfigKey, String); 2] {
+    let millis = |seconds: f64| format!("{}ms", (seconds * 1000.0).round() as u64);
+    [
+        (
+            object_store::ClientConfigKey::Timeout,
+            millis(settings.request_timeout_seconds),
+        ),
+        (
+            object_store::ClientConfigKey::ConnectTimeout,
+            millis(settings.connect_timeout_seconds),
+        ),
+    ]
+}
+
+/// A URL for messages: scheme, bucket and path only (no user, password or query).
+pub fn display_url(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+            format!("{scheme}://{rest}")
+        }
+        None => url.to_string(),
+    }
+}
+
+fn open_remote(url: &str, settings: &StorageSettings) -> Result<StoreRoot, StoreError> {
+    let display = display_url(url);
+    let parsed = url::Url::parse(url)
+        .map_err(|e| StoreError::Unsupported(format!("{display}: not a valid URL: {e}")))?;
+    let (scheme, prefix) = object_store::ObjectStoreScheme::parse(&parsed)
+        .map_err(|e| StoreError::Unsupported(format!("{display}: {e}")))?;
+    let failed = |e: object_store::Error| {
+        StoreError::Unsupported(format!("{display}: cannot set up the store: {e}"))
+    };
+    let store: Arc<dyn ObjectStore> = match scheme {
+        #[cfg(feature = "s3")]
+        object_store::ObjectStoreScheme::AmazonS3 => Arc::new(
+            timeouts(settings)
+                .into_iter()
+                .fold(
+                    object_store::aws::AmazonS3Builder::from_env(),
+                    |builder, (key, value)| {
+                        builder
+                            .with_config(object_store::aws::AmazonS3ConfigKey::Client(key), value)
+                    },
+                )
+                .with_url(url)
+                .with_retry(retry_config(settings))
+                .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch)
+                .build()
+                .map_err(failed)?,
+        ),
+        #[cfg(feature = "gcs")]
+        object_store::ObjectStoreScheme::GoogleCloudStorage => Arc::new(
+            timeouts(settings)
+                .into_iter()
+                .fold(
+                    object_store::gcp::GoogleCloudStorageBuilder::from_env(),
+                    |builder, (key, value)| {
+                        builder.with_config(object_store::gcp::GoogleConfigKey::Client(key), value)
+                    },
+                )
+                .with_url(url)
+                .with_retry(retry_config(settings))
+                .build()
+                .map_err(failed)?,
+        ),
+        #[cfg(feature = "azure")]
+        object_store::ObjectStoreScheme::MicrosoftAzure => Arc::new(
+            timeouts(settings)
+                .into_iter()
+                .fold(
+                    object_store::azure::MicrosoftAzureBuilder::from_env(),
+                    |builder, (key, value)| {
+                        builder.with_config(object_store::azure::AzureConfigKey::Client(key), value)
+                    },
+                )
+                .with_url(url)
+                .with_retry(retry_config(settings))
+                .build()
+                .map_err(failed)?,
+        ),
+        other => {
+            return Err(StoreError::Unsupported(format!(
+                "{display}: this build of pmm cannot open {other:?} stores (cargo features s3, gcs, azure)"
+            )));
+        }
+    };
+    Ok(StoreRoot {
+        store,
+        prefix,
+        display,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_messages_carry_no_secrets() {
+        assert_eq!(
+            display_url("s3://key:secret@bucket/a/b?X-Amz-Signature=abc"),
+            "s3://bucket/a/b"
+        );
+        assert_eq!(display_url("gs://bucket/x"), "gs://bucket/x");
+    }
+
+    #[test]
+    fn an_s3_url_gives_bucket_store_and_prefix() {
+        let root = open_store(
+            &StoreLocation::Remote("s3://pmm-submissions/cycle-2024/".into()),
+            false,
+            &StorageSettings::default(),
+        );
+        // Without a region in the environment the builder still succeeds (it defaults).
+        let root = root.unwrap();
+        assert_eq!(root.prefix.as_ref(), "cycle-2024");
+        assert_eq!(root.display, "s3://pmm-submissions/cycle-2024/");
+        assert_eq!(
+            root.key("member=XA/year=2024").as_ref(),
+            "cycle-2024/member=XA/year=2024"
+        );
+    }
+
+    #[test]
+    fn a_registry_url_names_an_object() {
+        let settings = StorageSettings::default();
+        let (root, name) = open_object(
+            &StoreLocation::Remote("s3://bucket/registry/members.yaml".into()),
+            &settings,
+        )
+        .unwrap();
+        assert_eq!(
+            (root.prefix.as_ref(), name.as_str()),
+            ("registry", "members.yaml")
+        );
+        assert!(open_object(&StoreLocation::Remote("s3://bucket".into()), &settings).is_err());
     }
 }

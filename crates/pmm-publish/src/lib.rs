@@ -17,6 +17,6 @@ pub mod serve;
 pub mod tables;
 
 pub use run::{
-    MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
+    Latest, MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
     SubmissionStatus, run_pipeline,
 };

@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::StreamExt;
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMultipart};
 use pmm_catalog::{
     Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
 };
@@ -17,8 +17,8 @@ use pmm_engine::{
     score_and_roll_up,
 };
 use pmm_ingest::{
-    InputObject, Severity, StoreRoot, SubmissionOutcome, ValidationIssue, discover, open_store,
-    read_submission,
+    InputObject, Severity, StoreRoot, SubmissionOutcome, ValidationIssue, discover, open_object,
+    open_store, read_submission,
 };
 use serde_json::json;
 
@@ -114,6 +114,8 @@ pub struct RunSummary {
     pub files: Vec<String>,
     /// What became of the metrics, when the pipeline publishes them.
     pub metrics: Option<MetricsReport>,
+    /// Whether `latest.json` now names this run.
+    pub latest: Latest,
 }
 
 /// The metrics of a run and where they went. A failed export is reported here; it does not
@@ -143,15 +145,15 @@ pub async fn run_pipeline(
         Catalog::load(&pipeline.catalog)
             .map_err(|p| RunError::Config(format!("the catalog has problems:\n{p}")))?,
     );
-    let registry = MembersRegistry::load(&pipeline.members)
-        .map_err(|p| RunError::Config(format!("the members registry has problems:\n{p}")))?;
-    let source =
-        open_store(&pipeline.source, false).map_err(|e| RunError::Config(format!("source {e}")))?;
+    let registry = load_registry(pipeline).await?;
+    let settings = &pipeline.storage;
+    let source = open_store(&pipeline.source, false, settings)
+        .map_err(|e| RunError::Config(format!("source {e}")))?;
     let results_location = options
         .results
         .clone()
         .unwrap_or_else(|| pipeline.results.clone());
-    let results = open_store(&results_location, true)
+    let results = open_store(&results_location, true, settings)
         .map_err(|e| RunError::Config(format!("results {e}")))?;
 
     progress.event(ProgressEvent::Stage {
@@ -310,6 +312,7 @@ pub async fn run_pipeline(
         root: &results,
         run_id: &run_id,
         year,
+        part_size: PART_SIZE,
     };
     let files = publication
         .write(pipeline, &tables, &issues, progress)
@@ -332,12 +335,19 @@ pub async fn run_pipeline(
     let manifest = run_manifest(
         pipeline, &catalog, &run_id, year, started, finished, &health, &inputs, &statuses, &files,
     );
-    publication.finish(&manifest).await.map_err(|e| {
+    let latest = publication.finish(&manifest).await.map_err(|e| {
         RunError::Failed(format!(
             "cannot write the results to {}: {e}",
             results.display
         ))
     })?;
+    if let Latest::Newer(newer) = &latest {
+        tracing::warn!(
+            run_id,
+            latest = newer,
+            "a newer run is already the latest: this run is complete under runs/{run_id} but latest.json still names {newer}"
+        );
+    }
     tracing::info!(run_id, duration_seconds, "published");
     let metrics = match &pipeline.prometheus {
         Some(publish) => Some(
@@ -361,6 +371,7 @@ pub async fn run_pipeline(
         issues,
         files,
         metrics,
+        latest,
     })
 }
 
@@ -412,6 +423,28 @@ async fn export_metrics(
     })
 }
 
+/// The members registry, from a local file or an object store.
+async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError> {
+    let problems = |p| RunError::Config(format!("the members registry has problems:\n{p}"));
+    match &pipeline.members {
+        StoreLocation::Local(path) => MembersRegistry::load(path).map_err(problems),
+        remote => {
+            let (root, name) = open_object(remote, &pipeline.storage)
+                .map_err(|e| RunError::Config(format!("members {e}")))?;
+            let display = format!("{}/{name}", root.display.trim_end_matches('/'));
+            let bytes = async { root.store.get(&root.key(&name)).await?.bytes().await }
+                .await
+                .map_err(|e| {
+                    RunError::Failed(format!("cannot read the members registry {display}: {e}"))
+                })?;
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                RunError::Config(format!("the members registry {display} is not UTF-8"))
+            })?;
+            MembersRegistry::parse(std::path::Path::new(&display), &text).map_err(problems)
+        }
+    }
+}
+
 /// Reads every submission, a few at a time, each on its own task so the two cores share the
 /// parsing.
 async fn read_all(
@@ -426,7 +459,10 @@ async fn read_all(
         name: "reading submissions",
         total: submissions.len() as u64,
     });
-    let concurrency = options.concurrency.unwrap_or(4).max(1);
+    let concurrency = options
+        .concurrency
+        .unwrap_or(pipeline.storage.concurrency)
+        .max(1);
     let max_invalid = pipeline.max_invalid_row_fraction;
     let mut tasks = futures::stream::iter(submissions.into_iter().map(|files| {
         let (source, catalog) = (source.clone(), catalog.clone());
@@ -463,19 +499,34 @@ struct Publication<'a> {
     root: &'a StoreRoot,
     run_id: &'a str,
     year: i32,
+    /// Files above this size go up in parts of this size.
+    part_size: usize,
 }
 
 impl Publication<'_> {
+    /// Writes one result object: one PUT for a file up to `part_size`, a multipart upload
+    /// in parts of that size for a larger one (parts go up concurrently; a failed upload is
+    /// aborted by `object_store`, and stores expire what an interrupted process leaves).
     async fn put(&self, relative: &str, bytes: Vec<u8>) -> Result<(), object_store::Error> {
-        self.root
-            .store
-            .put(
-                &self.root.key(relative),
-                PutPayload::from(Bytes::from(bytes)),
-            )
-            .await?;
-        // Test hook: `PMM_CRASH_AFTER_WRITES=N` kills the process after N result objects, so a
-        // test can check that a run dying midway leaves the previous run as latest.
+        let key = self.root.key(relative);
+        if bytes.len() <= self.part_size {
+            self.root
+                .store
+                .put(&key, PutPayload::from(Bytes::from(bytes)))
+                .await?;
+        } else {
+            let upload = self.root.store.put_multipart(&key).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+            writer.put(Bytes::from(bytes));
+            writer.finish().await?;
+        }
+        Self::count_write();
+        Ok(())
+    }
+
+    /// Test hook: `PMM_CRASH_AFTER_WRITES=N` kills the process after N result objects, so a
+    /// test can check that a run dying midway leaves the previous run as latest.
+    fn count_write() {
         let written = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
         if std::env::var("PMM_CRASH_AFTER_WRITES")
             .ok()
@@ -484,7 +535,73 @@ impl Publication<'_> {
         {
             std::process::abort();
         }
-        Ok(())
+    }
+
+    /// Replaces `latest.json` with this run, unless a newer run (a later run id) is already
+    /// there. Where the store supports conditional writes (S3, GCS, Azure), the replacement
+    /// is a compare-and-swap on the ETag that was read, retried when another run got in
+    /// between, so two runs racing leave the newer one as latest. A local folder has no
+    /// conditional update: the write is an atomic rename, so `latest.json` is never torn. After
+    /// writing, the run reads `latest.json` back and writes again if an older run replaced it
+    /// in between; only two runs finishing within the same few milliseconds on a store
+    /// without conditional writes can leave the older one as latest (a complete run still).
+    async fn replace_latest(&self) -> Result<Latest, PublishError> {
+        let key = self.root.key("latest.json");
+        let body = serde_json::to_vec_pretty(
+            &json!({"run_id": self.run_id, "path": format!("runs/{}", self.run_id)}),
+        )?;
+        for _ in 0..LATEST_ATTEMPTS {
+            let mode = match self.root.store.get(&key).await {
+                Ok(current) => {
+                    let version = UpdateVersion {
+                        e_tag: current.meta.e_tag.clone(),
+                        version: current.meta.version.clone(),
+                    };
+                    let bytes = current.bytes().await?;
+                    let newer = serde_json::from_slice::<serde_json::Value>(&bytes)
+                        .ok()
+                        .and_then(|v| v["run_id"].as_str().map(str::to_string))
+                        .filter(|id| id.as_str() > self.run_id);
+                    if let Some(newer) = newer {
+                        return Ok(Latest::Newer(newer));
+                    }
+                    PutMode::Update(version)
+                }
+                Err(object_store::Error::NotFound { .. }) => PutMode::Create,
+                Err(e) => return Err(e.into()),
+            };
+            let payload = PutPayload::from(Bytes::from(body.clone()));
+            match self
+                .root
+                .store
+                .put_opts(&key, payload.clone(), mode.into())
+                .await
+            {
+                Ok(_) => {}
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::AlreadyExists { .. },
+                ) => continue,
+                Err(object_store::Error::NotImplemented { .. }) => {
+                    self.root.store.put(&key, payload).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Self::count_write();
+            // Some stores accept the conditional headers and ignore them (Garage 2.5 does):
+            // read back, and try again if an older run wrote over this one meanwhile.
+            let after = self.root.store.get(&key).await?.bytes().await?;
+            let named = serde_json::from_slice::<serde_json::Value>(&after)
+                .ok()
+                .and_then(|v| v["run_id"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            match named.as_str().cmp(self.run_id) {
+                std::cmp::Ordering::Equal => return Ok(Latest::Replaced),
+                std::cmp::Ordering::Greater => return Ok(Latest::Newer(named)),
+                std::cmp::Ordering::Less => continue,
+            }
+        }
+        Err(PublishError::Contended)
     }
 
     /// Writes every audience's tables; returns the files written.
@@ -542,17 +659,30 @@ impl Publication<'_> {
 
     /// Writes the run manifest, then replaces `latest.json`: last, so a reader following it
     /// never sees a run that is not complete.
-    async fn finish(&self, manifest: &serde_json::Value) -> Result<(), PublishError> {
+    async fn finish(&self, manifest: &serde_json::Value) -> Result<Latest, PublishError> {
         self.put(
             &format!("runs/{}/manifest.json", self.run_id),
             serde_json::to_vec_pretty(manifest)?,
         )
         .await?;
-        let latest = json!({"run_id": self.run_id, "path": format!("runs/{}", self.run_id)});
-        self.put("latest.json", serde_json::to_vec_pretty(&latest)?)
-            .await?;
-        Ok(())
+        self.replace_latest().await
     }
+}
+
+/// Result files larger than this go up as multipart uploads, in parts of this size.
+const PART_SIZE: usize = 16 << 20;
+
+/// How many times a run tries to replace `latest.json` while other runs keep replacing it.
+const LATEST_ATTEMPTS: usize = 20;
+
+/// What became of `latest.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Latest {
+    /// It names this run.
+    Replaced,
+    /// It already named a newer run (this id), which was left in place: this run is complete
+    /// under its own folder, and not the latest.
+    Newer(String),
 }
 
 /// A failure while writing results.
@@ -566,6 +696,10 @@ enum PublishError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Metrics(#[from] metrics::MetricsError),
+    #[error(
+        "latest.json kept changing under this run: {LATEST_ATTEMPTS} attempts to replace it lost to other runs"
+    )]
+    Contended,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -602,4 +736,94 @@ fn run_manifest(
         },
         "files": files,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+
+    use super::*;
+
+    fn root(store: Arc<InMemory>) -> StoreRoot {
+        StoreRoot {
+            store,
+            prefix: Path::from("results"),
+            display: "memory://results".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_result_file_goes_up_in_parts_and_arrives_whole() {
+        let store = Arc::new(InMemory::new());
+        let root = root(store.clone());
+        let publication = Publication {
+            root: &root,
+            run_id: "20240101T000000Z-000001",
+            year: 2024,
+            part_size: 1000,
+        };
+        let bytes: Vec<u8> = (0..10_500u32).map(|i| (i % 251) as u8).collect();
+        publication
+            .put("runs/x/big.arrow", bytes.clone())
+            .await
+            .unwrap();
+        publication
+            .put("runs/x/small.arrow", vec![1, 2, 3])
+            .await
+            .unwrap();
+        let read = |key: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .get(&Path::from(key))
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(read("results/runs/x/big.arrow").await.to_vec(), bytes);
+        assert_eq!(
+            read("results/runs/x/small.arrow").await.to_vec(),
+            vec![1, 2, 3]
+        );
+    }
+
+    #[tokio::test]
+    async fn latest_is_never_moved_back_to_an_older_run() {
+        let store = Arc::new(InMemory::new());
+        let root = root(store.clone());
+        let publication = |run_id: &'static str| Publication {
+            root: &root,
+            run_id,
+            year: 2024,
+            part_size: PART_SIZE,
+        };
+        let newer = "20240102T000000Z-000002";
+        let older = "20240101T000000Z-000001";
+        assert_eq!(
+            publication(newer).replace_latest().await.unwrap(),
+            Latest::Replaced
+        );
+        assert_eq!(
+            publication(older).replace_latest().await.unwrap(),
+            Latest::Newer(newer.to_string())
+        );
+        let latest: serde_json::Value = serde_json::from_slice(
+            &store
+                .get(&Path::from("results/latest.json"))
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(latest["run_id"], newer);
+        assert_eq!(latest["path"], format!("runs/{newer}"));
+    }
 }

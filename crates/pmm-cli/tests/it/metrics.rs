@@ -5,55 +5,14 @@
 //! prometheus-node-exporter (`.ci/run` installs them).
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pmm_publish::metrics::{Sample, parse_samples};
 use serde_json::Value;
 
-use crate::{pmm, repo_root, text};
-
-/// A server process, killed when dropped.
-struct Server {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(name: &'static str, program: &str, args: &[String], logs: &Path) -> Server {
-        let log = logs.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(program)
-            .args(args)
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program} (bash .ci/run installs it): {e}"));
-        Server { name, child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::{Server, free_port, pmm, repo_root, text};
 
 async fn get(client: &reqwest::Client, url: &str) -> Option<(u16, String)> {
     let response = client.get(url).send().await.ok()?;
