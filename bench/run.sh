@@ -48,11 +48,12 @@ TOML
   "${g[@]}" bucket create bench > /dev/null
   "${g[@]}" bucket allow --read --write --owner bench --key bench > /dev/null
 }
-# Uploads a folder to s3://bench/<prefix>/ with curl's SigV4 signing, four at a time.
+# Uploads a folder to s3://bench/<prefix>/ with curl's SigV4 signing, four at a time (`=` in
+# keys is sent as %3D, as S3 clients sign it).
 upload() {
-  (cd "$1" && find . -type f | sed 's#^\./##' | xargs -P 4 -I{} curl -sf --aws-sigv4 "aws:amz:garage:s3" \
-    --user "$key:$secret" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
-    --upload-file "{}" "http://127.0.0.1:$s3_port/bench/$2/{}")
+  (cd "$1" && find . -type f | sed 's#^\./##' | KEY=$key SECRET=$secret URL="http://127.0.0.1:$s3_port/bench/$2" \
+    xargs -P 4 -I{} sh -c 'curl -sf --aws-sigv4 "aws:amz:garage:s3" --user "$KEY:$SECRET" \
+      -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --upload-file "$1" "$URL/$(printf %s "$1" | sed s/=/%3D/g)"' _ {})
 }
 
 # Runs a command; prints "seconds peak_mib" of it.

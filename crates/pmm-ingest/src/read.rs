@@ -213,7 +213,7 @@ pub async fn read_dataset(
     let contract = contract.clone();
     let (member, file) = (member.to_string(), object.relative.clone());
     let stream = match root.store.get(&object.key).await {
-        Ok(result) => Ok(ObjectReader::spawn(result.into_stream())),
+        Ok(result) => Ok(ObjectReader::open(result)),
         Err(e) => Err(e),
     };
     let parse = move || -> Result<DatasetOutcome> {
@@ -251,15 +251,29 @@ const READ_BUFFER: usize = 1 << 20;
 /// of object stores (8 KiB to 1 MiB), a few MiB at most per file being read.
 const CHUNKS_IN_FLIGHT: usize = 16;
 
-/// A blocking reader over an object's byte stream: an async task downloads the chunks and
-/// hands them over a bounded channel, so a large file is parsed as it arrives and never held
+/// A blocking reader over an object. A local file is read directly (object_store hands over
+/// the open file). A remote object's byte stream is downloaded by an async task and handed
+/// over a bounded channel. Either way a large file is parsed as it arrives and never held
 /// whole in memory.
-struct ObjectReader {
-    chunks: tokio::sync::mpsc::Receiver<object_store::Result<Bytes>>,
-    current: Bytes,
+enum ObjectReader {
+    /// A local file, opened by the store.
+    File(std::fs::File),
+    /// Chunks of a remote object.
+    Stream {
+        chunks: tokio::sync::mpsc::Receiver<object_store::Result<Bytes>>,
+        current: Bytes,
+    },
 }
 
 impl ObjectReader {
+    fn open(result: object_store::GetResult) -> Self {
+        match result.payload {
+            // A whole-object get: the file is at its start.
+            object_store::GetResultPayload::File(file, _) => ObjectReader::File(file),
+            object_store::GetResultPayload::Stream(stream) => ObjectReader::spawn(stream),
+        }
+    }
+
     fn spawn(mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>) -> Self {
         let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
         tokio::spawn(async move {
@@ -271,7 +285,7 @@ impl ObjectReader {
                 }
             }
         });
-        ObjectReader {
+        ObjectReader::Stream {
             chunks,
             current: Bytes::new(),
         }
@@ -280,10 +294,14 @@ impl ObjectReader {
 
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.current.is_empty() {
-            match self.chunks.blocking_recv() {
+        let (chunks, current) = match self {
+            ObjectReader::File(file) => return file.read(buf),
+            ObjectReader::Stream { chunks, current } => (chunks, current),
+        };
+        while current.is_empty() {
+            match chunks.blocking_recv() {
                 None => return Ok(0),
-                Some(Ok(chunk)) => self.current = chunk,
+                Some(Ok(chunk)) => *current = chunk,
                 Some(Err(e)) => {
                     return Err(std::io::Error::other(format!(
                         "reading the object failed: {e}"
@@ -291,8 +309,8 @@ impl Read for ObjectReader {
                 }
             }
         }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
+        let n = buf.len().min(current.len());
+        buf[..n].copy_from_slice(&current.split_to(n));
         Ok(n)
     }
 }
@@ -433,4 +451,77 @@ async fn read_parquet(
         }
     }
     Ok(validator.finish(max_invalid_row_fraction))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use futures::StreamExt;
+    use pmm_catalog::Catalog;
+
+    use super::*;
+
+    /// Regression: a download that breaks midway rejects the dataset, naming the last record
+    /// read, instead of passing off the first part as the whole file.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_that_breaks_midway_rejects_the_dataset() {
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
+        let header = "unit,headcount,female_headcount,training_hours,integrity_cases,budget\n";
+        let chunks: Vec<object_store::Result<Bytes>> = vec![
+            Ok(Bytes::from(format!("{header}U1,10,5,100,1,50000\n"))),
+            Ok(Bytes::from_static(b"U2,10,5,100,1,50000\nU3,1")),
+            Err(object_store::Error::Generic {
+                store: "test",
+                source: "connection reset".into(),
+            }),
+        ];
+        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let contract = catalog.dataset("staff").unwrap();
+            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv");
+            read_csv(BufReader::new(reader), &mut validator).unwrap();
+            validator.finish(1.0)
+        })
+        .await
+        .unwrap();
+        assert!(!outcome.accepted);
+        let issue = &outcome.issues[0];
+        assert_eq!(issue.rule, "unreadable");
+        assert!(
+            issue.message.contains("reading the object failed")
+                && issue.message.contains("connection reset"),
+            "{}",
+            issue.message
+        );
+    }
+
+    /// A file split across many small chunks parses as if read whole.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunk_boundaries_do_not_matter() {
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
+        let text = "\u{feff}unit,headcount,female_headcount,training_hours,integrity_cases,budget\n\
+                    U1,10,5,100,1,50000\n\"U2\",20,5,100,1,60000\n";
+        let chunks: Vec<object_store::Result<Bytes>> = text
+            .as_bytes()
+            .chunks(3)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let contract = catalog.dataset("staff").unwrap();
+            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv");
+            read_csv(BufReader::new(reader), &mut validator).unwrap();
+            validator.finish(0.0)
+        })
+        .await
+        .unwrap();
+        assert!(outcome.accepted, "{:?}", outcome.issues);
+        assert_eq!(
+            outcome.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+            2
+        );
+    }
 }

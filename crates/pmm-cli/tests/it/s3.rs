@@ -79,21 +79,18 @@ impl Garage {
             assert!(output.status.success(), "garage {args:?}: {stdout}{stderr}");
             stdout
         };
+        // `node id` answers from the metadata folder at once; `status` only once the server's
+        // RPC port is up, which the layout commands need.
         let deadline = Instant::now() + Duration::from_secs(30);
-        let node = loop {
-            let output = Command::new(&binary)
+        loop {
+            let up = Command::new(&binary)
                 .arg("-c")
                 .arg(&config)
-                .args(["node", "id", "-q"])
+                .arg("status")
                 .output()
-                .unwrap();
-            if output.status.success() {
-                break String::from_utf8_lossy(&output.stdout)
-                    .trim()
-                    .split('@')
-                    .next()
-                    .unwrap()
-                    .to_string();
+                .is_ok_and(|o| o.status.success());
+            if up {
+                break;
             }
             assert!(
                 Instant::now() < deadline,
@@ -101,7 +98,13 @@ impl Garage {
                 server.log()
             );
             std::thread::sleep(Duration::from_millis(200));
-        };
+        }
+        let node = garage(&["node", "id", "-q"])
+            .trim()
+            .split('@')
+            .next()
+            .unwrap()
+            .to_string();
         garage(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]);
         garage(&["layout", "apply", "--version", "1"]);
         garage(&["key", "import", "--yes", KEY_ID, SECRET, "-n", "pmm"]);
