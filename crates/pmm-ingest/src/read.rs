@@ -462,12 +462,28 @@ mod tests {
 
     use super::*;
 
+    /// The staff contract's outcome for `chunks` streamed through an [`ObjectReader`].
+    async fn read_staff(
+        chunks: Vec<object_store::Result<Bytes>>,
+        max_invalid: f64,
+    ) -> DatasetOutcome {
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
+        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
+        tokio::task::spawn_blocking(move || {
+            let contract = catalog.dataset("staff").unwrap();
+            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv");
+            read_csv(BufReader::new(reader), &mut validator).unwrap();
+            validator.finish(max_invalid)
+        })
+        .await
+        .unwrap()
+    }
+
     /// Regression: a download that breaks midway rejects the dataset, naming the last record
     /// read, instead of passing off the first part as the whole file.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stream_that_breaks_midway_rejects_the_dataset() {
-        let catalog =
-            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
         let header = "unit,headcount,female_headcount,training_hours,integrity_cases,budget\n";
         let chunks: Vec<object_store::Result<Bytes>> = vec![
             Ok(Bytes::from(format!("{header}U1,10,5,100,1,50000\n"))),
@@ -477,15 +493,7 @@ mod tests {
                 source: "connection reset".into(),
             }),
         ];
-        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
-        let outcome = tokio::task::spawn_blocking(move || {
-            let contract = catalog.dataset("staff").unwrap();
-            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv");
-            read_csv(BufReader::new(reader), &mut validator).unwrap();
-            validator.finish(1.0)
-        })
-        .await
-        .unwrap();
+        let outcome = read_staff(chunks, 1.0).await;
         assert!(!outcome.accepted);
         let issue = &outcome.issues[0];
         assert_eq!(issue.rule, "unreadable");
@@ -500,8 +508,6 @@ mod tests {
     /// A file split across many small chunks parses as if read whole.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn chunk_boundaries_do_not_matter() {
-        let catalog =
-            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
         let text = "\u{feff}unit,headcount,female_headcount,training_hours,integrity_cases,budget\n\
                     U1,10,5,100,1,50000\n\"U2\",20,5,100,1,60000\n";
         let chunks: Vec<object_store::Result<Bytes>> = text
@@ -509,15 +515,7 @@ mod tests {
             .chunks(3)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
-        let outcome = tokio::task::spawn_blocking(move || {
-            let contract = catalog.dataset("staff").unwrap();
-            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv");
-            read_csv(BufReader::new(reader), &mut validator).unwrap();
-            validator.finish(0.0)
-        })
-        .await
-        .unwrap();
+        let outcome = read_staff(chunks, 0.0).await;
         assert!(outcome.accepted, "{:?}", outcome.issues);
         assert_eq!(
             outcome.batches.iter().map(|b| b.num_rows()).sum::<usize>(),

@@ -133,44 +133,20 @@ fn gauge(
     Ok(gauge)
 }
 
-fn strings<'a>(
+/// A column of a result table, of the Arrow type `A` (`expected` names it for the message).
+fn column<'a, A: Array + 'static>(
     batch: &'a RecordBatch,
     table: &'static str,
     column: &'static str,
-) -> Result<&'a StringArray, MetricsError> {
+    expected: &'static str,
+) -> Result<&'a A, MetricsError> {
     batch
         .column_by_name(column)
-        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+        .and_then(|c| c.as_any().downcast_ref::<A>())
         .ok_or(MetricsError::Column {
             table,
             column,
-            expected: "utf8",
-        })
-}
-
-fn floats<'a>(
-    batch: &'a RecordBatch,
-    table: &'static str,
-    column: &'static str,
-) -> Result<&'a Float64Array, MetricsError> {
-    batch
-        .column_by_name(column)
-        .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
-        .ok_or(MetricsError::Column {
-            table,
-            column,
-            expected: "float64",
-        })
-}
-
-fn years<'a>(batch: &'a RecordBatch, table: &'static str) -> Result<&'a Int64Array, MetricsError> {
-    batch
-        .column_by_name("year")
-        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-        .ok_or(MetricsError::Column {
-            table,
-            column: "year",
-            expected: "int64",
+            expected,
         })
 }
 
@@ -193,15 +169,15 @@ impl TableGauges<'_> {
         labels: &[&'static str],
         measure: &'static str,
     ) -> Result<usize, MetricsError> {
-        let values = floats(self.batch, self.table, measure)?;
-        let year = years(self.batch, self.table)?;
+        let values: &Float64Array = column(self.batch, self.table, measure, "float64")?;
+        let year: &Int64Array = column(self.batch, self.table, "year", "int64")?;
         let columns = labels
             .iter()
             .map(|&l| {
                 if l == "year" {
                     Ok(None)
                 } else {
-                    strings(self.batch, self.table, l).map(Some)
+                    column::<StringArray>(self.batch, self.table, l, "utf8").map(Some)
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
