@@ -368,6 +368,53 @@ async fn an_s3_run_gives_the_rows_of_the_local_run() {
     // Nothing but results under the results prefix, and a latest.json naming the run.
     let keys = garage.keys("same/results").await;
     assert_eq!(keys.len(), 13 + 2, "{keys:#?}");
+
+    // `pmm serve` reads the run back from S3.
+    let latest: Value =
+        serde_json::from_slice(&garage.get("same/results/latest.json").await.unwrap()).unwrap();
+    let port = free_port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_pmm"))
+        .args(["serve", "--results", &format!("s3://{BUCKET}/same/results")])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .envs(Garage::env(&garage.endpoint))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health: Value = loop {
+        let answer = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        if let Ok(answer) = answer
+            && answer.status() == 200
+        {
+            break serde_json::from_str(&answer.text().await.unwrap()).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pmm serve never loaded the S3 run"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let metrics = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert_eq!(health["run_id"], latest["run_id"]);
+    assert!(
+        metrics.contains("pmm_run_last_success_timestamp_seconds{pipeline=\"s3-same\"}"),
+        "{metrics}"
+    );
+    assert!(health["samples"].as_u64().unwrap() > 100, "{health}");
 }
 
 /// What the fault proxy does to requests.
