@@ -322,7 +322,7 @@ impl Pipeline {
                     format!("pushgateway must be an http:// or https:// URL, not `{url}`"),
                 );
             }
-            let textfile = p.textfile.map(|t| base.join(t));
+            let textfile = p.textfile.map(|t| normalize(&base.join(t)));
             if let Some(t) = &textfile
                 && t.extension().and_then(|e| e.to_str()) != Some("prom")
             {

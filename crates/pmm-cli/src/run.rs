@@ -8,7 +8,6 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use pmm_catalog::{Pipeline, StoreLocation};
 use pmm_engine::{RollupStatus, ScoreRow};
-use pmm_ingest::Severity;
 use pmm_publish::{Progress, ProgressEvent, RunError, RunOptions, RunSummary, run_pipeline};
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
@@ -170,26 +169,10 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         m.dedup();
         m
     };
-    let rejected = summary
-        .submissions
-        .iter()
-        .filter(|s| s.rejected.is_some())
-        .count();
-    let errors: u64 = summary
-        .issues
-        .iter()
-        .filter(|i| i.severity == Severity::Error)
-        .map(|i| i.count)
-        .sum();
-    let warnings: u64 = summary
-        .issues
-        .iter()
-        .filter(|i| i.severity == Severity::Warning)
-        .map(|i| i.count)
-        .sum();
+    let health = &summary.health;
     println!(
         "Run {} of pipeline {} published in {:.1} s",
-        summary.run_id, pipeline.name, summary.duration_seconds
+        summary.run_id, pipeline.name, health.duration_seconds
     );
     println!("  results: {}", summary.location);
     if let pmm_publish::Latest::Newer(newer) = &summary.latest {
@@ -198,10 +181,13 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         );
     }
     println!(
-        "  year {}: {} members, {} submissions read (T and T-1), {rejected} rejected; validation issues: {errors} errors, {warnings} warnings",
+        "  year {}: {} members, {} submissions read (T and T-1), {} rejected; validation issues: {} errors, {} warnings",
         summary.year,
         members.len(),
-        summary.submissions.len()
+        summary.submissions.len(),
+        health.submissions_rejected,
+        health.issues_error,
+        health.issues_warning,
     );
     println!();
     println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");

@@ -254,6 +254,19 @@ pub fn score_and_roll_up(
                 .indicator(&row.indicator)
                 .is_some_and(|i| i.direction != Direction::Informational)
         };
+        // The scored KPIs under an outcome or dimension: (weight, status) of each, for the
+        // coverage, and the most restrictive disclosure among them, for the roll-up's.
+        let basis = |kpis: &[&IndicatorRow]| {
+            (
+                kpis.iter()
+                    .map(|r| (weight(r), r.status))
+                    .collect::<Vec<_>>(),
+                kpis.iter()
+                    .map(|r| r.disclosure)
+                    .max()
+                    .unwrap_or(Disclosure::Public),
+            )
+        };
         let score_row = |dimension: &str, outcome: Option<&str>, rollup: Rollup| ScoreRow {
             member: m.member.clone(),
             region: m.region,
@@ -284,18 +297,8 @@ pub fn score_and_roll_up(
                     .filter(|r| r.status == Status::Ok)
                     .map(|r| (weight(r), r.score))
                     .collect();
-                let rollup = roll_up(
-                    &kpis
-                        .iter()
-                        .map(|r| (weight(r), r.status))
-                        .collect::<Vec<_>>(),
-                    &parts,
-                    kpis.iter()
-                        .map(|r| r.disclosure)
-                        .max()
-                        .unwrap_or(Disclosure::Public),
-                    options.min_coverage,
-                );
+                let (applicable, disclosure) = basis(&kpis);
+                let rollup = roll_up(&applicable, &parts, disclosure, options.min_coverage);
                 outcome_scores.push((outcome.weight, rollup.score));
                 tables
                     .outcomes
@@ -306,19 +309,11 @@ pub fn score_and_roll_up(
                 .filter(|r| r.dimension == dimension.id)
                 .filter(scored)
                 .collect();
+            let (applicable, disclosure) = basis(&kpis);
             let rollup = roll_up(
-                &kpis
-                    .iter()
-                    .map(|r| (weight(r), r.status))
-                    .collect::<Vec<_>>(),
-                &outcome_scores
-                    .iter()
-                    .map(|(w, s)| (*w, *s))
-                    .collect::<Vec<_>>(),
-                kpis.iter()
-                    .map(|r| r.disclosure)
-                    .max()
-                    .unwrap_or(Disclosure::Public),
+                &applicable,
+                &outcome_scores,
+                disclosure,
                 options.min_coverage,
             );
             dimension_rows.push(rollup);

@@ -302,11 +302,7 @@ impl Read for ObjectReader {
             match chunks.blocking_recv() {
                 None => return Ok(0),
                 Some(Ok(chunk)) => *current = chunk,
-                Some(Err(e)) => {
-                    return Err(std::io::Error::other(format!(
-                        "reading the object failed: {e}"
-                    )));
-                }
+                Some(Err(e)) => return Err(std::io::Error::other(DownloadFailed(e))),
             }
         }
         let n = buf.len().min(current.len());
@@ -315,13 +311,21 @@ impl Read for ObjectReader {
     }
 }
 
-/// A gzip decoder whose errors say that the file is not valid gzip.
+/// A download that failed midway, carried through the parsers' `io::Error`s.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the object failed: {0}")]
+struct DownloadFailed(object_store::Error);
+
+/// A gzip decoder whose own errors say that the file is not valid gzip (a failed download
+/// passes through as it is).
 struct GzipReader<R>(flate2::read::MultiGzDecoder<R>);
 
 impl<R: BufRead> Read for GzipReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.0.read(buf).map_err(|e| {
-            if e.to_string().starts_with("reading the object failed") {
+            if e.get_ref()
+                .is_some_and(|inner| inner.is::<DownloadFailed>())
+            {
                 e
             } else {
                 std::io::Error::new(e.kind(), format!("not a valid gzip file: {e}"))
@@ -503,6 +507,43 @@ mod tests {
             "{}",
             issue.message
         );
+    }
+
+    /// Regression: a compressed download that breaks midway is reported as a failed
+    /// download, not as a corrupt gzip file (which would blame the member).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_broken_gzip_download_is_not_called_a_bad_gzip_file() {
+        use std::io::Write;
+        let mut text =
+            String::from("unit,headcount,female_headcount,training_hours,integrity_cases,budget\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("U{i},10,5,100,1,50000\n"));
+        }
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(text.as_bytes()).unwrap();
+        let gz = encoder.finish().unwrap();
+        let chunks: Vec<object_store::Result<Bytes>> = vec![
+            Ok(Bytes::copy_from_slice(&gz[..gz.len() / 2])),
+            Err(object_store::Error::Generic {
+                store: "test",
+                source: "connection reset".into(),
+            }),
+        ];
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
+        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let contract = catalog.dataset("staff").unwrap();
+            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv.gz");
+            let gzip = GzipReader(flate2::read::MultiGzDecoder::new(BufReader::new(reader)));
+            read_csv(BufReader::new(gzip), &mut validator).unwrap();
+            validator.finish(1.0)
+        })
+        .await
+        .unwrap();
+        let message = &outcome.issues[0].message;
+        assert!(message.contains("reading the object failed"), "{message}");
+        assert!(!message.contains("gzip"), "{message}");
     }
 
     /// A file split across many small chunks parses as if read whole.

@@ -102,8 +102,9 @@ pub struct RunSummary {
     pub location: String,
     /// The reporting year.
     pub year: i32,
-    /// Wall-clock seconds.
-    pub duration_seconds: f64,
+    /// Duration, submissions accepted and rejected, issues by severity: what the metrics and
+    /// the run manifest report.
+    pub health: RunHealth,
     /// Every result row (the Secretariat's view).
     pub results: ResultTables,
     /// Every submission read, accepted or not.
@@ -365,7 +366,7 @@ pub async fn run_pipeline(
         location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
         run_id,
         year,
-        duration_seconds,
+        health,
         results: tables,
         submissions: statuses,
         issues,
@@ -557,11 +558,8 @@ impl Publication<'_> {
                         e_tag: current.meta.e_tag.clone(),
                         version: current.meta.version.clone(),
                     };
-                    let bytes = current.bytes().await?;
-                    let newer = serde_json::from_slice::<serde_json::Value>(&bytes)
-                        .ok()
-                        .and_then(|v| v["run_id"].as_str().map(str::to_string))
-                        .filter(|id| id.as_str() > self.run_id);
+                    let newer =
+                        named_run(&current.bytes().await?).filter(|id| id.as_str() > self.run_id);
                     if let Some(newer) = newer {
                         return Ok(Latest::Newer(newer));
                     }
@@ -591,10 +589,7 @@ impl Publication<'_> {
             // Some stores accept the conditional headers and ignore them (Garage 2.5 does):
             // read back, and try again if an older run wrote over this one meanwhile.
             let after = self.root.store.get(&key).await?.bytes().await?;
-            let named = serde_json::from_slice::<serde_json::Value>(&after)
-                .ok()
-                .and_then(|v| v["run_id"].as_str().map(str::to_string))
-                .unwrap_or_default();
+            let named = named_run(&after).unwrap_or_default();
             match named.as_str().cmp(self.run_id) {
                 std::cmp::Ordering::Equal => return Ok(Latest::Replaced),
                 std::cmp::Ordering::Greater => return Ok(Latest::Newer(named)),
@@ -667,6 +662,15 @@ impl Publication<'_> {
         .await?;
         self.replace_latest().await
     }
+}
+
+/// The run id a `latest.json` names, if it is readable.
+fn named_run(latest: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(latest)
+        .ok()?
+        .get("run_id")?
+        .as_str()
+        .map(str::to_string)
 }
 
 /// Result files larger than this go up as multipart uploads, in parts of this size.

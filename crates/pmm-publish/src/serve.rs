@@ -133,13 +133,15 @@ pub async fn load_run(
     audience: Disclosure,
 ) -> Result<LoadedRun, LoadError> {
     let manifest_path = format!("{path}/manifest.json");
+    // Where the manifest is, for messages: the results location, then the run's folder.
+    let manifest_at = format!("{}/{manifest_path}", root.display.trim_end_matches('/'));
     let manifest: serde_json::Value = serde_json::from_slice(&read(root, &manifest_path).await?)
         .map_err(|e| LoadError::Invalid {
-            path: manifest_path.clone(),
+            path: manifest_at.clone(),
             message: format!("not JSON: {e}"),
         })?;
     let health = RunHealth::from_manifest(&manifest).ok_or_else(|| LoadError::Invalid {
-        path: manifest_path.clone(),
+        path: manifest_at.clone(),
         message: "lacks pipeline, finished_at, duration_seconds or counts".into(),
     })?;
     let published = manifest
@@ -148,7 +150,7 @@ pub async fn load_run(
         .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(audience.as_str())));
     if !published {
         return Err(LoadError::Invalid {
-            path: manifest_path,
+            path: manifest_at,
             message: format!(
                 "run {run_id} was not published for the {audience} audience (see the pipeline's `audiences`)"
             ),

@@ -32,18 +32,28 @@ async fn wait_ready(client: &reqwest::Client, url: &str, server: &Server) {
     panic!("{} did not answer {url}:\n{}", server.name, server.log());
 }
 
-/// A Prometheus instant query; returns the result vector.
-async fn query(client: &reqwest::Client, prometheus: &str, expr: &str) -> Vec<Value> {
-    let response: Value = client
-        .get(format!("{prometheus}/api/v1/query"))
-        .query(&[("query", expr)])
+/// A GET of Prometheus's HTTP API with one query parameter; the JSON answer.
+async fn api(client: &reqwest::Client, url: &str, parameter: (&str, &str)) -> Value {
+    let body = client
+        .get(url)
+        .query(&[parameter])
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .map(|body| serde_json::from_str(&body).unwrap())
         .unwrap();
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
+}
+
+/// A Prometheus instant query; returns the result vector.
+async fn query(client: &reqwest::Client, prometheus: &str, expr: &str) -> Vec<Value> {
+    let response = api(
+        client,
+        &format!("{prometheus}/api/v1/query"),
+        ("query", expr),
+    )
+    .await;
     assert_eq!(response["status"], "success", "{expr}: {response}");
     match &response["data"]["result"] {
         Value::Array(items) => items.clone(),
@@ -58,16 +68,12 @@ async fn label_values(
     selector: &str,
     label: &str,
 ) -> Vec<String> {
-    let response: Value = client
-        .get(format!("{prometheus}/api/v1/label/{label}/values"))
-        .query(&[("match[]", selector)])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .map(|body| serde_json::from_str(&body).unwrap())
-        .unwrap();
+    let response = api(
+        client,
+        &format!("{prometheus}/api/v1/label/{label}/values"),
+        ("match[]", selector),
+    )
+    .await;
     response["data"]
         .as_array()
         .unwrap_or_else(|| panic!("{selector}: {response}"))

@@ -254,7 +254,7 @@ async fn run_health_is_exported_for_every_audience() {
     }
     assert_eq!(
         get("pmm_run_duration_seconds", &[]),
-        summary.duration_seconds
+        summary.health.duration_seconds
     );
     let finished = get("pmm_run_last_success_timestamp_seconds", &[]);
     let now = std::time::SystemTime::now()
