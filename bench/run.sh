@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Benchmark of the scheduled run: `pmm synth` writes MEMBERS x DECLARATIONS (default 20 x
-# 200,000) for T and T-1, once all CSV and once all Parquet; then `pmm run` (release build)
-# reads, validates, computes and publishes them, from a local folder and then, when a Garage
-# binary is at hand (PMM_GARAGE, or ~/.cache/pmm-tools/bin/garage as .ci/run builds it), from
-# a single-node Garage S3 server on loopback. Prints wall time and peak memory (max RSS).
+# Benchmark of the scheduled run, beside DuckDB on the same files.
 #
-#   bash bench/run.sh                      # the reference size
-#   MEMBERS=5 DECLARATIONS=50000 bash bench/run.sh
+# For each scale (SCALES, default "1 5": 1x and 5x DECLARATIONS) and format (csv, parquet),
+# `pmm synth` writes MEMBERS x DECLARATIONS*scale (default 20 x 200,000) for T and T-1, all 8
+# datasets; then, each measured as wall time and peak memory (max RSS):
+#   pmm      `pmm run` (release build) on empty staging: read, validate, stage, compute, publish
+#   rerun    the same run again, nothing changed: every input reused from staging
+#   rerun1   again after one member re-submitted one dataset (its declarations, touched)
+#   duckdb   DuckDB (Python package) running the catalog's 29 KPI queries over the same files
+#            (bench/duckdb_kpis.py): views over Parquet; for CSV the better of views and
+#            tables loaded once. DuckDB validates nothing: it is the cost of the queries alone.
+# and prints ratios: pmm / duckdb, rerun / pmm. At 1x, when a Garage binary is at hand
+# (PMM_GARAGE, or ~/.cache/pmm-tools/bin/garage as .ci/run builds it), `pmm run` also reads
+# from and writes to a Garage S3 server on loopback (row "s3").
+#
+#   bash bench/run.sh                                   # the reference size, 1x and 5x
+#   SCALES=1 MEMBERS=5 DECLARATIONS=50000 bash bench/run.sh   # smaller
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MEMBERS=${MEMBERS:-20}
 DECLARATIONS=${DECLARATIONS:-200000}
+SCALES=${SCALES:-1 5}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pmm-target}"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore duckdb pyyaml
 cargo build --quiet --release -p pmm-cli
 pmm="$CARGO_TARGET_DIR/release/pmm"
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/pmm-bench.XXXXXX")
 garage_pid=""
 trap '[ -n "$garage_pid" ] && kill "$garage_pid"; rm -rf "$work"' EXIT
 
@@ -56,7 +67,8 @@ upload() {
       -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --upload-file "$1" "$URL/$(printf %s "$1" | sed s/=/%3D/g)"' _ {})
 }
 
-# Runs a command; prints "seconds peak_mib" of it.
+# Runs a command; prints "seconds peak_mib" of it (peak resident memory of the process tree's
+# largest process, as getrusage reports it).
 measure() {
   python3 - "$@" <<'PY'
 import resource, subprocess, sys, time
@@ -69,15 +81,20 @@ if done.returncode != 0:
 print(f"{seconds:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}")
 PY
 }
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+percent() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
 
-echo "pmm run over $MEMBERS members x $DECLARATIONS declarations (T and T-1, all 8 datasets), $(nproc) cores"
+echo "pmm run over $MEMBERS members x $DECLARATIONS declarations x scale (T and T-1, all 8 datasets), $(nproc) cores, $(date -u +%F)"
 with_s3=false
 if [ -x "$garage" ]; then start_garage; with_s3=true; fi
-printf '%-8s %-6s %10s %10s %10s %12s\n' format store input_MB synth_s run_s peak_MiB
-for format in csv parquet; do
-  dir="$work/$format"
-  read -r synth_s _ < <(measure "$pmm" synth --members "$MEMBERS" --declarations "$DECLARATIONS" --format "$format" --out "$dir")
-  cat > "$dir/pipeline.yaml" <<YAML
+printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' \
+  scale format store input_MB pmm_s pmm_MiB duckdb_s duck_MiB "pmm/duck" rerun_s rerun1_s rerun/pmm rerun1/pmm
+for scale in $SCALES; do
+  declarations=$((DECLARATIONS * scale))
+  for format in csv parquet; do
+    dir="$work/$format-$scale"
+    measure "$pmm" synth --members "$MEMBERS" --declarations "$declarations" --format "$format" --out "$dir" > /dev/null
+    cat > "$dir/pipeline.yaml" <<YAML
 name: bench
 year: 2024
 catalog: $PWD/indicators
@@ -85,16 +102,30 @@ members: members.yaml
 source: submissions
 results: results
 YAML
-  input_mb=$(du -sm "$dir/submissions" | cut -f1)
-  read -r run_s peak < <(measure "$pmm" run "$dir/pipeline.yaml")
-  printf '%-8s %-6s %10s %10s %10s %12s\n' "$format" local "$input_mb" "$synth_s" "$run_s" "$peak"
-  if $with_s3; then
-    upload "$dir/submissions" "$format/submissions"
-    sed -e "s#^source: .*#source: s3://bench/$format/submissions#" \
-        -e "s#^results: .*#results: s3://bench/$format/results#" "$dir/pipeline.yaml" > "$dir/s3.yaml"
-    read -r run_s peak < <(AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=garage \
-      AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true measure "$pmm" run "$dir/s3.yaml")
-    printf '%-8s %-6s %10s %10s %10s %12s\n' "$format" s3 "$input_mb" - "$run_s" "$peak"
-  fi
-  rm -rf "$dir"
+    input_mb=$(du -sm "$dir/submissions" | cut -f1)
+    read -r run_s run_mib < <(measure "$pmm" run "$dir/pipeline.yaml")
+    read -r rerun_s _ < <(measure "$pmm" run "$dir/pipeline.yaml")
+    touch "$dir"/submissions/member=XA/year=2024/declarations.*
+    read -r rerun1_s _ < <(measure "$pmm" run "$dir/pipeline.yaml")
+    read -r duck_s duck_mib < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" "$format" views)
+    if [ "$format" = csv ]; then
+      read -r load_s load_mib < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" csv load)
+      if python3 -c "import sys; sys.exit(0 if $load_s < $duck_s else 1)"; then duck_s=$load_s; duck_mib=$load_mib; fi
+    fi
+    printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" local "$input_mb" \
+      "$run_s" "$run_mib" "$duck_s" "$duck_mib" "$(ratio "$run_s" "$duck_s")" "$rerun_s" "$rerun1_s" \
+      "$(percent "$rerun_s" "$run_s")" "$(percent "$rerun1_s" "$run_s")"
+    if $with_s3 && [ "$scale" = 1 ]; then
+      upload "$dir/submissions" "$format/submissions"
+      sed -e "s#^source: .*#source: s3://bench/$format/submissions#" \
+          -e "s#^results: .*#results: s3://bench/$format/results#" "$dir/pipeline.yaml" > "$dir/s3.yaml"
+      s3env=(env AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=garage
+             AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true)
+      read -r s3_s s3_mib < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
+      read -r s3_rerun_s _ < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
+      printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" s3 "$input_mb" \
+        "$s3_s" "$s3_mib" - - - "$s3_rerun_s" - "$(percent "$s3_rerun_s" "$s3_s")" -
+    fi
+    rm -rf "$dir"
+  done
 done

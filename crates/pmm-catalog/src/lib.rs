@@ -29,8 +29,8 @@ pub use model::{
     YearRef,
 };
 pub use pipeline::{
-    DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, Pipeline,
-    PrometheusPublish, StorageSettings, StoreLocation,
+    DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, EngineConfig,
+    Pipeline, PrometheusPublish, StorageSettings, StoreLocation, parse_bytes,
 };
 pub use problem::{Location, Problem, Problems};
 

@@ -77,6 +77,69 @@ pub struct Pipeline {
     pub prometheus: Option<PrometheusPublish>,
     /// How object stores are talked to: timeouts, retries, concurrency.
     pub storage: StorageSettings,
+    /// Where validated data is staged; `None`: `<results>/staging` of the run's results.
+    pub staging: Option<StoreLocation>,
+    /// How evaluation may use the machine.
+    pub engine: EngineConfig,
+}
+
+/// The pipeline's `engine:` block: the memory and disk evaluation may use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Bytes of the query engine's memory pool (past it, operators spill to disk); `None`: a
+    /// share of the machine.
+    pub memory_limit: Option<u64>,
+    /// Where operators spill; `None`: the system's temporary folder.
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl Pipeline {
+    /// The staging location of a run whose results go to `results`: the pipeline's
+    /// `staging`, or `<results>/staging`.
+    pub fn staging_for(&self, results: &StoreLocation) -> StoreLocation {
+        match (&self.staging, results) {
+            (Some(staging), _) => staging.clone(),
+            (None, StoreLocation::Local(dir)) => StoreLocation::Local(dir.join("staging")),
+            (None, StoreLocation::Remote(url)) => {
+                StoreLocation::Remote(format!("{}/staging", url.trim_end_matches('/')))
+            }
+        }
+    }
+}
+
+/// A size in bytes as people write it: a whole number of bytes, or a number with a unit,
+/// `B`, `KB`, `MB`, `GB`, `TB` (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of
+/// 1024): `2GiB`, `512 MiB`, `1.5GB`.
+pub fn parse_bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        other => {
+            return Err(format!(
+                "`{other}` is not a unit of size: use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 2GiB or 512MiB"))?;
+    let bytes = value * factor as f64;
+    if !(bytes.is_finite() && bytes >= 1.0 && bytes <= u64::MAX as f64) {
+        return Err(format!("`{text}` is not a size between 1 byte and 16 EiB"));
+    }
+    Ok(bytes.round() as u64)
 }
 
 /// Timeouts, retries and concurrency for object stores (the pipeline's `storage:` block).
@@ -131,6 +194,27 @@ struct PipelineSpec {
     publish: Option<PublishSpec>,
     #[serde(default)]
     storage: Option<StorageSpec>,
+    #[serde(default)]
+    staging: Option<String>,
+    #[serde(default)]
+    engine: Option<EngineSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineSpec {
+    #[serde(default)]
+    memory_limit: Option<SizeSpec>,
+    #[serde(default)]
+    spill_dir: Option<String>,
+}
+
+/// A size as written: a number of bytes, or text with a unit.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeSpec {
+    Bytes(u64),
+    Text(String),
 }
 
 #[derive(Deserialize)]
@@ -381,6 +465,48 @@ impl Pipeline {
                 settings
             }
         };
+        let staging = spec.staging.as_deref().and_then(|value| {
+            resolve_store(base, value)
+                .map_err(|e| at(&["staging"], e))
+                .ok()
+        });
+        let engine = match spec.engine {
+            None => EngineConfig::default(),
+            Some(engine) => {
+                let memory_limit = engine.memory_limit.and_then(|size| {
+                    let parsed = match size {
+                        SizeSpec::Bytes(0) => Err("must be at least 1 byte".to_string()),
+                        SizeSpec::Bytes(n) => Ok(n),
+                        SizeSpec::Text(text) => parse_bytes(&text),
+                    };
+                    match parsed {
+                        Ok(n) if n < MIN_MEMORY_LIMIT => {
+                            at(
+                                &["engine", "memory_limit"],
+                                format!(
+                                    "memory_limit must be at least 1MiB: the query engine needs a few batches to work with ({n} bytes given)"
+                                ),
+                            );
+                            None
+                        }
+                        Ok(n) => Some(n),
+                        Err(e) => {
+                            at(&["engine", "memory_limit"], format!("memory_limit: {e}"));
+                            None
+                        }
+                    }
+                });
+                let spill_dir = engine.spill_dir.and_then(|dir| {
+                    resolve_local(base, &dir)
+                        .map_err(|e| at(&["engine", "spill_dir"], e))
+                        .ok()
+                });
+                EngineConfig {
+                    memory_limit,
+                    spill_dir,
+                }
+            }
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -399,9 +525,14 @@ impl Pipeline {
             min_group_size,
             prometheus,
             storage,
+            staging,
+            engine,
         })
     }
 }
+
+/// The smallest memory pool a pipeline may set.
+const MIN_MEMORY_LIMIT: u64 = 1 << 20;
 
 /// A local path, relative to the pipeline's folder unless absolute.
 fn resolve_local(base: &Path, value: &str) -> Result<PathBuf, String> {
@@ -484,5 +615,51 @@ mod tests {
         );
         assert!(resolve_store(base, "ftp://host/x").is_err());
         assert!(resolve_store(base, "s3://").is_err());
+    }
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert!(parse_bytes("2 gigs").unwrap_err().contains("not a unit"));
+        assert!(parse_bytes("GiB").is_err());
+        assert!(parse_bytes("0B").is_err());
+    }
+
+    #[test]
+    fn staging_defaults_to_a_folder_of_the_results() {
+        let pipeline = Pipeline::parse(
+            Path::new("pipelines/p.yaml"),
+            "name: p\nyear: 2024\ncatalog: ../indicators\nmembers: m.yaml\nsource: s\nresults: s3://bucket/results/\n",
+        )
+        .unwrap();
+        assert_eq!(
+            pipeline.staging_for(&pipeline.results),
+            StoreLocation::Remote("s3://bucket/results/staging".into())
+        );
+        assert_eq!(
+            pipeline.staging_for(&StoreLocation::Local(PathBuf::from("/tmp/r"))),
+            StoreLocation::Local(PathBuf::from("/tmp/r/staging"))
+        );
+        assert_eq!(pipeline.engine, EngineConfig::default());
+    }
+
+    #[test]
+    fn engine_settings_are_checked() {
+        let text = "name: p\nyear: 2024\ncatalog: ../indicators\nmembers: m.yaml\nsource: s\nresults: r\nstaging: s3://bucket/staged\nengine:\n  memory_limit: 64MiB\n  spill_dir: ../spill\n";
+        let pipeline = Pipeline::parse(Path::new("pipelines/p.yaml"), text).unwrap();
+        assert_eq!(pipeline.engine.memory_limit, Some(64 << 20));
+        assert_eq!(pipeline.engine.spill_dir, Some(PathBuf::from("spill")));
+        assert_eq!(
+            pipeline.staging,
+            Some(StoreLocation::Remote("s3://bucket/staged".into()))
+        );
+        let bad = text.replace("64MiB", "lots");
+        let problems = Pipeline::parse(Path::new("pipelines/p.yaml"), &bad).unwrap_err();
+        let shown = problems.to_string();
+        assert!(shown.contains("pipelines/p.yaml:9:"), "{shown}");
+        assert!(shown.contains("memory_limit"), "{shown}");
     }
 }

@@ -7,6 +7,7 @@
 // The binary's job is to print: its output is the product here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod gc;
 mod indicators;
 mod run;
 mod serve;
@@ -154,6 +155,26 @@ enum Command {
         #[arg(long, value_name = "TEXT")]
         indicator: Option<String>,
     },
+    /// Remove staged data that no published run uses any more.
+    ///
+    /// A run stages the valid rows of every input it reads under the pipeline's `staging`
+    /// location (default: RESULTS/staging), and a later run reuses them while the input is
+    /// unchanged. Staged data of inputs that no published run's manifest names any more (the
+    /// input changed, the runs that used it were deleted, a run died midway) is removed. The
+    /// latest run's data is never removed, nor anything younger than --min-age (a run in
+    /// progress may be using it). Exits 1, removing nothing, when a run's results cannot be
+    /// read.
+    Gc {
+        /// The staging location (a folder or a store URL).
+        #[arg(long, value_name = "URL")]
+        staging: String,
+        /// Print what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep unused objects younger than this many hours.
+        #[arg(long, value_name = "HOURS", default_value_t = 24.0)]
+        min_age: f64,
+    },
     /// Browse the indicator catalog.
     Indicators {
         #[command(subcommand)]
@@ -292,6 +313,11 @@ fn main() -> ExitCode {
                 refresh,
             } => serve::run(&results, audience.into(), listen, refresh).await,
             Command::Validate { pipelines, catalog } => validate::run(pipelines, catalog).await,
+            Command::Gc {
+                staging,
+                dry_run,
+                min_age,
+            } => gc::run(&staging, dry_run, min_age).await,
             Command::Test { catalog, indicator } => {
                 indicators::test(&catalog, indicator.as_deref()).await
             }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use pmm_catalog::{Pipeline, StoreLocation};
 use pmm_engine::{RollupStatus, ScoreRow};
-use pmm_publish::{Progress, ProgressEvent, RunError, RunOptions, RunSummary, run_pipeline};
+use pmm_run::{Progress, ProgressEvent, RunError, RunOptions, RunSummary, run_pipeline};
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
 
@@ -39,7 +39,7 @@ pub(crate) async fn run(
     let options = RunOptions {
         year,
         results,
-        concurrency: None,
+        ..RunOptions::default()
     };
     let progress = CliProgress::new();
     match run_pipeline(&pipeline, &options, &progress).await {
@@ -147,6 +147,22 @@ impl Progress for CliProgress {
     }
 }
 
+/// A size for people: `1.2 GiB`, `340 MiB`, `12 KiB`.
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 fn cell(row: Option<&ScoreRow>) -> String {
     match row {
         None => "hidden".into(),
@@ -175,6 +191,19 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         summary.run_id, pipeline.name, health.duration_seconds
     );
     println!("  results: {}", summary.location);
+    let counts = &summary.manifest.counts;
+    println!(
+        "  inputs: {} read and staged, {} unchanged and reused from {}",
+        counts.inputs_read, counts.inputs_reused, summary.manifest.staging
+    );
+    let engine = &summary.manifest.engine;
+    if engine.spilled_bytes > 0 {
+        println!(
+            "  memory: {} spilled to disk to stay within the {} of engine.memory_limit",
+            human_bytes(engine.spilled_bytes),
+            human_bytes(engine.memory_limit_bytes)
+        );
+    }
     if let pmm_publish::Latest::Newer(newer) = &summary.latest {
         println!(
             "  latest.json: still names the newer run {newer}, which finished first; this run is complete under its own folder"

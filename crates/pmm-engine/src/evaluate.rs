@@ -1,19 +1,36 @@
-//! Evaluation of indicators: one DataFusion session over every member's valid rows (T and
-//! T-1 together), each indicator's SQL run once, and the status of every (member, indicator)
-//! decided in the order the catalog documents.
+//! Evaluation of indicators: one DataFusion session over every member's staged valid rows (T
+//! and T-1 together, one Parquet listing table per dataset), each indicator's SQL run once,
+//! and the status of every (member, indicator) decided in the order the catalog documents.
+//!
+//! Rows are never held whole in memory: scans read only the columns and row groups a query
+//! needs, and operators that need memory (aggregates, sorts, joins) take it from a pool of
+//! [`EngineSettings::memory_limit`] bytes and spill to [`EngineSettings::spill_dir`] past it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
-use pmm_ingest::table_schema;
+use pmm_ingest::{StagedFile, StoreRoot, table_schema};
 
 use crate::functions::{hours_between, percentile_exact};
 use crate::guard::{check_read_only, read_only, tidy};
@@ -28,16 +45,19 @@ pub enum DatasetState {
     Rejected,
 }
 
-/// Everything evaluation needs from ingestion: the valid rows of every dataset and what
-/// happened to each submission, for the reporting year and the year before.
+/// Everything evaluation needs from ingestion: where the valid rows of every dataset are
+/// staged and what happened to each submission, for the reporting year and the year before.
 #[derive(Debug, Default)]
 pub struct EvaluationInputs {
     /// The reporting year T.
     pub year: i32,
     /// The members to report on, sorted.
     pub members: Vec<String>,
-    /// Valid rows per dataset, all members and both years, in the dataset's table schema.
-    pub batches: BTreeMap<String, Vec<RecordBatch>>,
+    /// The staging location the files of [`Self::tables`] are relative to.
+    pub staging: Option<StoreRoot>,
+    /// Staged Parquet files per dataset, all members and both years, in the dataset's table
+    /// schema.
+    pub tables: BTreeMap<String, Vec<StagedFile>>,
     /// The state of each (member, year, dataset) that was submitted; absent = not submitted.
     pub datasets: HashMap<(String, i32, String), DatasetState>,
     /// (member, indicator) pairs the member's manifest for T declares not applicable.
@@ -73,32 +93,89 @@ pub struct IndicatorValue {
     pub denominator: Option<f64>,
 }
 
+/// How evaluation may use the machine (the pipeline's `engine:` block).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Bytes of DataFusion's memory pool; past it, operators spill to disk. `None`: a quarter
+    /// of the machine's memory (or of the container's limit), at least 256 MiB.
+    pub memory_limit: Option<u64>,
+    /// Where operators spill. `None`: the system's temporary folder.
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl EngineSettings {
+    /// The memory pool's size in bytes.
+    pub fn memory_limit_bytes(&self) -> u64 {
+        self.memory_limit.unwrap_or_else(default_memory_limit)
+    }
+}
+
+/// A quarter of the memory this process may use (the container's limit when there is one),
+/// and at least 256 MiB; 2 GiB where the machine's memory cannot be read.
+pub fn default_memory_limit() -> u64 {
+    const MIB: u64 = 1 << 20;
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| kib * 1024);
+    let container = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let available = match (total, container) {
+        (Some(t), Some(c)) => t.min(c),
+        (Some(t), None) => t,
+        (None, Some(c)) => c,
+        (None, None) => return 2048 * MIB,
+    };
+    (available / 4).max(256 * MIB)
+}
+
 /// A DataFusion session holding every dataset table and the `submitted` table.
 pub struct Engine {
     ctx: SessionContext,
+    spilled_bytes: AtomicU64,
+    memory_limit: u64,
 }
 
 impl Engine {
-    /// Registers one table per catalog dataset (empty when nothing was submitted) and the
-    /// `submitted` table, plus the catalog's SQL functions.
-    pub fn new(catalog: &Catalog, inputs: &EvaluationInputs) -> Result<Engine> {
-        let ctx = session();
-        let partitions = ctx.copied_config().target_partitions().max(1);
+    /// Registers one table per catalog dataset (a Parquet listing table over its staged
+    /// files; empty when nothing was submitted) and the `submitted` table, plus the catalog's
+    /// SQL functions, on a session whose memory is bounded by `settings`.
+    pub fn new(
+        catalog: &Catalog,
+        inputs: &EvaluationInputs,
+        settings: &EngineSettings,
+    ) -> Result<Engine> {
+        let ctx = session(settings)?;
+        if let Some(staging) = &inputs.staging {
+            ctx.register_object_store(&staging.url, staging.store.clone());
+        }
         for contract in &catalog.datasets {
             let schema = table_schema(contract);
-            // Batches spread over one partition per core, so every query uses them all.
-            let mut parts = vec![Vec::new(); partitions];
-            for (i, batch) in inputs
-                .batches
+            let files = inputs
+                .tables
                 .get(&contract.name)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                parts[i % partitions].push(batch.clone());
-            }
-            let table = MemTable::try_new(schema, parts)?;
-            ctx.register_table(contract.name.as_str(), Arc::new(table))?;
+                .map_or(&[][..], |f| &f[..]);
+            let table: Arc<dyn TableProvider> = match (&inputs.staging, files) {
+                (Some(staging), [_, ..]) => {
+                    let urls = files
+                        .iter()
+                        .map(|f| ListingTableUrl::try_new(staging.object_url(&f.path), None))
+                        .collect::<datafusion::error::Result<Vec<_>>>()?;
+                    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                        .with_file_extension(".parquet");
+                    let config = ListingTableConfig::new_with_multi_paths(urls)
+                        .with_listing_options(options)
+                        .with_schema(schema);
+                    Arc::new(ListingTable::try_new(config)?)
+                }
+                _ => Arc::new(EmptyTable::new(schema)),
+            };
+            ctx.register_table(contract.name.as_str(), table)?;
         }
         let mut submitted: Vec<(&String, i32, &String)> = inputs
             .datasets
@@ -122,7 +199,16 @@ impl Engine {
             SUBMITTED_TABLE,
             Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
         )?;
-        Ok(Engine { ctx })
+        Ok(Engine {
+            ctx,
+            spilled_bytes: AtomicU64::new(0),
+            memory_limit: settings.memory_limit_bytes(),
+        })
+    }
+
+    /// Bytes that operators spilled to disk so far, over every query of this engine.
+    pub fn spilled_bytes(&self) -> u64 {
+        self.spilled_bytes.load(Ordering::Relaxed)
     }
 
     /// Runs the indicator's SQL once over all members and decides every member's status.
@@ -187,10 +273,28 @@ impl Engine {
             id: indicator.id.clone(),
             message,
         })?;
-        let batches = frame.collect().await.map_err(|e| Error::Indicator {
-            id: indicator.id.clone(),
-            message: tidy(&e.to_string()),
-        })?;
+        let failed = |e: datafusion::error::DataFusionError| {
+            let mut message = tidy(&e.to_string());
+            if matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ) {
+                message.push_str(&format!(
+                    "; the query needs more memory than engine.memory_limit ({} bytes) allows even when spilling (percentile_exact keeps one member's values at a time): raise it in the pipeline",
+                    self.memory_limit
+                ));
+            }
+            Error::Indicator {
+                id: indicator.id.clone(),
+                message,
+            }
+        };
+        let plan = frame.create_physical_plan().await.map_err(failed)?;
+        let batches = datafusion::physical_plan::collect(plan.clone(), self.ctx.task_ctx())
+            .await
+            .map_err(failed)?;
+        self.spilled_bytes
+            .fetch_add(spilled_bytes(plan.as_ref()), Ordering::Relaxed);
         let mut rows = HashMap::new();
         for batch in batches {
             let members = cast(
@@ -244,15 +348,45 @@ struct SqlRow {
 }
 
 /// A session with the catalog's functions and nothing else: no information schema, no URL
-/// tables, so SQL can reach only the tables registered on it.
-pub(crate) fn session() -> SessionContext {
+/// tables, so SQL can reach only the tables registered on it. Its memory pool and spill
+/// folder come from `settings`.
+pub(crate) fn session(settings: &EngineSettings) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
         .with_information_schema(false);
-    let ctx = SessionContext::new_with_config(config);
+    let limit = usize::try_from(settings.memory_limit_bytes()).unwrap_or(usize::MAX);
+    // Operators that can spill share the pool fairly; an error names the biggest consumers.
+    let pool = TrackConsumersPool::new(FairSpillPool::new(limit), TOP_CONSUMERS);
+    let disk = match &settings.spill_dir {
+        Some(dir) => {
+            DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.clone()]))
+        }
+        None => DiskManagerBuilder::default(),
+    };
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .with_disk_manager_builder(disk)
+        .build_arc()?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
     ctx.register_udf(hours_between());
     ctx.register_udaf(percentile_exact());
-    ctx
+    Ok(ctx)
+}
+
+/// How many of the biggest memory consumers an out-of-memory error names.
+const TOP_CONSUMERS: NonZeroUsize = NonZeroUsize::MIN.saturating_add(4);
+
+/// Bytes spilled by a plan that ran, over all its operators.
+fn spilled_bytes(plan: &dyn ExecutionPlan) -> u64 {
+    let own = plan
+        .metrics()
+        .and_then(|m| m.spilled_bytes())
+        .unwrap_or_default() as u64;
+    own + plan
+        .children()
+        .iter()
+        .map(|c| spilled_bytes(c.as_ref()))
+        .sum::<u64>()
 }
 
 fn submitted_schema() -> Arc<Schema> {

@@ -1,15 +1,15 @@
 //! `pmm test`: every indicator's fixture cases, run through the same path as a scheduled run:
-//! the fixture CSV is validated by ingestion's validator, the rows become the engine's tables,
-//! the indicator's SQL runs once over all the case's members, and statuses are decided as in
-//! a run. Each failure says what was expected and what came out.
+//! the fixture CSV is read, validated and staged as Parquet by ingestion (in memory), the staged
+//! files become the engine's tables, the indicator's SQL runs once over all the case's members,
+//! and statuses are decided as in a run. Each failure says what was expected and what came out.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use pmm_catalog::{Catalog, Expectation, FixtureCase, Indicator, Status};
-use pmm_ingest::{DatasetValidator, Severity, read_csv};
+use pmm_ingest::{ReadSettings, Severity, memory_staging, stage_text};
 
-use crate::evaluate::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
+use crate::evaluate::{DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue};
 use crate::{Error, Result};
 
 /// One fixture case that did not give what it expects.
@@ -94,6 +94,11 @@ async fn run_case(
     members.sort();
     members.dedup();
     inputs.members = members;
+    let staging = memory_staging()?;
+    // Every row of a fixture must be valid (an invalid one fails the case): keep them all.
+    let settings = ReadSettings {
+        max_invalid_row_fraction: 1.0,
+    };
     for (member, years) in &case.given {
         for (year_ref, data) in years {
             let year = year_ref.resolve(case.year);
@@ -102,10 +107,10 @@ async fn run_case(
                     return Ok(Some(format!("dataset `{dataset}` is not in the catalog")));
                 };
                 let file = format!("{dataset}.csv");
-                let mut validator = DatasetValidator::new(contract, member, year, &file);
-                read_csv(csv.as_bytes(), &mut validator)?;
-                let outcome = validator.finish(1.0);
-                let errors: Vec<String> = outcome
+                let staged =
+                    stage_text(&staging, contract, member, year, &file, csv, &settings).await?;
+                let errors: Vec<String> = staged
+                    .outcome
                     .issues
                     .iter()
                     .filter(|i| i.severity == Severity::Error)
@@ -122,19 +127,20 @@ async fn run_case(
                     DatasetState::Accepted,
                 );
                 inputs
-                    .batches
+                    .tables
                     .entry(dataset.clone())
                     .or_default()
-                    .extend(outcome.batches);
+                    .extend(staged.files);
             }
         }
     }
+    inputs.staging = Some(staging.root.clone());
     for member in &case.not_applicable {
         inputs
             .not_applicable
             .insert((member.clone(), indicator.id.clone()));
     }
-    let engine = Engine::new(catalog, &inputs)?;
+    let engine = Engine::new(catalog, &inputs, &EngineSettings::default())?;
     let values = match engine.evaluate(indicator, &inputs).await {
         Ok(values) => values,
         Err(Error::Indicator { message, .. }) => {

@@ -1,7 +1,8 @@
 //! The PMM engine: indicator SQL over the validated data, with DataFusion.
 //!
-//! Ingestion hands the engine every member's valid rows as Arrow batches ([`EvaluationInputs`]);
-//! the engine registers one table per dataset (all members, T and T-1 together) and runs each
+//! Ingestion stages every member's valid rows as Parquet and hands the engine where they are
+//! ([`EvaluationInputs`]); the engine registers one listing table per dataset over those files
+//! (all members, T and T-1 together), bounds its memory ([`EngineSettings`]) and runs each
 //! indicator's SQL once for all members, then decides each member's status in the catalog's
 //! order, then scores and rolls up ([`score_and_roll_up`]). The same path serves a scheduled run and `pmm test`'s fixture cases
 //! ([`run_fixtures`]). [`check_catalog_sql`] checks every indicator's SQL without data: read
@@ -18,7 +19,9 @@ mod guard;
 mod scoring;
 
 pub use check::check_catalog_sql;
-pub use evaluate::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
+pub use evaluate::{
+    DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, default_memory_limit,
+};
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
 pub use functions::{hours_between, percentile_exact, type7, type7_sorted};
 pub use guard::{Refusal, check_read_only, read_only};

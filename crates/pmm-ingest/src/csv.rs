@@ -12,6 +12,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
 
 use crate::Result;
+use crate::read::is_download_failure;
 use crate::validate::DatasetValidator;
 
 /// Rows per batch: large enough for vectorised checks, small enough to bound memory.
@@ -24,11 +25,12 @@ const BATCH_ROWS: usize = 65_536;
 pub fn read_csv(mut input: impl BufRead, validator: &mut DatasetValidator<'_>) -> Result<()> {
     let mut header = Vec::new();
     if let Err(e) = input.read_until(b'\n', &mut header) {
-        validator.reject(
-            "unreadable",
-            None,
-            format!("the header row cannot be read: {e}"),
-        );
+        let message = format!("the header row cannot be read: {e}");
+        if is_download_failure(&e) {
+            validator.reject_transient(message);
+        } else {
+            validator.reject("unreadable", None, message);
+        }
         return Ok(());
     }
     let header = header
@@ -109,7 +111,15 @@ pub(crate) fn feed(
                     next_record.saturating_sub(1),
                     describe(&e.to_string())
                 );
-                validator.reject("unreadable", None, message);
+                let download = match &e {
+                    ArrowError::IoError(_, io) => is_download_failure(io),
+                    _ => false,
+                };
+                if download {
+                    validator.reject_transient(message);
+                } else {
+                    validator.reject("unreadable", None, message);
+                }
                 break;
             }
         }

@@ -51,16 +51,19 @@ pub struct SourceObject {
     pub e_tag: Option<String>,
     /// The store's version, when it gives one.
     pub version: Option<String>,
+    /// When it was last modified.
+    pub last_modified: chrono::DateTime<chrono::Utc>,
 }
 
 impl SourceObject {
-    fn new(meta: ObjectMeta, root: &StoreRoot) -> Self {
+    pub(crate) fn new(meta: ObjectMeta, root: &StoreRoot) -> Self {
         SourceObject {
             relative: root.relative(&meta.location),
             key: meta.location,
             size: meta.size,
             e_tag: meta.e_tag,
             version: meta.version,
+            last_modified: meta.last_modified,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Ingestion: member submissions in, validated Arrow batches out.
+//! Ingestion: member submissions in, validated and staged Parquet out.
 //!
 //! Sits between the catalog (which defines the dataset contracts) and the engine (which runs
 //! indicator SQL over the batches this crate produces). Every value is parsed once, here: a
@@ -14,6 +14,7 @@ mod issue;
 mod parquet_source;
 mod read;
 mod schema;
+mod stage;
 mod store;
 mod validate;
 
@@ -23,10 +24,17 @@ mod tests;
 pub use csv::read_csv;
 pub use discover::{Discovery, FileFormat, SourceObject, SubmissionFiles, discover};
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
-pub use read::{InputObject, SubmissionOutcome, read_dataset, read_submission};
+pub use read::{
+    InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,
+    read_dataset, stage_text,
+};
 pub use schema::{arrow_type, contract_schema, table_schema};
-pub use store::{StoreError, StoreRoot, display_url, open_object, open_store};
-pub use validate::{DatasetOutcome, DatasetValidator};
+pub use stage::{
+    EntryKind, InputObject, ROW_GROUP_ROWS, ReadSettings, RunReference, STAGING_FORMAT,
+    StageWriter, StagedEntry, StagedFile, StagingArea, fingerprint,
+};
+pub use store::{StoreError, StoreRoot, count_write, display_url, open_object, open_store};
+pub use validate::{DatasetOutcome, DatasetValidator, RowSink};
 
 /// Errors of the ingestion crate that are not a user's data problem (those are
 /// [`ValidationIssue`]s).
@@ -35,6 +43,9 @@ pub enum Error {
     /// An Arrow kernel failed on data it should accept: a bug.
     #[error("internal error (a bug in pmm): {0}")]
     Internal(String),
+    /// The staging store failed: validated data cannot be kept, so the run cannot go on.
+    #[error("staging: {0}")]
+    Staging(String),
 }
 
 /// Result with this crate's [`Error`].

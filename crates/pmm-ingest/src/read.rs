@@ -1,6 +1,7 @@
 //! Reading one submission: its manifest, then each dataset file in its format, validated as
-//! it is read. A problem with one file becomes an issue on that dataset; nothing here stops
-//! the run.
+//! it is read and staged as it is validated. An input whose fingerprint has a staged entry is
+//! not read at all: its entry gives the rows, issues and counts. A problem with one file
+//! becomes an issue on that dataset; nothing here stops the run but a failing staging store.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path as FsPath;
@@ -11,14 +12,20 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::json::ReaderBuilder as JsonReaderBuilder;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use datafusion::parquet::errors::ParquetError;
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{Catalog, DatasetContract, SubmissionManifest};
+use serde::{Deserialize, Serialize};
 
 use crate::csv::feed;
 use crate::discover::{FileFormat, SourceObject, SubmissionFiles};
 use crate::issue::{Severity, ValidationIssue};
 use crate::parquet_source::StoreParquetReader;
+use crate::schema::table_schema;
+use crate::stage::{
+    EntryKind, InputObject, ReadSettings, StagedEntry, StagedFile, StagingArea, fingerprint, now,
+};
 use crate::store::StoreRoot;
 use crate::validate::{DatasetOutcome, DatasetValidator};
 use crate::{Error, Result, read_csv};
@@ -26,28 +33,41 @@ use crate::{Error, Result, read_csv};
 /// Rows per batch for Parquet and JSONL.
 const BATCH_ROWS: usize = 65_536;
 
-/// An input object as the run manifest records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputObject {
-    /// Path relative to the source.
-    pub path: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// The store's ETag, when it gives one.
-    pub e_tag: Option<String>,
-    /// The store's object version, when it gives one.
-    pub version: Option<String>,
+/// How a run came by an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputStatus {
+    /// Read, validated and staged by this run.
+    Read,
+    /// Unchanged since a staged entry was made: taken from staging, not opened.
+    Reused,
+    /// Not examined: one of two files for one dataset, or part of a submission whose
+    /// manifest was rejected.
+    Skipped,
 }
 
-impl From<&SourceObject> for InputObject {
-    fn from(o: &SourceObject) -> Self {
-        InputObject {
-            path: o.relative.clone(),
-            size: o.size,
-            e_tag: o.e_tag.clone(),
-            version: o.version.clone(),
-        }
-    }
+/// One input of a submission, as the run manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRecord {
+    /// The object.
+    #[serde(flatten)]
+    pub object: InputObject,
+    /// Read, reused or skipped.
+    pub status: InputStatus,
+    /// Its fingerprint, when it was read or reused.
+    pub fingerprint: Option<String>,
+    /// Its staged entry, relative to the staging location (none when nothing was kept: the
+    /// store failed while it was read, or it was skipped).
+    pub staged: Option<String>,
+}
+
+/// One dataset of a submission: what validation found, and where its valid rows are staged.
+#[derive(Debug, Clone)]
+pub struct StagedDataset {
+    /// Counts, issues, accepted or not.
+    pub outcome: DatasetOutcome,
+    /// The staged Parquet files of its valid rows (none when rejected or empty).
+    pub files: Vec<StagedFile>,
 }
 
 /// Everything read from one submission.
@@ -62,186 +82,476 @@ pub struct SubmissionOutcome {
     /// Why the whole submission was rejected, if it was.
     pub rejected: Option<String>,
     /// One outcome per dataset file read (or rejected).
-    pub datasets: Vec<DatasetOutcome>,
+    pub datasets: Vec<StagedDataset>,
     /// Issues about the submission as a whole (its manifest).
     pub issues: Vec<ValidationIssue>,
     /// Every object of the submission, for the run manifest.
-    pub inputs: Vec<InputObject>,
+    pub inputs: Vec<InputRecord>,
 }
 
-/// Reads and validates one submission.
-pub async fn read_submission(
-    root: &StoreRoot,
-    files: &SubmissionFiles,
-    catalog: &Catalog,
-    max_invalid_row_fraction: f64,
-) -> Result<SubmissionOutcome> {
-    let mut outcome = SubmissionOutcome {
-        member: files.member.clone(),
-        year: files.year,
-        manifest: None,
-        rejected: None,
-        datasets: Vec::new(),
-        issues: Vec::new(),
-        inputs: files.manifest.iter().map(InputObject::from).collect(),
-    };
-    for candidates in files.datasets.values() {
-        outcome
-            .inputs
-            .extend(candidates.iter().map(|(o, _)| InputObject::from(o)));
-    }
-    if let Some(object) = &files.manifest {
-        match read_manifest(root, object, files, catalog).await {
-            Ok(manifest) => outcome.manifest = Some(manifest),
-            Err(messages) => {
-                for message in messages {
-                    outcome.issues.push(ValidationIssue {
-                        member: files.member.clone(),
-                        year: files.year,
-                        dataset: None,
-                        file: Some(object.relative.clone()),
-                        row: None,
-                        column: None,
-                        rule: "manifest".into(),
-                        severity: Severity::Error,
-                        message,
-                        count: 1,
-                    });
+/// Reads submissions from a source into a staging area.
+#[derive(Debug, Clone)]
+pub struct SubmissionReader {
+    /// Where the submissions are.
+    pub source: StoreRoot,
+    /// Where validated data is staged and looked up.
+    pub staging: StagingArea,
+    /// The catalog whose contracts the files are read against.
+    pub catalog: Arc<Catalog>,
+    /// Validation settings.
+    pub settings: ReadSettings,
+}
+
+impl SubmissionReader {
+    /// Reads, validates and stages one submission, reusing what is staged.
+    pub async fn read(&self, files: &SubmissionFiles) -> Result<SubmissionOutcome> {
+        let mut outcome = SubmissionOutcome {
+            member: files.member.clone(),
+            year: files.year,
+            manifest: None,
+            rejected: None,
+            datasets: Vec::new(),
+            issues: Vec::new(),
+            inputs: Vec::new(),
+        };
+        if let Some(object) = &files.manifest {
+            let (record, manifest) = self.manifest(object, files).await?;
+            outcome.inputs.push(record);
+            match manifest {
+                Ok(manifest) => outcome.manifest = Some(manifest),
+                Err(messages) => {
+                    for message in messages {
+                        outcome.issues.push(ValidationIssue {
+                            member: files.member.clone(),
+                            year: files.year,
+                            dataset: None,
+                            file: Some(object.relative.clone()),
+                            row: None,
+                            column: None,
+                            rule: "manifest".into(),
+                            severity: Severity::Error,
+                            message,
+                            count: 1,
+                        });
+                    }
+                    outcome.rejected = Some("its manifest.yaml is invalid".into());
+                    for candidates in files.datasets.values() {
+                        outcome
+                            .inputs
+                            .extend(candidates.iter().map(|(o, _)| skipped(o)));
+                    }
+                    return Ok(outcome);
                 }
-                outcome.rejected = Some("its manifest.yaml is invalid".into());
-                return Ok(outcome);
             }
         }
-    }
-    for (dataset, candidates) in &files.datasets {
-        let Some(contract) = catalog.dataset(dataset) else {
-            continue;
-        };
-        let result = match candidates.as_slice() {
-            [(object, format)] => {
-                read_dataset(
-                    root,
-                    object,
-                    *format,
-                    contract,
-                    &files.member,
-                    files.year,
-                    max_invalid_row_fraction,
-                )
-                .await?
+        for (dataset, candidates) in &files.datasets {
+            let Some(contract) = self.catalog.dataset(dataset) else {
+                continue;
+            };
+            match candidates.as_slice() {
+                [(object, format)] => {
+                    let (record, staged) = self
+                        .dataset(object, *format, contract, &files.member, files.year)
+                        .await?;
+                    outcome.inputs.push(record);
+                    outcome.datasets.push(staged);
+                }
+                many => {
+                    let names: Vec<&str> = many.iter().map(|(o, _)| o.name()).collect();
+                    let file = many
+                        .first()
+                        .map(|(o, _)| o.relative.clone())
+                        .unwrap_or_default();
+                    let mut nothing = Vec::new();
+                    let mut validator = DatasetValidator::new(
+                        contract,
+                        &files.member,
+                        files.year,
+                        &file,
+                        &mut nothing,
+                    );
+                    validator.reject(
+                        "ambiguous",
+                        None,
+                        format!(
+                            "{} files for dataset {dataset}: {}; submit one file per dataset",
+                            names.len(),
+                            names.join(", ")
+                        ),
+                    );
+                    outcome.datasets.push(StagedDataset {
+                        outcome: validator.finish(self.settings.max_invalid_row_fraction),
+                        files: Vec::new(),
+                    });
+                    outcome.inputs.extend(many.iter().map(|(o, _)| skipped(o)));
+                }
             }
-            many => {
-                let names: Vec<&str> = many.iter().map(|(o, _)| o.name()).collect();
-                let file = many
-                    .first()
-                    .map(|(o, _)| o.relative.clone())
-                    .unwrap_or_default();
-                let mut validator =
-                    DatasetValidator::new(contract, &files.member, files.year, &file);
-                validator.reject(
-                    "ambiguous",
-                    None,
-                    format!(
-                        "{} files for dataset {dataset}: {}; submit one file per dataset",
-                        names.len(),
-                        names.join(", ")
-                    ),
-                );
-                validator.finish(max_invalid_row_fraction)
+        }
+        Ok(outcome)
+    }
+
+    /// One dataset file: from its staged entry, or read, validated and staged now.
+    async fn dataset(
+        &self,
+        object: &SourceObject,
+        format: FileFormat,
+        contract: &DatasetContract,
+        member: &str,
+        year: i32,
+    ) -> Result<(InputRecord, StagedDataset)> {
+        let fingerprint = fingerprint(
+            &self.source.display,
+            object,
+            member,
+            year,
+            Some(contract),
+            &self.settings,
+        );
+        let entry_path = StagingArea::entry_path(member, year, &contract.name, &fingerprint);
+        if let Some(entry) = self.staging.lookup(&entry_path).await? {
+            let staged = StagedDataset {
+                outcome: DatasetOutcome {
+                    dataset: contract.name.clone(),
+                    rows_read: entry.rows_read,
+                    rows_invalid: entry.rows_invalid,
+                    issues: entry.issues,
+                    accepted: entry.accepted,
+                    transient: false,
+                },
+                files: entry.files,
+            };
+            let record = InputRecord {
+                object: InputObject::from(object),
+                status: InputStatus::Reused,
+                fingerprint: Some(fingerprint),
+                staged: Some(entry_path),
+            };
+            return Ok((record, staged));
+        }
+        let staged = read_dataset(
+            &self.source,
+            &self.staging,
+            object,
+            format,
+            contract,
+            member,
+            year,
+            &self.settings,
+            &fingerprint,
+        )
+        .await?;
+        let kept = if staged.outcome.transient {
+            None
+        } else {
+            let entry = StagedEntry {
+                format: crate::stage::STAGING_FORMAT,
+                fingerprint: fingerprint.clone(),
+                kind: EntryKind::Dataset,
+                member: member.to_string(),
+                year,
+                dataset: Some(contract.name.clone()),
+                input: InputObject::from(object),
+                accepted: staged.outcome.accepted,
+                rows_read: staged.outcome.rows_read,
+                rows_invalid: staged.outcome.rows_invalid,
+                files: staged.files.clone(),
+                issues: staged.outcome.issues.clone(),
+                text: None,
+                tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                staged_at: now(),
+            };
+            Some(self.staging.put_entry(&entry).await?)
+        };
+        let record = InputRecord {
+            object: InputObject::from(object),
+            status: InputStatus::Read,
+            fingerprint: Some(fingerprint),
+            staged: kept,
+        };
+        Ok((record, staged))
+    }
+
+    /// The manifest: its text from staging or from the store, then checked against the
+    /// catalog (every run checks it again: the catalog may have changed).
+    async fn manifest(
+        &self,
+        object: &SourceObject,
+        files: &SubmissionFiles,
+    ) -> Result<(
+        InputRecord,
+        std::result::Result<SubmissionManifest, Vec<String>>,
+    )> {
+        let fingerprint = fingerprint(
+            &self.source.display,
+            object,
+            &files.member,
+            files.year,
+            None,
+            &self.settings,
+        );
+        let entry_path =
+            StagingArea::entry_path(&files.member, files.year, "manifest", &fingerprint);
+        let (text, status, staged) = match self.staging.lookup(&entry_path).await? {
+            Some(entry) => (entry.text, InputStatus::Reused, Some(entry_path)),
+            None => {
+                let bytes = match self.source.store.get(&object.key).await {
+                    Ok(result) => result.bytes().await,
+                    Err(e) => Err(e),
+                };
+                let bytes = match bytes {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        // A store failure: nothing is staged, the next run tries again.
+                        let record = InputRecord {
+                            object: InputObject::from(object),
+                            status: InputStatus::Read,
+                            fingerprint: Some(fingerprint),
+                            staged: None,
+                        };
+                        return Ok((record, Err(vec![format!("cannot read the manifest: {e}")])));
+                    }
+                };
+                let text = String::from_utf8(bytes.to_vec()).ok();
+                let entry = StagedEntry {
+                    format: crate::stage::STAGING_FORMAT,
+                    fingerprint: fingerprint.clone(),
+                    kind: EntryKind::Manifest,
+                    member: files.member.clone(),
+                    year: files.year,
+                    dataset: None,
+                    input: InputObject::from(object),
+                    accepted: text.is_some(),
+                    rows_read: 0,
+                    rows_invalid: 0,
+                    files: Vec::new(),
+                    issues: Vec::new(),
+                    text: text.clone(),
+                    tool_version: env!("CARGO_PKG_VERSION").to_string(),
+                    staged_at: now(),
+                };
+                let staged = self.staging.put_entry(&entry).await?;
+                (text, InputStatus::Read, Some(staged))
             }
         };
-        outcome.datasets.push(result);
+        let record = InputRecord {
+            object: InputObject::from(object),
+            status,
+            fingerprint: Some(fingerprint),
+            staged,
+        };
+        let Some(text) = text else {
+            return Ok((
+                record,
+                Err(vec!["the manifest is not valid UTF-8".to_string()]),
+            ));
+        };
+        let checked = SubmissionManifest::parse(
+            FsPath::new(&object.relative),
+            &text,
+            &files.member,
+            files.year,
+            &self.catalog,
+        )
+        .map_err(|problems| {
+            problems
+                .into_sorted()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        });
+        Ok((record, checked))
     }
-    Ok(outcome)
 }
 
-async fn read_manifest(
-    root: &StoreRoot,
-    object: &SourceObject,
-    files: &SubmissionFiles,
-    catalog: &Catalog,
-) -> std::result::Result<SubmissionManifest, Vec<String>> {
-    let bytes = match root.store.get(&object.key).await {
-        Ok(result) => result.bytes().await,
-        Err(e) => Err(e),
+/// An input that was not examined.
+fn skipped(object: &SourceObject) -> InputRecord {
+    InputRecord {
+        object: InputObject::from(object),
+        status: InputStatus::Skipped,
+        fingerprint: None,
+        staged: None,
     }
-    .map_err(|e| vec![format!("cannot read the manifest: {e}")])?;
-    let text = String::from_utf8(bytes.to_vec())
-        .map_err(|_| vec!["the manifest is not valid UTF-8".to_string()])?;
-    SubmissionManifest::parse(
-        FsPath::new(&object.relative),
-        &text,
-        &files.member,
-        files.year,
-        catalog,
-    )
-    .map_err(|problems| {
-        problems
-            .into_sorted()
-            .iter()
-            .map(ToString::to_string)
-            .collect()
-    })
 }
 
-/// Reads one dataset file into validated batches.
+/// Reads one dataset file, validates it and stages its valid rows under `fingerprint`.
+#[allow(clippy::too_many_arguments)]
 pub async fn read_dataset(
     root: &StoreRoot,
+    staging: &StagingArea,
     object: &SourceObject,
     format: FileFormat,
     contract: &DatasetContract,
     member: &str,
     year: i32,
-    max_invalid_row_fraction: f64,
-) -> Result<DatasetOutcome> {
-    let text = match format {
-        FileFormat::Parquet => {
-            return read_parquet(
-                root,
-                object,
-                contract,
-                member,
-                year,
-                max_invalid_row_fraction,
-            )
-            .await;
-        }
-        FileFormat::Csv => TextFormat::Csv,
-        FileFormat::CsvGz => TextFormat::CsvGz,
-        FileFormat::Jsonl => TextFormat::Jsonl,
+    settings: &ReadSettings,
+    fingerprint: &str,
+) -> Result<StagedDataset> {
+    let job = StagingJob {
+        staging: staging.clone(),
+        contract: contract.clone(),
+        member: member.to_string(),
+        year,
+        file: object.relative.clone(),
+        fingerprint: fingerprint.to_string(),
+        max_invalid_row_fraction: settings.max_invalid_row_fraction,
     };
-    let contract = contract.clone();
-    let (member, file) = (member.to_string(), object.relative.clone());
-    let stream = match root.store.get(&object.key).await {
-        Ok(result) => Ok(ObjectReader::open(result)),
-        Err(e) => Err(e),
-    };
-    let parse = move || -> Result<DatasetOutcome> {
-        let mut validator = DatasetValidator::new(&contract, &member, year, &file);
-        match stream {
-            Err(e) => validator.reject("unreadable", None, format!("cannot read the object: {e}")),
-            Ok(reader) => match text {
-                TextFormat::Csv => read_csv(
-                    BufReader::with_capacity(READ_BUFFER, reader),
-                    &mut validator,
-                )?,
-                TextFormat::CsvGz => {
-                    let gzip = GzipReader(flate2::read::MultiGzDecoder::new(
-                        BufReader::with_capacity(READ_BUFFER, reader),
-                    ));
-                    read_csv(BufReader::with_capacity(READ_BUFFER, gzip), &mut validator)?
+    match format {
+        FileFormat::Parquet => read_parquet(root, object, job).await,
+        FileFormat::Csv | FileFormat::CsvGz | FileFormat::Jsonl => {
+            let stream = match root.store.get(&object.key).await {
+                Ok(result) => Ok(ObjectReader::open(result)),
+                Err(e) => Err(e),
+            };
+            job.run(move |validator| {
+                let reader = match stream {
+                    Ok(reader) => reader,
+                    Err(e) => {
+                        validator.reject_transient(format!("cannot read the object: {e}"));
+                        return Ok(());
+                    }
+                };
+                match format {
+                    FileFormat::CsvGz => {
+                        let gzip = GzipReader(flate2::read::MultiGzDecoder::new(
+                            BufReader::with_capacity(READ_BUFFER, reader),
+                        ));
+                        read_csv(BufReader::with_capacity(READ_BUFFER, gzip), validator)
+                    }
+                    FileFormat::Jsonl => {
+                        read_jsonl(BufReader::with_capacity(READ_BUFFER, reader), validator)
+                    }
+                    _ => read_csv(BufReader::with_capacity(READ_BUFFER, reader), validator),
                 }
-                TextFormat::Jsonl => read_jsonl(
-                    BufReader::with_capacity(READ_BUFFER, reader),
-                    &mut validator,
-                )?,
-            },
+            })
+            .await
         }
-        Ok(validator.finish(max_invalid_row_fraction))
+    }
+}
+
+/// A staging area in memory, for fixture cases and tests: the run's own staging and reading
+/// path, with nothing written to disk.
+pub fn memory_staging() -> Result<StagingArea> {
+    let url = url::Url::parse("memory:///")
+        .map_err(|e| Error::Internal(format!("the in-memory store's URL: {e}")))?;
+    Ok(StagingArea {
+        root: StoreRoot {
+            store: Arc::new(object_store::memory::InMemory::new()),
+            prefix: object_store::path::Path::from("staging"),
+            display: "memory://staging".into(),
+            url,
+        },
+    })
+}
+
+/// Validates and stages a text file held in memory (CSV, or JSONL by `name`'s extension) as
+/// the file `name` of `member`'s submission for `year`: the text is stored in the staging
+/// area's store and read back through [`read_dataset`], as a submitted file is.
+pub async fn stage_text(
+    staging: &StagingArea,
+    contract: &DatasetContract,
+    member: &str,
+    year: i32,
+    name: &str,
+    text: &str,
+    settings: &ReadSettings,
+) -> Result<StagedDataset> {
+    let source = StoreRoot {
+        prefix: staging
+            .root
+            .key(&format!("inputs/member={member}/year={year}")),
+        display: "memory://inputs".into(),
+        ..staging.root.clone()
     };
-    tokio::task::spawn_blocking(parse)
+    let key = source.key(name);
+    let stored = async {
+        source
+            .store
+            .put(&key, Bytes::copy_from_slice(text.as_bytes()).into())
+            .await?;
+        source.store.head(&key).await
+    }
+    .await
+    .map_err(|e| Error::Staging(format!("storing {name} in memory: {e}")))?;
+    let object = SourceObject::new(stored, &source);
+    let format = FileFormat::split(name).map_or(FileFormat::Csv, |(_, f)| f);
+    let fingerprint = fingerprint(
+        &source.display,
+        &object,
+        member,
+        year,
+        Some(contract),
+        settings,
+    );
+    read_dataset(
+        &source,
+        staging,
+        &object,
+        format,
+        contract,
+        member,
+        year,
+        settings,
+        &fingerprint,
+    )
+    .await
+}
+
+/// Everything a blocking thread needs to validate one file and stage its rows.
+struct StagingJob {
+    staging: StagingArea,
+    contract: DatasetContract,
+    member: String,
+    year: i32,
+    file: String,
+    fingerprint: String,
+    max_invalid_row_fraction: f64,
+}
+
+impl StagingJob {
+    /// Runs `body` over a validator on a blocking thread, the valid rows going to a staged
+    /// Parquet file that is kept when the dataset is accepted and discarded otherwise.
+    async fn run<F>(self, body: F) -> Result<StagedDataset>
+    where
+        F: FnOnce(&mut DatasetValidator<'_>) -> Result<()> + Send + 'static,
+    {
+        tokio::task::spawn_blocking(move || {
+            let mut writer = self.staging.writer(
+                &self.member,
+                self.year,
+                &self.contract,
+                &self.fingerprint,
+                table_schema(&self.contract),
+            );
+            let outcome = {
+                let mut validator = DatasetValidator::new(
+                    &self.contract,
+                    &self.member,
+                    self.year,
+                    &self.file,
+                    &mut writer,
+                );
+                let read = body(&mut validator);
+                let outcome = validator.finish(self.max_invalid_row_fraction);
+                read.map(|()| outcome)
+            };
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    writer.abort();
+                    return Err(e);
+                }
+            };
+            let files = if outcome.accepted {
+                writer.commit()?.into_iter().collect()
+            } else {
+                writer.abort();
+                Vec::new()
+            };
+            Ok(StagedDataset { outcome, files })
+        })
         .await
         .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?
+    }
 }
 
 /// Bytes read from an object at a time by the parsers.
@@ -314,7 +624,13 @@ impl Read for ObjectReader {
 /// A download that failed midway, carried through the parsers' `io::Error`s.
 #[derive(Debug, thiserror::Error)]
 #[error("reading the object failed: {0}")]
-struct DownloadFailed(object_store::Error);
+pub(crate) struct DownloadFailed(object_store::Error);
+
+/// Whether an I/O error is a download that broke off (the store's fault, not the file's).
+pub(crate) fn is_download_failure(e: &std::io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<DownloadFailed>())
+}
 
 /// A gzip decoder whose own errors say that the file is not valid gzip (a failed download
 /// passes through as it is).
@@ -323,23 +639,13 @@ struct GzipReader<R>(flate2::read::MultiGzDecoder<R>);
 impl<R: BufRead> Read for GzipReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.0.read(buf).map_err(|e| {
-            if e.get_ref()
-                .is_some_and(|inner| inner.is::<DownloadFailed>())
-            {
+            if is_download_failure(&e) {
                 e
             } else {
                 std::io::Error::new(e.kind(), format!("not a valid gzip file: {e}"))
             }
         })
     }
-}
-
-/// The formats parsed as a stream on a blocking thread.
-#[derive(Clone, Copy)]
-enum TextFormat {
-    Csv,
-    CsvGz,
-    Jsonl,
 }
 
 /// JSONL: one JSON object per line, keys named as the contract's columns. Values are read as
@@ -378,34 +684,42 @@ fn read_jsonl(data: impl BufRead, validator: &mut DatasetValidator<'_>) -> Resul
     })
 }
 
-/// Rejects a dataset whose file is not readable as Parquet.
-fn not_parquet(
-    mut validator: DatasetValidator<'_>,
-    error: &dyn std::fmt::Display,
-    max_invalid_row_fraction: f64,
-) -> DatasetOutcome {
-    validator.reject(
-        "unreadable",
-        None,
-        format!("not a readable Parquet file: {error}"),
-    );
-    validator.finish(max_invalid_row_fraction)
+/// Whether a Parquet error came from the store rather than the file.
+fn from_store(e: &ParquetError) -> bool {
+    matches!(e, ParquetError::External(_))
 }
 
-/// Parquet: read with the store's range requests, only the contract's columns, natively typed.
+/// Rejects a dataset whose file is not readable as Parquet (or could not be fetched).
+fn not_parquet(validator: &mut DatasetValidator<'_>, error: &ParquetError) {
+    if from_store(error) {
+        validator.reject_transient(format!("cannot read the object: {error}"));
+    } else {
+        validator.reject(
+            "unreadable",
+            None,
+            format!("not a readable Parquet file: {error}"),
+        );
+    }
+}
+
+/// Parquet: read with the store's range requests, only the contract's columns, natively
+/// typed; decoded, validated and staged on a blocking thread.
 async fn read_parquet(
     root: &StoreRoot,
     object: &SourceObject,
-    contract: &DatasetContract,
-    member: &str,
-    year: i32,
-    max_invalid_row_fraction: f64,
-) -> Result<DatasetOutcome> {
-    let mut validator = DatasetValidator::new(contract, member, year, &object.relative);
+    job: StagingJob,
+) -> Result<StagedDataset> {
     let reader = StoreParquetReader::new(root.store.clone(), object.key.clone(), object.size);
     let builder = match ParquetRecordBatchStreamBuilder::new(reader).await {
         Ok(b) => b,
-        Err(e) => return Ok(not_parquet(validator, &e, max_invalid_row_fraction)),
+        Err(e) => {
+            return job
+                .run(move |validator| {
+                    not_parquet(validator, &e);
+                    Ok(())
+                })
+                .await;
+        }
     };
     let names: Vec<String> = builder
         .schema()
@@ -413,48 +727,62 @@ async fn read_parquet(
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    if !validator.check_columns(&names) {
-        return Ok(validator.finish(max_invalid_row_fraction));
-    }
     let wanted: Vec<String> = names
         .iter()
-        .filter(|n| contract.column(n).is_some())
+        .filter(|n| job.contract.column(n).is_some())
         .cloned()
         .collect();
     let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.iter().map(String::as_str));
-    validator.use_columns(&wanted);
     let stream = builder
         .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
         .build();
-    let mut stream = match stream {
-        Ok(s) => s,
-        Err(e) => return Ok(not_parquet(validator, &e, max_invalid_row_fraction)),
-    };
-    let mut next_record = 1u64;
-    while let Some(batch) = stream.next().await {
-        match batch {
-            Ok(batch) => {
-                validator.push_columns(batch.columns(), next_record)?;
-                next_record += batch.num_rows() as u64;
-                if validator.is_rejected() {
+    let handle = tokio::runtime::Handle::current();
+    job.run(move |validator| {
+        if !validator.check_columns(&names) {
+            return Ok(());
+        }
+        validator.use_columns(&wanted);
+        let mut stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                not_parquet(validator, &e);
+                return Ok(());
+            }
+        };
+        let mut next_record = 1u64;
+        while let Some(batch) = handle.block_on(stream.next()) {
+            match batch {
+                Ok(batch) => {
+                    validator.push_columns(batch.columns(), next_record)?;
+                    next_record += batch.num_rows() as u64;
+                    if validator.is_rejected() {
+                        break;
+                    }
+                }
+                Err(e) if from_store(&e) => {
+                    validator.reject_transient(format!(
+                        "reading the object failed past record {}: {e}",
+                        next_record.saturating_sub(1)
+                    ));
+                    break;
+                }
+                Err(e) => {
+                    validator.reject(
+                        "unreadable",
+                        None,
+                        format!(
+                            "the Parquet file cannot be read past record {}: {e}",
+                            next_record.saturating_sub(1)
+                        ),
+                    );
                     break;
                 }
             }
-            Err(e) => {
-                validator.reject(
-                    "unreadable",
-                    None,
-                    format!(
-                        "the Parquet file cannot be read past record {}: {e}",
-                        next_record.saturating_sub(1)
-                    ),
-                );
-                break;
-            }
         }
-    }
-    Ok(validator.finish(max_invalid_row_fraction))
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -466,19 +794,25 @@ mod tests {
 
     use super::*;
 
-    /// The staff contract's outcome for `chunks` streamed through an [`ObjectReader`].
+    /// The staff contract's outcome and valid rows for `chunks` streamed through an
+    /// [`ObjectReader`].
     async fn read_staff(
         chunks: Vec<object_store::Result<Bytes>>,
         max_invalid: f64,
-    ) -> DatasetOutcome {
+    ) -> (
+        DatasetOutcome,
+        Vec<datafusion::arrow::record_batch::RecordBatch>,
+    ) {
         let catalog =
             Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
         let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
         tokio::task::spawn_blocking(move || {
             let contract = catalog.dataset("staff").unwrap();
-            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv");
+            let mut rows = Vec::new();
+            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv", &mut rows);
             read_csv(BufReader::new(reader), &mut validator).unwrap();
-            validator.finish(max_invalid)
+            let outcome = validator.finish(max_invalid);
+            (outcome, rows)
         })
         .await
         .unwrap()
@@ -497,8 +831,12 @@ mod tests {
                 source: "connection reset".into(),
             }),
         ];
-        let outcome = read_staff(chunks, 1.0).await;
+        let (outcome, _) = read_staff(chunks, 1.0).await;
         assert!(!outcome.accepted);
+        assert!(
+            outcome.transient,
+            "a broken download is not kept in staging: the next run reads the file again"
+        );
         let issue = &outcome.issues[0];
         assert_eq!(issue.rule, "unreadable");
         assert!(
@@ -534,7 +872,9 @@ mod tests {
         let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
         let outcome = tokio::task::spawn_blocking(move || {
             let contract = catalog.dataset("staff").unwrap();
-            let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv.gz");
+            let mut rows = Vec::new();
+            let mut validator =
+                DatasetValidator::new(contract, "XA", 2024, "staff.csv.gz", &mut rows);
             let gzip = GzipReader(flate2::read::MultiGzDecoder::new(BufReader::new(reader)));
             read_csv(BufReader::new(gzip), &mut validator).unwrap();
             validator.finish(1.0)
@@ -544,6 +884,7 @@ mod tests {
         let message = &outcome.issues[0].message;
         assert!(message.contains("reading the object failed"), "{message}");
         assert!(!message.contains("gzip"), "{message}");
+        assert!(outcome.transient);
     }
 
     /// A file split across many small chunks parses as if read whole.
@@ -556,11 +897,8 @@ mod tests {
             .chunks(3)
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        let outcome = read_staff(chunks, 0.0).await;
+        let (outcome, rows) = read_staff(chunks, 0.0).await;
         assert!(outcome.accepted, "{:?}", outcome.issues);
-        assert_eq!(
-            outcome.batches.iter().map(|b| b.num_rows()).sum::<usize>(),
-            2
-        );
+        assert_eq!(rows.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
     }
 }

@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use std::time::Duration;
+use url::Url;
 
 use pmm_catalog::{StorageSettings, StoreLocation};
 
@@ -20,6 +22,9 @@ pub struct StoreRoot {
     pub prefix: Path,
     /// How the location was written, for messages (never with credentials).
     pub display: String,
+    /// The store's own URL (`file:///`, `s3://bucket`, `memory:///`, ...): where a query
+    /// engine registers the store, and the base of [`Self::object_url`].
+    pub url: Url,
 }
 
 impl fmt::Debug for StoreRoot {
@@ -37,6 +42,14 @@ impl StoreRoot {
             .split('/')
             .filter(|p| !p.is_empty())
             .fold(self.prefix.clone(), |path, part| path.join(part))
+    }
+
+    /// The full URL of `relative` under the prefix, as a query engine that has the store
+    /// registered under [`Self::url`] reads it.
+    pub fn object_url(&self, relative: &str) -> Url {
+        let mut url = self.url.clone();
+        url.set_path(&format!("/{}", self.key(relative)));
+        url
     }
 
     /// A key as a path relative to the prefix, for messages and manifests.
@@ -92,14 +105,18 @@ pub fn open_store(
                     reason: "no such folder".into(),
                 });
             }
-            let store = LocalFileSystem::new_with_prefix(dir).map_err(|e| StoreError::Local {
+            // The whole file system, with the folder as the prefix: keys are absolute paths, so
+            // a query engine reads staged files by their `file://` URLs. Keys cannot hold `..`,
+            // so nothing outside the folder is reached through this root.
+            let prefix = Path::from_filesystem_path(dir).map_err(|e| StoreError::Local {
                 path: dir.display().to_string(),
                 reason: e.to_string(),
             })?;
             Ok(StoreRoot {
-                store: Arc::new(store),
-                prefix: Path::default(),
+                store: Arc::new(LocalFileSystem::new()),
+                prefix,
                 display: dir.display().to_string(),
+                url: Url::parse("file:///").map_err(|e| StoreError::Unsupported(e.to_string()))?,
             })
         }
         StoreLocation::Remote(url) => open_remote(url, settings),
@@ -187,7 +204,7 @@ pub fn display_url(url: &str) -> String {
 
 fn open_remote(url: &str, settings: &StorageSettings) -> Result<StoreRoot, StoreError> {
     let display = display_url(url);
-    let parsed = url::Url::parse(url)
+    let parsed = Url::parse(url)
         .map_err(|e| StoreError::Unsupported(format!("{display}: not a valid URL: {e}")))?;
     let (scheme, prefix) = object_store::ObjectStoreScheme::parse(&parsed)
         .map_err(|e| StoreError::Unsupported(format!("{display}: {e}")))?;
@@ -248,11 +265,33 @@ fn open_remote(url: &str, settings: &StorageSettings) -> Result<StoreRoot, Store
             )));
         }
     };
+    let base = &parsed[..url::Position::BeforePath];
+    let url = Url::parse(base)
+        .map_err(|e| StoreError::Unsupported(format!("{display}: not a valid URL: {e}")))?;
     Ok(StoreRoot {
         store,
         prefix,
         display,
+        url,
     })
+}
+
+/// Objects written so far by this process (staged files and entries, result files), for the
+/// crash test hook.
+static WRITES: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one object written. Test hook: `PMM_CRASH_AFTER_WRITES=N` kills the process after N
+/// objects, so a test can check that a run dying at any write leaves nothing half done: no
+/// staged entry a later run would trust, no run that `latest.json` names but is incomplete.
+pub fn count_write() {
+    let written = WRITES.fetch_add(1, Ordering::SeqCst) + 1;
+    if std::env::var("PMM_CRASH_AFTER_WRITES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        == Some(written)
+    {
+        std::process::abort();
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::{Float64Type, TimestampMicrosecondType};
 use pmm_catalog::Catalog;
 
+use datafusion::arrow::record_batch::RecordBatch;
+
 use crate::{DatasetOutcome, DatasetValidator, MAX_LISTED_ROWS_PER_RULE, Severity, read_csv};
 
 fn catalog() -> Catalog {
@@ -14,16 +16,40 @@ fn catalog() -> Catalog {
         .expect("the shipped catalog loads")
 }
 
-fn read(dataset: &str, csv: &str, max_invalid: f64) -> DatasetOutcome {
+/// What validation made of a file: its outcome, and the valid rows of an accepted dataset.
+struct Read {
+    outcome: DatasetOutcome,
+    batches: Vec<RecordBatch>,
+}
+
+impl std::ops::Deref for Read {
+    type Target = DatasetOutcome;
+
+    fn deref(&self) -> &DatasetOutcome {
+        &self.outcome
+    }
+}
+
+fn read(dataset: &str, csv: &str, max_invalid: f64) -> Read {
     let catalog = catalog();
     let contract = catalog.dataset(dataset).expect("a shipped dataset");
-    let mut validator = DatasetValidator::new(contract, "XA", 2024, &format!("{dataset}.csv"));
+    let mut rows = Vec::new();
+    let file = format!("{dataset}.csv");
+    let mut validator = DatasetValidator::new(contract, "XA", 2024, &file, &mut rows);
     read_csv(csv.as_bytes(), &mut validator).expect("no internal error");
-    validator.finish(max_invalid)
+    let outcome = validator.finish(max_invalid);
+    // A rejected dataset's rows are discarded by whoever stages them.
+    if !outcome.accepted {
+        rows.clear();
+    }
+    Read {
+        outcome,
+        batches: rows,
+    }
 }
 
 /// (record, column, rule) of every row issue.
-fn places(outcome: &DatasetOutcome) -> Vec<(Option<u64>, Option<String>, String)> {
+fn places(outcome: &Read) -> Vec<(Option<u64>, Option<String>, String)> {
     outcome
         .issues
         .iter()

@@ -1,8 +1,10 @@
 //! Row validation against a dataset contract: types, required values, enums, ranges, ordering,
-//! the year column and keys. Works a batch at a time; keys are tracked across batches.
+//! the year column and keys. Works a batch at a time; keys are tracked across batches. The valid
+//! rows of each batch go to a [`RowSink`] as soon as they are checked (the run's sink writes them
+//! to staging), so a file is never held whole in memory.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
@@ -22,14 +24,30 @@ use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::schema::table_schema;
 use crate::{Error, Result};
 
-/// The result of reading one dataset file of one submission.
-#[derive(Debug)]
+/// Where the valid rows of a dataset go, batch by batch, in the dataset's table schema
+/// (`member`, `year`, then the contract's columns). A run's sink stages them as Parquet; a
+/// `Vec<RecordBatch>` keeps them in memory (tests).
+///
+/// The validator stops writing once the dataset is rejected; what was written before belongs
+/// to a rejected dataset, and the caller discards it when [`DatasetOutcome::accepted`] is false.
+pub trait RowSink: Send {
+    /// Takes one batch of valid rows.
+    fn write(&mut self, batch: RecordBatch) -> Result<()>;
+}
+
+impl RowSink for Vec<RecordBatch> {
+    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.push(batch);
+        Ok(())
+    }
+}
+
+/// The result of reading one dataset file of one submission (its valid rows went to the
+/// validator's [`RowSink`]).
+#[derive(Debug, Clone)]
 pub struct DatasetOutcome {
     /// The dataset name.
     pub dataset: String,
-    /// The valid rows, in the dataset's table schema (`member`, `year`, contract columns).
-    /// Empty when the dataset was rejected.
-    pub batches: Vec<RecordBatch>,
     /// Records read (the header is not a record).
     pub rows_read: u64,
     /// Records left out because they broke a rule.
@@ -38,11 +56,48 @@ pub struct DatasetOutcome {
     pub issues: Vec<ValidationIssue>,
     /// False when the whole dataset was rejected.
     pub accepted: bool,
+    /// True when the dataset was rejected because the store failed (a download broke off),
+    /// not because of what the file holds: such an outcome is not kept in staging, so the
+    /// next run reads the file again.
+    pub transient: bool,
+}
+
+/// The first record of each key seen in a file, by a 128-bit hash of the key: 32 bytes a
+/// key whatever its length, so a file of ten million declarations costs about 400 MB less
+/// than keeping the key text. Two different keys share a hash with a probability of about
+/// n² / 2¹²⁹ (1e-26 for a million keys).
+type KeyIndex = HashMap<u128, u64, BuildHasherDefault<KeyHashPassThrough>>;
+
+/// The keys of [`KeyIndex`] are already hashes: use their low bits as they are.
+#[derive(Default)]
+struct KeyHashPassThrough(u64);
+
+impl Hasher for KeyHashPassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for u128 keys; a plain fold keeps the hasher total.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
+    }
+}
+
+/// The 128-bit hash of a key's text.
+fn key_hash(text: &[u8]) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(text)
 }
 
 /// Checks the records of one dataset file, batch by batch.
 pub struct DatasetValidator<'a> {
     contract: &'a DatasetContract,
+    sink: &'a mut dyn RowSink,
     member: String,
     year: i32,
     file: String,
@@ -52,20 +107,28 @@ pub struct DatasetValidator<'a> {
     loose_schema: SchemaRef,
     /// For each contract column, its position among the file's columns, if present.
     positions: Vec<Option<usize>>,
-    keys: HashMap<String, u64>,
+    keys: KeyIndex,
     row_issues: IssueLimiter,
     dataset_issues: Vec<ValidationIssue>,
-    batches: Vec<RecordBatch>,
     rows_read: u64,
     rows_invalid: u64,
     rejected: bool,
+    transient: bool,
 }
 
 impl<'a> DatasetValidator<'a> {
-    /// A validator for `file` (as named in issues) of `member`'s submission for `year`.
-    pub fn new(contract: &'a DatasetContract, member: &str, year: i32, file: &str) -> Self {
+    /// A validator for `file` (as named in issues) of `member`'s submission for `year`, that
+    /// hands the valid rows to `sink`.
+    pub fn new(
+        contract: &'a DatasetContract,
+        member: &str,
+        year: i32,
+        file: &str,
+        sink: &'a mut dyn RowSink,
+    ) -> Self {
         DatasetValidator {
             contract,
+            sink,
             member: member.to_string(),
             year,
             file: file.to_string(),
@@ -78,13 +141,13 @@ impl<'a> DatasetValidator<'a> {
                     .collect::<Vec<_>>(),
             )),
             positions: vec![None; contract.columns.len()],
-            keys: HashMap::new(),
+            keys: KeyIndex::default(),
             row_issues: IssueLimiter::new(),
             dataset_issues: Vec::new(),
-            batches: Vec::new(),
             rows_read: 0,
             rows_invalid: 0,
             rejected: false,
+            transient: false,
         }
     }
 
@@ -134,7 +197,13 @@ impl<'a> DatasetValidator<'a> {
         let issue = self.issue(row, None, rule, Severity::Error, message);
         self.dataset_issues.push(issue);
         self.rejected = true;
-        self.batches.clear();
+    }
+
+    /// Rejects the whole dataset because the store failed while it was read: the file itself
+    /// may be fine, so the outcome is not kept for later runs.
+    pub fn reject_transient(&mut self, message: String) {
+        self.reject("unreadable", None, message);
+        self.transient = true;
     }
 
     /// Matches the file's column names with the contract: a missing required column or a
@@ -218,7 +287,6 @@ impl<'a> DatasetValidator<'a> {
                     );
                     self.dataset_issues.push(issue);
                     self.rejected = true;
-                    self.batches.clear();
                     return Ok(());
                 }
             };
@@ -239,7 +307,7 @@ impl<'a> DatasetValidator<'a> {
                 );
                 self.row_issues.push(issue);
             }
-            if column.required {
+            if column.required && source.null_count() > 0 {
                 for i in (0..rows).filter(|&i| source.is_null(i)) {
                     invalid[i] = true;
                     let issue = self.issue(
@@ -276,7 +344,7 @@ impl<'a> DatasetValidator<'a> {
         let batch =
             RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
         if batch.num_rows() > 0 {
-            self.batches.push(batch);
+            self.sink.write(batch)?;
         }
         Ok(())
     }
@@ -425,45 +493,55 @@ impl<'a> DatasetValidator<'a> {
             .iter()
             .filter_map(|k| self.contract.columns.iter().position(|c| &c.name == k))
             .collect();
+        if key_columns.is_empty() {
+            return Ok(());
+        }
         let rows = typed.first().map_or(0, |a| a.len());
         let formatters = key_columns
             .iter()
             .map(|&ci| ArrayFormatter::try_new(typed[ci].as_ref(), &Default::default()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Internal(format!("formatting key values: {e}")))?;
-        // The common case, one text key column, is looked up without formatting a copy.
+        // The common case, one text key column, is hashed without formatting a copy.
         let single_text = match key_columns.as_slice() {
             [ci] => typed[*ci].as_any().downcast_ref::<StringArray>(),
             _ => None,
         };
+        let composite = |i: usize| {
+            formatters
+                .iter()
+                .map(|f| f.value(i).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        self.keys.reserve(rows);
         for (i, bad) in invalid.iter_mut().enumerate().take(rows) {
             if key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
                 continue; // already invalid: a key column is required
             }
-            let key: Cow<'_, str> = match single_text {
-                Some(text) => Cow::Borrowed(text.value(i)),
-                None => Cow::Owned(
-                    formatters
-                        .iter()
-                        .map(|f| f.value(i).to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ),
+            let hash = match single_text {
+                Some(text) => key_hash(text.value(i).as_bytes()),
+                None => key_hash(composite(i).as_bytes()),
             };
             let record = first_record + i as u64;
-            match self.keys.get(key.as_ref()) {
-                Some(first) => {
+            match self.keys.entry(hash) {
+                std::collections::hash_map::Entry::Occupied(first) => {
                     *bad = true;
+                    let first = *first.get();
+                    let shown = match single_text {
+                        Some(text) => text.value(i).to_string(),
+                        None => composite(i),
+                    };
                     let column = self.contract.key.join(", ");
                     let message = format!(
-                        "repeats the key {key} of record {first}; keys must be unique in a file"
+                        "repeats the key {shown} of record {first}; keys must be unique in a file"
                     );
                     let issue =
                         self.issue(Some(record), Some(&column), "key", Severity::Error, message);
                     self.row_issues.push(issue);
                 }
-                None => {
-                    self.keys.insert(key.into_owned(), record);
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(record);
                 }
             }
         }
@@ -490,15 +568,11 @@ impl<'a> DatasetValidator<'a> {
         issues.extend(self.row_issues.finish());
         DatasetOutcome {
             dataset: self.contract.name.clone(),
-            batches: if self.rejected {
-                Vec::new()
-            } else {
-                self.batches
-            },
             rows_read: self.rows_read,
             rows_invalid: self.rows_invalid,
             issues,
             accepted: !self.rejected,
+            transient: self.transient,
         }
     }
 }
@@ -518,40 +592,57 @@ fn header_summary(names: &[String]) -> String {
 }
 
 /// Numeric, date and timestamp values as f64, for range and ordering rules. Dates are days,
-/// timestamps microseconds (exact in f64 for any plausible date).
-struct Ordinals<'a> {
-    array: &'a ArrayRef,
+/// timestamps microseconds (exact in f64 for any plausible date). The column's type is looked
+/// up once, not for every value.
+enum Ordinals<'a> {
+    Float(&'a Float64Array),
+    Int(&'a Int64Array),
+    Date(&'a Date32Array),
+    Timestamp(&'a TimestampMicrosecondArray),
+    /// A column with no order (text, booleans): no value.
+    Unordered(usize),
 }
 
 impl<'a> Ordinals<'a> {
     fn new(array: &'a ArrayRef) -> Self {
-        Ordinals { array }
+        let any = array.as_any();
+        if let Some(a) = any.downcast_ref::<Float64Array>() {
+            Ordinals::Float(a)
+        } else if let Some(a) = any.downcast_ref::<Int64Array>() {
+            Ordinals::Int(a)
+        } else if let Some(a) = any.downcast_ref::<Date32Array>() {
+            Ordinals::Date(a)
+        } else if let Some(a) = any.downcast_ref::<TimestampMicrosecondArray>() {
+            Ordinals::Timestamp(a)
+        } else {
+            Ordinals::Unordered(array.len())
+        }
     }
 
     fn rows(&self) -> std::ops::Range<usize> {
-        0..self.array.len()
+        let len = match self {
+            Ordinals::Float(a) => a.len(),
+            Ordinals::Int(a) => a.len(),
+            Ordinals::Date(a) => a.len(),
+            Ordinals::Timestamp(a) => a.len(),
+            Ordinals::Unordered(len) => *len,
+        };
+        0..len
     }
 
     fn get(&self, i: usize) -> Option<f64> {
-        if self.array.is_null(i) {
-            return None;
-        }
-        let any = self.array.as_any();
-        if let Some(a) = any.downcast_ref::<Float64Array>() {
-            Some(a.value(i))
-        } else if let Some(a) = any.downcast_ref::<Int64Array>() {
-            Some(a.value(i) as f64)
-        } else if let Some(a) = any.downcast_ref::<Date32Array>() {
-            Some(f64::from(a.value(i)))
-        } else {
-            any.downcast_ref::<TimestampMicrosecondArray>()
-                .map(|a| a.value(i) as f64)
+        match self {
+            Ordinals::Float(a) => a.is_valid(i).then(|| a.value(i)),
+            Ordinals::Int(a) => a.is_valid(i).then(|| a.value(i) as f64),
+            Ordinals::Date(a) => a.is_valid(i).then(|| f64::from(a.value(i))),
+            Ordinals::Timestamp(a) => a.is_valid(i).then(|| a.value(i) as f64),
+            Ordinals::Unordered(_) => None,
         }
     }
 
     /// How many units of this column make a day (for year bounds).
     fn per_day(&self) -> f64 {
-        if self.array.as_any().is::<TimestampMicrosecondArray>() {
+        if matches!(self, Ordinals::Timestamp(_)) {
             86_400_000_000.0
         } else {
             1.0

@@ -1,9 +1,10 @@
-//! Running a pipeline and publishing its results.
+//! Publishing a run's results: the result files and what reads them back.
 //!
-//! The last library in the data flow: [`run_pipeline`] discovers the submissions (ingestion),
-//! evaluates and scores them (engine), and writes the result tables of each audience as Arrow
-//! IPC files under `<results>/runs/<run_id>/`, then the run's `manifest.json`, then replaces
-//! `<results>/latest.json`, last, so a reader never follows it to a partial run.
+//! The last library before the run's orchestration (`pmm-run`), and the first after the
+//! engine: [`publication`] writes the result tables of each audience ([`tables`]) as Arrow IPC
+//! files under `<results>/runs/<run_id>/`, then the run's `manifest.json`, then replaces
+//! `<results>/latest.json` last, so a reader never follows it to a partial run. Both JSON files
+//! are typed structs ([`manifest`]) shared by their writers and readers.
 //!
 //! Then the metrics: [`metrics`] turns one audience's tables and the run's health into
 //! Prometheus gauges; [`export`] writes them as a node_exporter textfile and pushes them to a
@@ -11,12 +12,11 @@
 //! from the results store.
 
 pub mod export;
+pub mod manifest;
 pub mod metrics;
-mod run;
+pub mod publication;
 pub mod serve;
 pub mod tables;
 
-pub use run::{
-    Latest, MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
-    SubmissionStatus, run_pipeline,
-};
+pub use manifest::{EngineFigures, LatestPointer, RunCounts, RunManifest};
+pub use publication::{Latest, PART_SIZE, Publication, PublishError};

@@ -10,7 +10,7 @@ use datafusion::arrow::array::{Array, Float64Array, Int64Array, RecordBatch, Str
 use pmm_ingest::{Severity, ValidationIssue};
 use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
 
-use crate::run::SubmissionStatus;
+use crate::manifest::RunManifest;
 
 /// The media type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -66,15 +66,16 @@ pub struct RunHealth {
 }
 
 impl RunHealth {
-    /// The health of a run from what it read and found.
+    /// The health of a run from what it read and found: `submissions` read in all, of which
+    /// `rejected` were rejected as a whole, and every issue.
     pub fn new(
         pipeline: &str,
         finished_at_seconds: f64,
         duration_seconds: f64,
-        submissions: &[SubmissionStatus],
+        submissions: u64,
+        rejected: u64,
         issues: &[ValidationIssue],
     ) -> RunHealth {
-        let rejected = submissions.iter().filter(|s| s.rejected.is_some()).count() as u64;
         let count = |severity: Severity| {
             issues
                 .iter()
@@ -86,27 +87,26 @@ impl RunHealth {
             pipeline: pipeline.to_string(),
             finished_at_seconds,
             duration_seconds,
-            submissions_accepted: submissions.len() as u64 - rejected,
+            submissions_accepted: submissions.saturating_sub(rejected),
             submissions_rejected: rejected,
             issues_error: count(Severity::Error),
             issues_warning: count(Severity::Warning),
         }
     }
 
-    /// The health recorded in a run's `manifest.json` (what `pmm serve` exports).
-    pub fn from_manifest(manifest: &serde_json::Value) -> Option<RunHealth> {
-        let counts = manifest.get("counts")?;
-        let count = |name: &str| counts.get(name).and_then(serde_json::Value::as_u64);
-        let finished = manifest.get("finished_at")?.as_str()?;
-        let finished = chrono::DateTime::parse_from_rfc3339(finished).ok()?;
+    /// The health recorded in a run's `manifest.json` (what `pmm serve` exports); `None` when
+    /// its finishing time is not a timestamp.
+    pub fn from_manifest(manifest: &RunManifest) -> Option<RunHealth> {
+        let finished = chrono::DateTime::parse_from_rfc3339(&manifest.finished_at).ok()?;
+        let counts = &manifest.counts;
         Some(RunHealth {
-            pipeline: manifest.get("pipeline")?.as_str()?.to_string(),
+            pipeline: manifest.pipeline.clone(),
             finished_at_seconds: finished.timestamp_millis() as f64 / 1000.0,
-            duration_seconds: manifest.get("duration_seconds")?.as_f64()?,
-            submissions_accepted: count("submissions_accepted")?,
-            submissions_rejected: count("submissions_rejected")?,
-            issues_error: count("validation_issues_error")?,
-            issues_warning: count("validation_issues_warning")?,
+            duration_seconds: manifest.duration_seconds,
+            submissions_accepted: counts.submissions_accepted,
+            submissions_rejected: counts.submissions_rejected,
+            issues_error: counts.validation_issues_error,
+            issues_warning: counts.validation_issues_warning,
         })
     }
 }

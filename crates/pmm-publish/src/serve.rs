@@ -25,7 +25,9 @@ use pmm_catalog::Disclosure;
 use pmm_ingest::StoreRoot;
 use serde_json::json;
 
+use crate::manifest::{LatestPointer, RunManifest};
 use crate::metrics::{AudienceTables, CONTENT_TYPE, MetricsText, RunHealth, encode};
+use crate::tables::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
 
 /// What `pmm serve` serves, and how often it looks for a new run.
 #[derive(Debug, Clone)]
@@ -90,26 +92,27 @@ async fn read(root: &StoreRoot, relative: &str) -> Result<bytes::Bytes, LoadErro
     }
 }
 
-/// The run id and folder that `latest.json` names.
-pub async fn latest_run(root: &StoreRoot) -> Result<(String, String), LoadError> {
+/// The run that `latest.json` names.
+pub async fn latest_run(root: &StoreRoot) -> Result<LatestPointer, LoadError> {
     let bytes = read(root, "latest.json").await?;
-    let invalid = |message: &str| LoadError::Invalid {
+    serde_json::from_slice(&bytes).map_err(|e| LoadError::Invalid {
         path: format!("{}/latest.json", root.display.trim_end_matches('/')),
-        message: message.to_string(),
-    };
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| invalid(&format!("not JSON: {e}")))?;
-    let field = |name: &str| {
-        value
-            .get(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-            .ok_or_else(|| invalid(&format!("no `{name}` text")))
-    };
-    Ok((field("run_id")?, field("path")?))
+        message: format!("not a latest.json of pmm: {e}"),
+    })
 }
 
-async fn read_table(root: &StoreRoot, relative: &str) -> Result<RecordBatch, LoadError> {
+/// The manifest of the run in folder `path` (relative to the results location).
+pub async fn read_manifest(root: &StoreRoot, path: &str) -> Result<RunManifest, LoadError> {
+    let manifest_path = format!("{path}/manifest.json");
+    let bytes = read(root, &manifest_path).await?;
+    serde_json::from_slice(&bytes).map_err(|e| LoadError::Invalid {
+        path: format!("{}/{manifest_path}", root.display.trim_end_matches('/')),
+        message: format!("not a run manifest of pmm: {e}"),
+    })
+}
+
+/// One result table of a run, read whole.
+pub async fn read_table(root: &StoreRoot, relative: &str) -> Result<RecordBatch, LoadError> {
     let bytes = read(root, relative).await?;
     let invalid = |message: String| LoadError::Invalid {
         path: format!("{}/{relative}", root.display.trim_end_matches('/')),
@@ -132,23 +135,17 @@ pub async fn load_run(
     path: &str,
     audience: Disclosure,
 ) -> Result<LoadedRun, LoadError> {
-    let manifest_path = format!("{path}/manifest.json");
     // Where the manifest is, for messages: the results location, then the run's folder.
-    let manifest_at = format!("{}/{manifest_path}", root.display.trim_end_matches('/'));
-    let manifest: serde_json::Value = serde_json::from_slice(&read(root, &manifest_path).await?)
-        .map_err(|e| LoadError::Invalid {
-            path: manifest_at.clone(),
-            message: format!("not JSON: {e}"),
-        })?;
+    let manifest_at = format!(
+        "{}/{path}/manifest.json",
+        root.display.trim_end_matches('/')
+    );
+    let manifest = read_manifest(root, path).await?;
     let health = RunHealth::from_manifest(&manifest).ok_or_else(|| LoadError::Invalid {
         path: manifest_at.clone(),
-        message: "lacks pipeline, finished_at, duration_seconds or counts".into(),
+        message: format!("finished_at `{}` is not a timestamp", manifest.finished_at),
     })?;
-    let published = manifest
-        .get("audiences")
-        .and_then(|a| a.as_array())
-        .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(audience.as_str())));
-    if !published {
+    if !manifest.audiences.contains(&audience) {
         return Err(LoadError::Invalid {
             path: manifest_at,
             message: format!(
@@ -158,10 +155,10 @@ pub async fn load_run(
     }
     let table = |name: &str| format!("{path}/{audience}/{name}.arrow");
     let tables = AudienceTables {
-        indicator_values: read_table(root, &table("indicator_values")).await?,
-        outcome_scores: read_table(root, &table("outcome_scores")).await?,
-        dimension_scores: read_table(root, &table("dimension_scores")).await?,
-        peer_stats: read_table(root, &table("peer_stats")).await?,
+        indicator_values: read_table(root, &table(INDICATOR_VALUES)).await?,
+        outcome_scores: read_table(root, &table(OUTCOME_SCORES)).await?,
+        dimension_scores: read_table(root, &table(DIMENSION_SCORES)).await?,
+        peer_stats: read_table(root, &table(PEER_STATS)).await?,
     };
     Ok(LoadedRun {
         run_id: run_id.to_string(),
@@ -187,13 +184,18 @@ async fn refresh(options: &ServeOptions, shared: &Shared) {
         .ok()
         .and_then(|s| s.run.as_ref().map(|r| r.run_id.clone()));
     let outcome = async {
-        let (run_id, path) = latest_run(&options.results).await?;
-        if current.as_deref() == Some(run_id.as_str()) {
+        let latest = latest_run(&options.results).await?;
+        if current.as_deref() == Some(latest.run_id.as_str()) {
             return Ok(None);
         }
-        load_run(&options.results, &run_id, &path, options.audience)
-            .await
-            .map(Some)
+        load_run(
+            &options.results,
+            &latest.run_id,
+            &latest.path,
+            options.audience,
+        )
+        .await
+        .map(Some)
     }
     .await;
     let Ok(mut served) = shared.write() else {

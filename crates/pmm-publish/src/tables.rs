@@ -10,6 +10,17 @@ use datafusion::arrow::ipc::writer::FileWriter;
 use pmm_engine::{IndicatorRow, PeerRow, ScoreRow};
 use pmm_ingest::ValidationIssue;
 
+/// The name of the `indicator_values` table (its file is `<name>.arrow`).
+pub const INDICATOR_VALUES: &str = "indicator_values";
+/// The name of the `outcome_scores` table.
+pub const OUTCOME_SCORES: &str = "outcome_scores";
+/// The name of the `dimension_scores` table.
+pub const DIMENSION_SCORES: &str = "dimension_scores";
+/// The name of the `peer_stats` table.
+pub const PEER_STATS: &str = "peer_stats";
+/// The name of the `validation_issues` table (the Secretariat's only).
+pub const VALIDATION_ISSUES: &str = "validation_issues";
+
 /// Columns: (name, type, nullable).
 type Columns = [(&'static str, DataType, bool)];
 

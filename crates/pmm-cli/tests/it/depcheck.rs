@@ -1,4 +1,5 @@
-//! The crates' dependencies point one way (catalog -> ingest -> engine -> cli), and YAML is
+//! The crates' dependencies point one way (catalog -> ingest -> engine -> publish -> run ->
+//! cli), and YAML is
 //! parsed in one module only. Reads the manifests and sources, so a new dependency or a stray
 //! `serde_yaml` call fails here, not in review.
 
@@ -41,8 +42,28 @@ fn crate_dependencies_point_one_way() {
                 "pmm-cli",
             ][..],
         ),
-        ("pmm-ingest", &["serde_yaml", "pmm-engine", "pmm-cli"][..]),
-        ("pmm-engine", &["serde_yaml", "object_store", "pmm-cli"][..]),
+        (
+            "pmm-ingest",
+            &[
+                "serde_yaml",
+                "pmm-engine",
+                "pmm-publish",
+                "pmm-run",
+                "pmm-cli",
+            ][..],
+        ),
+        (
+            "pmm-engine",
+            &[
+                "serde_yaml",
+                "object_store",
+                "pmm-publish",
+                "pmm-run",
+                "pmm-cli",
+            ][..],
+        ),
+        ("pmm-publish", &["serde_yaml", "pmm-run", "pmm-cli"][..]),
+        ("pmm-run", &["serde_yaml", "pmm-cli"][..]),
     ] {
         let deps = dependencies(krate);
         assert!(!deps.is_empty(), "{krate} has dependencies to check");

@@ -4,15 +4,21 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod depcheck;
+mod golden;
 mod indicators;
 mod metrics;
 mod run;
 mod s3;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::FileReader;
+use serde_json::Value;
 
 /// The repository's top folder.
 pub fn repo_root() -> PathBuf {
@@ -132,4 +138,41 @@ pub fn pmm_env(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
         .current_dir(dir)
         .output()
         .expect("the pmm binary runs")
+}
+
+/// Result tables by file name, without the run id column.
+pub type Tables = BTreeMap<String, Vec<RecordBatch>>;
+
+/// The batches of an Arrow IPC file, without the `run_id` column.
+pub fn without_run_id(bytes: Vec<u8>) -> Vec<RecordBatch> {
+    let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
+    reader
+        .map(|b| {
+            let b = b.unwrap();
+            let keep: Vec<usize> = (0..b.num_columns())
+                .filter(|&i| b.schema().field(i).name() != "run_id")
+                .collect();
+            b.project(&keep).unwrap()
+        })
+        .collect()
+}
+
+/// The tables of the run `latest.json` names under a local results folder, by file name,
+/// without `run_id`, and its manifest.
+pub fn local_tables(results: &Path) -> (Tables, Value) {
+    let latest: Value =
+        serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap();
+    let run = results.join(latest["path"].as_str().unwrap());
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let mut tables = Tables::new();
+    for file in manifest["files"].as_array().unwrap() {
+        let file = file.as_str().unwrap();
+        let name = file.split_once('/').unwrap().1.split_once('/').unwrap().1;
+        tables.insert(
+            name.to_string(),
+            without_run_id(std::fs::read(results.join(file)).unwrap()),
+        );
+    }
+    (tables, manifest)
 }

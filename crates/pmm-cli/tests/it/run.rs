@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{pmm, repo_root, text};
+use crate::{local_tables, pmm, repo_root, text};
 
 fn latest(results: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap()
@@ -302,5 +302,90 @@ fn a_run_killed_at_any_moment_never_leaves_latest_pointing_at_a_partial_run() {
                 "{file} missing after a kill at {delay_ms} ms"
             );
         }
+    }
+}
+
+/// The staged entries under `staging` and whether each names complete files (every file it
+/// lists is there with the size the entry records).
+fn staged_entries(staging: &Path) -> Vec<(String, bool)> {
+    let mut entries = Vec::new();
+    let mut stack = vec![staging.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(listing) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in listing.flatten() {
+            let path = entry.path();
+            let relative = path.strip_prefix(staging).unwrap().display().to_string();
+            if path.is_dir() {
+                stack.push(path);
+            } else if relative.ends_with(".json") && !relative.starts_with("runs/") {
+                let entry: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&path).unwrap())
+                        .unwrap_or_else(|e| panic!("{relative} is not whole JSON: {e}"));
+                let complete = entry["files"].as_array().unwrap().iter().all(|f| {
+                    std::fs::metadata(staging.join(f["path"].as_str().unwrap()))
+                        .is_ok_and(|m| Some(m.len()) == f["size"].as_u64())
+                });
+                entries.push((relative, complete));
+            }
+        }
+    }
+    entries.sort();
+    entries
+}
+
+#[test]
+fn a_crash_while_staging_leaves_no_entry_that_a_later_run_trusts() {
+    let reference = tempfile::tempdir().unwrap();
+    let out = |dir: &tempfile::TempDir| dir.path().to_str().unwrap().to_string();
+    let run = |results: &str, crash_after: Option<usize>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pmm"));
+        command
+            .args(["run", "pipelines/demo.yaml", "--results", results])
+            .current_dir(repo_root());
+        if let Some(n) = crash_after {
+            command.env("PMM_CRASH_AFTER_WRITES", n.to_string());
+        }
+        command.output().unwrap()
+    };
+    assert_eq!(run(&out(&reference), None).status.code(), Some(0));
+    let (expected, _) = local_tables(reference.path());
+
+    // The first writes of a run on empty staging are staged files and entries.
+    for crash_after in [1, 2, 3, 8, 21] {
+        let results = tempfile::tempdir().unwrap();
+        let crashed = run(&out(&results), Some(crash_after));
+        assert!(
+            !crashed.status.success(),
+            "killed after {crash_after} writes"
+        );
+        assert!(!results.path().join("latest.json").exists());
+        let staging = results.path().join("staging");
+        let entries = staged_entries(&staging);
+        for (entry, complete) in &entries {
+            assert!(
+                complete,
+                "{entry} names a file that is missing or incomplete after a crash at write {crash_after}"
+            );
+        }
+        let again = run(&out(&results), None);
+        assert_eq!(again.status.code(), Some(0), "{:?}", text(&again));
+        let (tables, manifest) = local_tables(results.path());
+        let reused = manifest["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["status"] == "reused")
+            .count();
+        assert_eq!(
+            reused,
+            entries.len(),
+            "exactly the entries written before the crash at write {crash_after} are reused"
+        );
+        assert_eq!(
+            tables, expected,
+            "the same rows after a crash at write {crash_after}"
+        );
     }
 }

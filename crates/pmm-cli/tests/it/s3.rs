@@ -3,15 +3,12 @@
 //! same results. The `garage` binary comes from `bash .ci/run` (`cargo install garage`, cached
 //! in ~/.cache/pmm-tools); `PMM_GARAGE` can name another.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use arrow_array::RecordBatch;
-use arrow_ipc::reader::FileReader;
 use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
@@ -20,7 +17,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{Server, free_port, pmm_env, repo_root, text};
+use crate::{Server, Tables, free_port, local_tables, pmm_env, repo_root, text, without_run_id};
 
 const KEY_ID: &str = "GK0123456789abcdef01234567";
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -206,40 +203,6 @@ fn write_pipeline(dir: &Path, name: &str, source: &str, members: &str, results: 
     path
 }
 
-/// Result tables by file name, without the run id column.
-type Tables = BTreeMap<String, Vec<RecordBatch>>;
-
-fn without_run_id(bytes: Vec<u8>) -> Vec<RecordBatch> {
-    let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
-    reader
-        .map(|b| {
-            let b = b.unwrap();
-            let keep: Vec<usize> = (0..b.num_columns())
-                .filter(|&i| b.schema().field(i).name() != "run_id")
-                .collect();
-            b.project(&keep).unwrap()
-        })
-        .collect()
-}
-
-fn local_tables(results: &Path) -> (Tables, Value) {
-    let latest: Value =
-        serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap();
-    let run = results.join(latest["path"].as_str().unwrap());
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
-    let mut tables = Tables::new();
-    for file in manifest["files"].as_array().unwrap() {
-        let file = file.as_str().unwrap();
-        let name = file.split_once('/').unwrap().1.split_once('/').unwrap().1;
-        tables.insert(
-            name.to_string(),
-            without_run_id(std::fs::read(results.join(file)).unwrap()),
-        );
-    }
-    (tables, manifest)
-}
-
 async fn s3_tables(garage: &Garage, prefix: &str) -> (Tables, Value) {
     let latest: Value =
         serde_json::from_slice(&garage.get(&format!("{prefix}/latest.json")).await.unwrap())
@@ -365,9 +328,58 @@ async fn an_s3_run_gives_the_rows_of_the_local_run() {
         manifest["source"],
         format!("s3://{BUCKET}/same/submissions")
     );
-    // Nothing but results under the results prefix, and a latest.json naming the run.
+    // Nothing but results and staged data under the results prefix, and a latest.json naming
+    // the run.
     let keys = garage.keys("same/results").await;
-    assert_eq!(keys.len(), 13 + 2, "{keys:#?}");
+    let results: Vec<&String> = keys
+        .iter()
+        .filter(|k| !k.starts_with("same/results/staging/"))
+        .collect();
+    assert_eq!(results.len(), 13 + 2, "{results:#?}");
+    let staged_data = |keys: &[String]| -> Vec<String> {
+        keys.iter()
+            .filter(|k| k.starts_with("same/results/staging/member="))
+            .cloned()
+            .collect()
+    };
+    let staged = staged_data(&keys);
+    assert!(
+        staged.iter().any(|k| k.ends_with(".parquet")) && staged.len() > 100,
+        "the valid rows are staged on S3 beside the results: {keys:#?}"
+    );
+    assert!(
+        manifest["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] != "reused"),
+        "{manifest}"
+    );
+
+    // A second run reuses every staged input from S3 and gives the same rows.
+    let output = pmm_env(
+        dir,
+        &["run", pipeline.to_str().unwrap()],
+        &Garage::env(&garage.endpoint),
+    );
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("inputs: 0 read and staged"), "{stdout}");
+    let (again, manifest) = s3_tables(&garage, "same/results").await;
+    assert_eq!(again, expected, "the same rows from staged data on S3");
+    assert!(
+        manifest["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] != "read"),
+        "{manifest}"
+    );
+    assert_eq!(
+        staged_data(&garage.keys("same/results").await),
+        staged,
+        "nothing new is staged"
+    );
 
     // `pmm serve` reads the run back from S3.
     let latest: Value =
@@ -587,9 +599,24 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
         serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
     faults.flaky.store(false, Ordering::SeqCst);
 
-    // One member's objects keep failing: its datasets are rejected with an issue, the run goes on.
-    *faults.fail_objects.lock().unwrap() = Some("member=XB/".into());
-    let output = run(&proxy);
+    // One member's objects keep failing: its datasets are rejected with an issue, the run goes
+    // on. (On fresh staging: with the first run's, nothing of XB would be read at all.)
+    let fresh = dir.join("s3-faults-fresh.yaml");
+    std::fs::write(
+        &fresh,
+        std::fs::read_to_string(&pipeline).unwrap()
+            + &format!("staging: s3://{BUCKET}/faults/staging-fresh\n"),
+    )
+    .unwrap();
+    let run_fresh = |endpoint: &str| {
+        pmm_env(
+            dir,
+            &["run", fresh.to_str().unwrap()],
+            &Garage::env(endpoint),
+        )
+    };
+    *faults.fail_objects.lock().unwrap() = Some("/submissions/member=XB/".into());
+    let output = run_fresh(&proxy);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("XB 2024"), "{stdout}");
@@ -618,6 +645,28 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     let second: Value =
         serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
     assert_ne!(first["run_id"], second["run_id"]);
+    // A store failure is not staged: the next run reads XB's files again, and only those.
+    let (_, failed_manifest) = s3_tables(&garage, "faults/results").await;
+    let output = run_fresh(&proxy);
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let (got, manifest) = s3_tables(&garage, "faults/results").await;
+    assert_eq!(got, expected, "XB's data is back");
+    for input in manifest["inputs"].as_array().unwrap() {
+        let path = input["path"].as_str().unwrap();
+        let was = failed_manifest["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["path"] == path)
+            .unwrap();
+        if path.starts_with("member=XB/") && was["staged"].is_null() {
+            assert_eq!(input["status"], "read", "{path}");
+        } else if was["status"] != "skipped" {
+            assert_eq!(input["status"], "reused", "{path}");
+        }
+    }
+    let second: Value =
+        serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
 
     // A results store that keeps failing: exit 1, and latest.json still names the last run.
     faults.fail_writes.store(true, Ordering::SeqCst);

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use pmm_catalog::{Catalog, Status};
-use pmm_engine::{DatasetState, Engine, EvaluationInputs};
-use pmm_ingest::{DatasetValidator, read_csv};
+use pmm_engine::{DatasetState, Engine, EngineSettings, EvaluationInputs};
+use pmm_ingest::{ReadSettings, StagingArea, memory_staging, stage_text};
 
 const DECL: &str = "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value\n";
 const STAFF: &str = "unit,headcount,female_headcount,training_hours,integrity_cases,budget\n";
@@ -15,9 +15,11 @@ fn catalog() -> Catalog {
         .expect("the shipped catalog loads")
 }
 
-/// Validates `csv` as `dataset` of `member` for `year` and adds it to the inputs as accepted.
-fn submit(
+/// Validates and stages `csv` as `dataset` of `member` for `year` (in memory, through the
+/// run's read path) and adds it to the inputs as accepted.
+async fn submit(
     catalog: &Catalog,
+    staging: &StagingArea,
     inputs: &mut EvaluationInputs,
     member: &str,
     year: i32,
@@ -25,15 +27,20 @@ fn submit(
     csv: &str,
 ) {
     let contract = catalog.dataset(dataset).unwrap();
-    let mut validator = DatasetValidator::new(contract, member, year, dataset);
-    read_csv(csv.as_bytes(), &mut validator).unwrap();
-    let outcome = validator.finish(0.0);
-    assert!(outcome.accepted, "{:?}", outcome.issues);
+    let settings = ReadSettings {
+        max_invalid_row_fraction: 0.0,
+    };
+    let file = format!("{dataset}.csv");
+    let staged = stage_text(staging, contract, member, year, &file, csv, &settings)
+        .await
+        .unwrap();
+    assert!(staged.outcome.accepted, "{:?}", staged.outcome.issues);
     inputs
-        .batches
+        .tables
         .entry(dataset.to_string())
         .or_default()
-        .extend(outcome.batches);
+        .extend(staged.files);
+    inputs.staging = Some(staging.root.clone());
     inputs.datasets.insert(
         (member.into(), year, dataset.into()),
         DatasetState::Accepted,
@@ -44,6 +51,7 @@ fn submit(
 async fn statuses_are_decided_in_catalog_order() {
     let catalog = catalog();
     let indicator = catalog.indicator("od.declarations_per_staff").unwrap();
+    let staging = memory_staging().unwrap();
     let mut inputs = EvaluationInputs::new(2024);
     inputs.members = ["XA", "XB", "XC", "XD", "XE", "XF"]
         .map(String::from)
@@ -54,7 +62,16 @@ async fn statuses_are_decided_in_catalog_order() {
     let staff = format!("{STAFF}U1,4,2,0,0,\n");
 
     // XA: declared not applicable, although its staff dataset was rejected.
-    submit(&catalog, &mut inputs, "XA", 2024, "declarations", &rows);
+    submit(
+        &catalog,
+        &staging,
+        &mut inputs,
+        "XA",
+        2024,
+        "declarations",
+        &rows,
+    )
+    .await;
     inputs
         .datasets
         .insert(("XA".into(), 2024, "staff".into()), DatasetState::Rejected);
@@ -67,32 +84,63 @@ async fn statuses_are_decided_in_catalog_order() {
         DatasetState::Rejected,
     );
     // XC: staff not submitted.
-    submit(&catalog, &mut inputs, "XC", 2024, "declarations", &rows);
-    // XD: no staff at all (headcount 0): a zero denominator.
-    submit(&catalog, &mut inputs, "XD", 2024, "declarations", &rows);
     submit(
         &catalog,
+        &staging,
+        &mut inputs,
+        "XC",
+        2024,
+        "declarations",
+        &rows,
+    )
+    .await;
+    // XD: no staff at all (headcount 0): a zero denominator.
+    submit(
+        &catalog,
+        &staging,
+        &mut inputs,
+        "XD",
+        2024,
+        "declarations",
+        &rows,
+    )
+    .await;
+    submit(
+        &catalog,
+        &staging,
         &mut inputs,
         "XD",
         2024,
         "staff",
         &format!("{STAFF}U1,0,0,0,0,\n"),
-    );
+    )
+    .await;
     // XE: both there.
-    submit(&catalog, &mut inputs, "XE", 2024, "declarations", &rows);
-    submit(&catalog, &mut inputs, "XE", 2024, "staff", &staff);
+    submit(
+        &catalog,
+        &staging,
+        &mut inputs,
+        "XE",
+        2024,
+        "declarations",
+        &rows,
+    )
+    .await;
+    submit(&catalog, &staging, &mut inputs, "XE", 2024, "staff", &staff).await;
     // XF: only a T-1 submission, which does not stand in for T.
     submit(
         &catalog,
+        &staging,
         &mut inputs,
         "XF",
         2023,
         "declarations",
         &rows.replace("2024-01-01", "2023-01-01"),
-    );
-    submit(&catalog, &mut inputs, "XF", 2023, "staff", &staff);
+    )
+    .await;
+    submit(&catalog, &staging, &mut inputs, "XF", 2023, "staff", &staff).await;
 
-    let engine = Engine::new(&catalog, &inputs).unwrap();
+    let engine = Engine::new(&catalog, &inputs, &EngineSettings::default()).unwrap();
     let values = engine.evaluate(indicator, &inputs).await.unwrap();
     let got: Vec<(&str, Status, Option<f64>)> = values
         .iter()
@@ -123,7 +171,7 @@ async fn every_indicator_runs_over_empty_tables() {
     let catalog = catalog();
     let mut inputs = EvaluationInputs::new(2024);
     inputs.members = vec!["XA".into()];
-    let engine = Engine::new(&catalog, &inputs).unwrap();
+    let engine = Engine::new(&catalog, &inputs, &EngineSettings::default()).unwrap();
     for indicator in &catalog.indicators {
         let values = engine.evaluate(indicator, &inputs).await.unwrap();
         assert_eq!(values.len(), 1);

@@ -6,6 +6,7 @@
 
 mod end_to_end;
 mod metrics;
+mod staging;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,6 +58,29 @@ impl Cell {
 
 /// A result row by column name.
 pub type Row = BTreeMap<String, Cell>;
+
+/// Every result table of a run folder, by path relative to it, rows without `run_id`.
+pub fn run_tables(run: &Path) -> BTreeMap<String, Vec<Row>> {
+    let mut tables = BTreeMap::new();
+    for audience in ["secretariat", "wco", "public"] {
+        let Ok(entries) = std::fs::read_dir(run.join(audience)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let (_, mut rows) = read_table(&entry.path());
+            for row in &mut rows {
+                row.remove("run_id");
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            tables.insert(format!("{audience}/{name}"), rows);
+        }
+    }
+    assert!(
+        tables.len() >= 13,
+        "every table of every audience: {tables:?}"
+    );
+    tables
+}
 
 /// Reads an Arrow IPC file into rows, checking the column types as it goes.
 pub fn read_table(path: &Path) -> (Vec<(String, DataType)>, Vec<Row>) {

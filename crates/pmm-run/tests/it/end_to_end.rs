@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use pmm_catalog::Pipeline;
-use pmm_publish::{NoProgress, RunOptions, run_pipeline};
+use pmm_ingest::InputStatus;
+use pmm_publish::{LatestPointer, RunManifest};
+use pmm_run::{NoProgress, RunOptions, run_pipeline};
 use pmm_synth::{FormatChoice, SynthOptions, synthesize};
 
 use crate::{Row, read_table};
@@ -122,9 +124,9 @@ async fn fixture() -> (tempfile::TempDir, Pipeline) {
 }
 
 fn latest(results: &Path) -> PathBuf {
-    let latest: serde_json::Value =
+    let latest: LatestPointer =
         serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap();
-    results.join(latest["path"].as_str().unwrap())
+    results.join(latest.path)
 }
 
 fn find<'a>(rows: &'a [Row], pairs: &[(&str, &str)]) -> &'a Row {
@@ -453,27 +455,37 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
             .all(|r| r["median"].float().is_none())
     );
 
-    // The run manifest names every input with its size and ETag.
-    let manifest: serde_json::Value =
+    // The run manifest names every input with its size, ETag, status and fingerprint.
+    let manifest: RunManifest =
         serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
-    let inputs = manifest["inputs"].as_array().unwrap();
-    let xz_decl = inputs
+    assert_eq!(manifest, summary.manifest);
+    let xz_decl = manifest
+        .inputs
         .iter()
-        .find(|i| i["path"] == "member=XZ/year=2024/declarations.csv")
+        .find(|i| i.object.path == "member=XZ/year=2024/declarations.csv")
         .unwrap();
     assert_eq!(
-        xz_decl["size"].as_u64(),
-        Some(
-            std::fs::metadata(
-                dir.path()
-                    .join("submissions/member=XZ/year=2024/declarations.csv")
-            )
-            .unwrap()
-            .len()
+        xz_decl.object.size,
+        std::fs::metadata(
+            dir.path()
+                .join("submissions/member=XZ/year=2024/declarations.csv")
         )
+        .unwrap()
+        .len()
     );
-    assert!(xz_decl["etag"].is_string());
-    assert_eq!(manifest["counts"]["submissions_rejected"], 1);
+    assert!(xz_decl.object.etag.is_some());
+    assert_eq!(xz_decl.status, InputStatus::Read);
+    assert_eq!(xz_decl.fingerprint.as_ref().map(String::len), Some(64));
+    assert!(xz_decl.staged.is_some());
+    assert_eq!(manifest.counts.submissions_rejected, 1);
+    // XF sent seizures twice: neither file is read.
+    let seizures: Vec<_> = manifest
+        .inputs
+        .iter()
+        .filter(|i| i.object.path.starts_with("member=XF/year=2024/seizures."))
+        .collect();
+    assert_eq!(seizures.len(), 2);
+    assert!(seizures.iter().all(|i| i.status == InputStatus::Skipped));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -486,6 +498,11 @@ async fn rerunning_on_the_same_inputs_gives_the_same_rows() {
         .await
         .unwrap();
     assert_ne!(first.run_id, second.run_id);
+    assert!(first.manifest.counts.inputs_read > 0);
+    assert_eq!(
+        second.manifest.counts.inputs_read, 0,
+        "the second run reuses every staged input"
+    );
     let runs = dir.path().join("results/runs");
     assert_eq!(
         latest(&dir.path().join("results")),

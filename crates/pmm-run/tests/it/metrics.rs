@@ -6,7 +6,7 @@ use std::path::Path;
 
 use pmm_catalog::{Disclosure, Pipeline};
 use pmm_publish::metrics::{Sample, parse_samples};
-use pmm_publish::{NoProgress, RunOptions, RunSummary, run_pipeline};
+use pmm_run::{NoProgress, RunOptions, RunSummary, run_pipeline};
 use pmm_synth::{FormatChoice, SynthOptions, synthesize};
 
 async fn run_with_metrics(dir: &Path, audience: &str) -> (RunSummary, String) {

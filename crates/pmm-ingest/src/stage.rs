@@ -1,0 +1,531 @@
+//! Staging: the valid rows of every input a run reads, kept as Parquet with the input's
+//! validation issues and row counts, so that evaluation streams from files instead of holding
+//! rows in memory, and a later run whose input has not changed reuses them without reading it.
+//!
+//! Layout under the staging location (any object store):
+//!
+//! ```text
+//! member=XA/year=2024/declarations/<fingerprint>.json            the entry, written last
+//! member=XA/year=2024/declarations/<fingerprint>-<nonce>.parquet the valid rows
+//! member=XA/year=2024/manifest/<fingerprint>.json                a manifest's text
+//! runs/<run_id>.json                                             a published run's reference
+//! ```
+//!
+//! An entry is complete or absent: the Parquet file is uploaded whole (a single PUT, or a
+//! multipart upload that only appears when completed) before the entry that names it, and the
+//! entry is one PUT. A run that dies midway leaves at most a data file that no entry names,
+//! which no run trusts and `pmm gc` removes.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{SecondsFormat, Utc};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use pmm_catalog::DatasetContract;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::discover::SourceObject;
+use crate::issue::ValidationIssue;
+use crate::store::{StoreRoot, count_write};
+use crate::validate::RowSink;
+use crate::{Error, Result};
+
+/// Bumped whenever what validation or staging produces for the same input changes (a new
+/// rule, a different message, another staged schema), so that no run reuses entries made by
+/// different code. Part of every fingerprint, with the program's version.
+pub const STAGING_FORMAT: u32 = 1;
+
+/// Rows per Parquet row group of staged data: large enough for fast scans, small enough that
+/// a scan of a big file spreads over every core and the writer buffers little.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Bytes sent to the store at a time while a staged file is written (also the part size of
+/// multipart uploads): memory per file being staged is about twice this.
+const UPLOAD_CHUNK: usize = 8 << 20;
+
+/// The settings that decide what validation makes of an input: part of its fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ReadSettings {
+    /// Above this share of invalid records a dataset is rejected.
+    pub max_invalid_row_fraction: f64,
+}
+
+/// Where the staged data of a pipeline lives.
+#[derive(Debug, Clone)]
+pub struct StagingArea {
+    /// The staging location.
+    pub root: StoreRoot,
+}
+
+/// What an entry stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A dataset file: its valid rows, issues and counts.
+    Dataset,
+    /// A submission's `manifest.yaml`: its text, checked again by each run against its catalog.
+    Manifest,
+}
+
+/// One staged Parquet file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedFile {
+    /// Path relative to the staging location.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Rows it holds.
+    pub rows: u64,
+}
+
+/// The input an entry was made from, as the run manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputObject {
+    /// Path relative to the source.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The store's ETag, when it gives one.
+    pub etag: Option<String>,
+    /// The store's object version, when it gives one.
+    pub version: Option<String>,
+}
+
+impl From<&SourceObject> for InputObject {
+    fn from(o: &SourceObject) -> Self {
+        InputObject {
+            path: o.relative.clone(),
+            size: o.size,
+            etag: o.e_tag.clone(),
+            version: o.version.clone(),
+        }
+    }
+}
+
+/// A staged entry: everything a run needs of one input without reading it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StagedEntry {
+    /// [`STAGING_FORMAT`] of the program that wrote it.
+    pub format: u32,
+    /// The input's fingerprint (the entry's file name).
+    pub fingerprint: String,
+    /// What it stages.
+    pub kind: EntryKind,
+    /// Member code.
+    pub member: String,
+    /// The submission's year.
+    pub year: i32,
+    /// The dataset, for a dataset entry.
+    pub dataset: Option<String>,
+    /// The input.
+    pub input: InputObject,
+    /// False when the dataset was rejected (its issues say why; no rows are staged).
+    pub accepted: bool,
+    /// Records read.
+    pub rows_read: u64,
+    /// Records left out.
+    pub rows_invalid: u64,
+    /// The staged rows: none for a rejected or empty dataset, or a manifest.
+    pub files: Vec<StagedFile>,
+    /// Every issue of the input, bounded as in a run.
+    pub issues: Vec<ValidationIssue>,
+    /// A manifest's text (`None` when it is not UTF-8; its issue says so).
+    pub text: Option<String>,
+    /// The program version that wrote it.
+    pub tool_version: String,
+    /// When it was written (RFC 3339).
+    pub staged_at: String,
+}
+
+impl StagedEntry {
+    /// Rows staged.
+    pub fn rows_staged(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+}
+
+/// The reference a published run leaves in the staging area, so that `pmm gc` knows which
+/// runs to ask what they use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunReference {
+    /// The run's id.
+    pub run_id: String,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The results location as the pipeline names it (a URL or an absolute folder).
+    pub results: String,
+    /// The run's manifest, relative to the results location.
+    pub manifest: String,
+}
+
+/// The fingerprint of an input: a SHA-256 over everything that decides what reading it gives:
+/// where it is, its size and ETag (or version, or last modification), what it is read as
+/// (member, year, dataset and the dataset's contract), the validation settings, the staging
+/// format and the program version. Equal fingerprints mean equal staged results.
+pub fn fingerprint(
+    source: &str,
+    object: &SourceObject,
+    member: &str,
+    year: i32,
+    contract: Option<&DatasetContract>,
+    settings: &ReadSettings,
+) -> String {
+    #[derive(Serialize)]
+    struct Fingerprinted<'a> {
+        format: u32,
+        tool_version: &'a str,
+        source: &'a str,
+        path: &'a str,
+        size: u64,
+        etag: Option<&'a str>,
+        version: Option<&'a str>,
+        last_modified: Option<String>,
+        member: &'a str,
+        year: i32,
+        contract: Option<&'a DatasetContract>,
+        settings: Option<&'a ReadSettings>,
+    }
+    let fields = Fingerprinted {
+        format: STAGING_FORMAT,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        source,
+        path: &object.relative,
+        size: object.size,
+        etag: object.e_tag.as_deref(),
+        version: object.version.as_deref(),
+        // Only stores without ETag or version fall back to the modification time.
+        last_modified: (object.e_tag.is_none() && object.version.is_none())
+            .then(|| object.last_modified.to_rfc3339()),
+        member,
+        year,
+        contract,
+        // A manifest's reading does not depend on the validation settings.
+        settings: contract.map(|_| settings),
+    };
+    let bytes = serde_json::to_vec(&fields).unwrap_or_default();
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl StagingArea {
+    /// The folder of a (member, year, dataset or `manifest`).
+    fn folder(member: &str, year: i32, name: &str) -> String {
+        format!("member={member}/year={year}/{name}")
+    }
+
+    /// The entry's path, relative to the staging location.
+    pub fn entry_path(member: &str, year: i32, name: &str, fingerprint: &str) -> String {
+        format!("{}/{fingerprint}.json", Self::folder(member, year, name))
+    }
+
+    /// The staged entry of a fingerprint, if a complete one is there. An entry that cannot
+    /// be parsed (written by another program) counts as absent.
+    pub async fn lookup(&self, relative: &str) -> Result<Option<StagedEntry>> {
+        let key = self.root.key(relative);
+        let bytes = match self.root.store.get(&key).await {
+            Ok(result) => result.bytes().await,
+            Err(e) => Err(e),
+        };
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(relative, &e)),
+        };
+        match serde_json::from_slice::<StagedEntry>(&bytes) {
+            Ok(entry) if entry.format == STAGING_FORMAT => Ok(Some(entry)),
+            Ok(_) => Ok(None),
+            Err(e) => {
+                tracing::warn!(
+                    "{}: not a staged entry this program can read ({e}); the input is read again",
+                    self.display(relative)
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes an entry, after the files it names are complete.
+    pub async fn put_entry(&self, entry: &StagedEntry) -> Result<String> {
+        let relative = Self::entry_path(
+            &entry.member,
+            entry.year,
+            entry.dataset.as_deref().unwrap_or("manifest"),
+            &entry.fingerprint,
+        );
+        let body = serde_json::to_vec_pretty(entry)
+            .map_err(|e| Error::Internal(format!("encoding a staged entry: {e}")))?;
+        self.root
+            .store
+            .put(&self.root.key(&relative), Bytes::from(body).into())
+            .await
+            .map_err(|e| self.error(&relative, &e))?;
+        count_write();
+        Ok(relative)
+    }
+
+    /// Writes the reference of a published run.
+    pub async fn put_reference(&self, reference: &RunReference) -> Result<()> {
+        let relative = format!("runs/{}.json", reference.run_id);
+        let body = serde_json::to_vec_pretty(reference)
+            .map_err(|e| Error::Internal(format!("encoding a run reference: {e}")))?;
+        self.root
+            .store
+            .put(&self.root.key(&relative), Bytes::from(body).into())
+            .await
+            .map_err(|e| self.error(&relative, &e))?;
+        count_write();
+        Ok(())
+    }
+
+    /// A writer for the valid rows of one input, in `schema`, used from a blocking thread
+    /// inside the tokio runtime (see [`StageWriter`]).
+    pub fn writer(
+        &self,
+        member: &str,
+        year: i32,
+        contract: &DatasetContract,
+        fingerprint: &str,
+        schema: SchemaRef,
+    ) -> StageWriter {
+        let nonce = nonce();
+        let relative = format!(
+            "{}/{fingerprint}-{nonce}.parquet",
+            Self::folder(member, year, &contract.name)
+        );
+        let mut props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_compression(Compression::LZ4_RAW)
+            .set_statistics_enabled(EnabledStatistics::Chunk);
+        // Keys are unique: a dictionary of them is wasted work.
+        for key in &contract.key {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(key.as_str()), false);
+        }
+        StageWriter {
+            root: self.root.clone(),
+            relative,
+            schema,
+            props: props.build(),
+            open: None,
+            rows: 0,
+        }
+    }
+
+    /// A location for messages.
+    pub fn display(&self, relative: &str) -> String {
+        format!("{}/{relative}", self.root.display.trim_end_matches('/'))
+    }
+
+    fn error(&self, relative: &str, e: &dyn std::fmt::Display) -> Error {
+        Error::Staging(format!("{}: {e}", self.display(relative)))
+    }
+}
+
+/// 64 random-enough bits for file names: the time and the process, mixed.
+fn nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = Utc::now();
+    let mixed = (now.timestamp_nanos_opt().unwrap_or_default() as u64)
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    format!("{:016x}", mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+}
+
+/// Writes the valid rows of one input as one Parquet file in the staging area, as the
+/// validator hands them over. Encoding happens on the calling (blocking) thread; an async
+/// task uploads the bytes as they come, so memory stays at a few chunks whatever the file's
+/// size. Must be used on a blocking thread of the tokio runtime (`spawn_blocking`).
+pub struct StageWriter {
+    root: StoreRoot,
+    relative: String,
+    schema: SchemaRef,
+    props: WriterProperties,
+    open: Option<OpenFile>,
+    rows: u64,
+}
+
+struct OpenFile {
+    writer: ArrowWriter<UploadWriter>,
+    upload: tokio::task::JoinHandle<std::result::Result<u64, String>>,
+    handle: tokio::runtime::Handle,
+}
+
+impl RowSink for StageWriter {
+    fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        if self.open.is_none() {
+            self.open = Some(self.start()?);
+        }
+        let open = self.open.as_mut().ok_or_else(|| {
+            Error::Internal("the staged file was not opened before writing".into())
+        })?;
+        open.writer.write(&batch).map_err(|e| {
+            Error::Staging(format!(
+                "{}/{}: {e}",
+                self.root.display.trim_end_matches('/'),
+                self.relative
+            ))
+        })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+}
+
+impl StageWriter {
+    fn start(&self) -> Result<OpenFile> {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| Error::Internal("staging needs the tokio runtime".into()))?;
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Upload>(2);
+        let store = self.root.store.clone();
+        let key = self.root.key(&self.relative);
+        let upload = handle.spawn(upload(store, key, receiver));
+        let writer = ArrowWriter::try_new(
+            UploadWriter {
+                buffer: Vec::with_capacity(UPLOAD_CHUNK),
+                sender,
+            },
+            self.schema.clone(),
+            Some(self.props.clone()),
+        )
+        .map_err(|e| Error::Internal(format!("opening a Parquet writer: {e}")))?;
+        Ok(OpenFile {
+            writer,
+            upload,
+            handle,
+        })
+    }
+
+    /// Completes the file and returns it (`None` when no row was written: nothing is
+    /// stored). Blocks until the upload is complete.
+    pub fn commit(self) -> Result<Option<StagedFile>> {
+        let Some(open) = self.open else {
+            return Ok(None);
+        };
+        let failed = |e: &dyn std::fmt::Display| {
+            Error::Staging(format!(
+                "{}/{}: {e}",
+                self.root.display.trim_end_matches('/'),
+                self.relative
+            ))
+        };
+        let mut inner = open.writer.into_inner().map_err(|e| failed(&e))?;
+        inner.send_buffer().map_err(|e| failed(&e))?;
+        inner
+            .sender
+            .blocking_send(Upload::Finish)
+            .map_err(|_| failed(&"the upload stopped"))?;
+        drop(inner);
+        let size = open
+            .handle
+            .block_on(open.upload)
+            .map_err(|e| failed(&e))?
+            .map_err(|e| failed(&e))?;
+        count_write();
+        Ok(Some(StagedFile {
+            path: self.relative,
+            size,
+            rows: self.rows,
+        }))
+    }
+
+    /// Discards what was written: the upload is aborted and nothing appears in the store.
+    pub fn abort(self) {
+        if let Some(open) = self.open {
+            // Dropping the writer closes the channel without `Finish`: the task aborts the
+            // upload. Wait for it, so no part is left behind by this run.
+            drop(open.writer);
+            let _ = open.handle.block_on(open.upload);
+        }
+    }
+}
+
+/// What the encoding thread sends to the upload task.
+enum Upload {
+    Part(Bytes),
+    Finish,
+}
+
+/// The Parquet writer's output: buffered into chunks, each handed to the upload task.
+struct UploadWriter {
+    buffer: Vec<u8>,
+    sender: tokio::sync::mpsc::Sender<Upload>,
+}
+
+impl UploadWriter {
+    fn send_buffer(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(UPLOAD_CHUNK));
+        self.sender
+            .blocking_send(Upload::Part(Bytes::from(chunk)))
+            .map_err(|_| std::io::Error::other("the upload of the staged file failed"))
+    }
+}
+
+impl Write for UploadWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= UPLOAD_CHUNK {
+            self.send_buffer()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Uploads the chunks it receives as one object: one PUT when small, a multipart upload
+/// otherwise. Aborts the upload when the channel closes without `Finish`.
+async fn upload(
+    store: Arc<dyn object_store::ObjectStore>,
+    key: Path,
+    mut chunks: tokio::sync::mpsc::Receiver<Upload>,
+) -> std::result::Result<u64, String> {
+    let mut writer = BufWriter::with_capacity(store, key, UPLOAD_CHUNK);
+    let mut size = 0u64;
+    while let Some(message) = chunks.recv().await {
+        match message {
+            Upload::Part(bytes) => {
+                size += bytes.len() as u64;
+                if let Err(e) = writer.put(bytes).await {
+                    let _ = writer.abort().await;
+                    return Err(e.to_string());
+                }
+            }
+            Upload::Finish => {
+                return match writer.shutdown().await {
+                    Ok(()) => Ok(size),
+                    Err(e) => {
+                        let _ = writer.abort().await;
+                        Err(e.to_string())
+                    }
+                };
+            }
+        }
+    }
+    let _ = writer.abort().await;
+    Err("the staged file was abandoned".into())
+}
+
+/// The current time for entries.
+pub(crate) fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}

@@ -1,0 +1,96 @@
+//! The two small JSON files of a published run, as typed structs shared by the writer (the
+//! run), the readers (`pmm serve`, `pmm gc`, `pmm report`) and the tests: `runs/<id>/manifest.json`
+//! and `latest.json`.
+
+use pmm_catalog::Disclosure;
+use pmm_ingest::InputRecord;
+use serde::{Deserialize, Serialize};
+
+/// `latest.json`: the run a reader should follow. Replaced last, so it never names a run
+/// that is not complete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatestPointer {
+    /// The run's id.
+    pub run_id: String,
+    /// Its folder, relative to the results location (`runs/<run_id>`).
+    pub path: String,
+}
+
+impl LatestPointer {
+    /// The pointer to a run.
+    pub fn to_run(run_id: &str) -> Self {
+        LatestPointer {
+            run_id: run_id.to_string(),
+            path: format!("runs/{run_id}"),
+        }
+    }
+}
+
+/// `runs/<run_id>/manifest.json`: what a run read, what it wrote, and how it went. Written
+/// after every result file, before `latest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// The run's id (`YYYYMMDDTHHMMSSZ-xxxxxx`).
+    pub run_id: String,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The reporting year T.
+    pub year: i32,
+    /// When the run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When it finished writing its results.
+    pub finished_at: String,
+    /// How long it took.
+    pub duration_seconds: f64,
+    /// SHA-256 of the catalog's files.
+    pub catalog_hash: String,
+    /// The version of pmm that ran.
+    pub tool_version: String,
+    /// Where the submissions were read (a URL without credentials, or a folder).
+    pub source: String,
+    /// Where validated data was staged.
+    #[serde(default)]
+    pub staging: String,
+    /// The audiences results were written for.
+    pub audiences: Vec<Disclosure>,
+    /// Every input object: path, size, ETag or version, whether it was read or reused, its
+    /// fingerprint and staged entry.
+    pub inputs: Vec<InputRecord>,
+    /// Counts of what happened.
+    pub counts: RunCounts,
+    /// How evaluation used memory.
+    #[serde(default)]
+    pub engine: EngineFigures,
+    /// The result files, relative to the results location.
+    pub files: Vec<String>,
+}
+
+/// The counts of a run's manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RunCounts {
+    /// Submissions accepted (T and T-1 counted apart).
+    pub submissions_accepted: u64,
+    /// Submissions rejected as a whole.
+    pub submissions_rejected: u64,
+    /// Datasets rejected in accepted submissions.
+    pub datasets_rejected: u64,
+    /// Validation issues of severity error (rows they stand for included).
+    pub validation_issues_error: u64,
+    /// Validation issues of severity warning.
+    pub validation_issues_warning: u64,
+    /// Inputs read, validated and staged by this run.
+    #[serde(default)]
+    pub inputs_read: u64,
+    /// Inputs taken unchanged from staging.
+    #[serde(default)]
+    pub inputs_reused: u64,
+}
+
+/// The memory figures of a run's evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EngineFigures {
+    /// The memory pool's size in bytes.
+    pub memory_limit_bytes: u64,
+    /// Bytes that operators spilled to disk.
+    pub spilled_bytes: u64,
+}

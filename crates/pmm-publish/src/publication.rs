@@ -1,0 +1,298 @@
+//! Writing a run's result files: every audience's tables as Arrow IPC files under
+//! `runs/<run_id>/`, then the run's `manifest.json`, then `latest.json`, replaced last and by a
+//! compare-and-swap where the store has one, so that a reader following it never sees a
+//! partial run and it never moves back to an older one.
+
+use bytes::Bytes;
+use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMultipart};
+use pmm_catalog::Disclosure;
+use pmm_engine::ResultTables;
+use pmm_ingest::{StoreRoot, ValidationIssue, count_write};
+
+use crate::manifest::{LatestPointer, RunManifest};
+use crate::metrics;
+use crate::tables::{
+    self, DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
+};
+
+/// The files of one run, written under `runs/<run_id>/` and then `latest.json`.
+pub struct Publication<'a> {
+    /// The results location.
+    pub root: &'a StoreRoot,
+    /// The run's id.
+    pub run_id: &'a str,
+    /// The reporting year.
+    pub year: i32,
+    /// Files above this size go up in parts of this size.
+    pub part_size: usize,
+}
+
+impl Publication<'_> {
+    /// Writes one result object: one PUT for a file up to `part_size`, a multipart upload
+    /// in parts of that size for a larger one (parts go up concurrently; a failed upload is
+    /// aborted by `object_store`, and stores expire what an interrupted process leaves).
+    async fn put(&self, relative: &str, bytes: Vec<u8>) -> Result<(), object_store::Error> {
+        let key = self.root.key(relative);
+        if bytes.len() <= self.part_size {
+            self.root
+                .store
+                .put(&key, PutPayload::from(Bytes::from(bytes)))
+                .await?;
+        } else {
+            let upload = self.root.store.put_multipart(&key).await?;
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+            writer.put(Bytes::from(bytes));
+            writer.finish().await?;
+        }
+        count_write();
+        Ok(())
+    }
+
+    /// Replaces `latest.json` with this run, unless a newer run (a later run id) is already
+    /// there. Where the store supports conditional writes (S3, GCS, Azure), the replacement
+    /// is a compare-and-swap on the ETag that was read, retried when another run got in
+    /// between, so two runs racing leave the newer one as latest. A local folder has no
+    /// conditional update: the write is an atomic rename, so `latest.json` is never torn. After
+    /// writing, the run reads `latest.json` back and writes again if an older run replaced it
+    /// in between; only two runs finishing within the same few milliseconds on a store
+    /// without conditional writes can leave the older one as latest (a complete run still).
+    pub async fn replace_latest(&self) -> Result<Latest, PublishError> {
+        let key = self.root.key("latest.json");
+        let body = serde_json::to_vec_pretty(&LatestPointer::to_run(self.run_id))?;
+        for _ in 0..LATEST_ATTEMPTS {
+            let mode = match self.root.store.get(&key).await {
+                Ok(current) => {
+                    let version = UpdateVersion {
+                        e_tag: current.meta.e_tag.clone(),
+                        version: current.meta.version.clone(),
+                    };
+                    let newer =
+                        named_run(&current.bytes().await?).filter(|id| id.as_str() > self.run_id);
+                    if let Some(newer) = newer {
+                        return Ok(Latest::Newer(newer));
+                    }
+                    PutMode::Update(version)
+                }
+                Err(object_store::Error::NotFound { .. }) => PutMode::Create,
+                Err(e) => return Err(e.into()),
+            };
+            let payload = PutPayload::from(Bytes::from(body.clone()));
+            match self
+                .root
+                .store
+                .put_opts(&key, payload.clone(), mode.into())
+                .await
+            {
+                Ok(_) => {}
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::AlreadyExists { .. },
+                ) => continue,
+                Err(object_store::Error::NotImplemented { .. }) => {
+                    self.root.store.put(&key, payload).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            count_write();
+            // Some stores accept the conditional headers and ignore them (Garage 2.5 does):
+            // read back, and try again if an older run wrote over this one meanwhile.
+            let after = self.root.store.get(&key).await?.bytes().await?;
+            let named = named_run(&after).unwrap_or_default();
+            match named.as_str().cmp(self.run_id) {
+                std::cmp::Ordering::Equal => return Ok(Latest::Replaced),
+                std::cmp::Ordering::Greater => return Ok(Latest::Newer(named)),
+                std::cmp::Ordering::Less => continue,
+            }
+        }
+        Err(PublishError::Contended)
+    }
+
+    /// Writes one audience's tables (with `validation_issues` for the Secretariat); returns
+    /// the files written.
+    pub async fn write_audience(
+        &self,
+        audience: Disclosure,
+        all: &ResultTables,
+        issues: &[ValidationIssue],
+    ) -> Result<Vec<String>, PublishError> {
+        let view = all.for_audience(audience);
+        let mut batches = vec![
+            (
+                INDICATOR_VALUES,
+                tables::indicator_values(self.run_id, self.year, &view.indicators)?,
+            ),
+            (
+                OUTCOME_SCORES,
+                tables::scores(self.run_id, self.year, &view.outcomes, true)?,
+            ),
+            (
+                DIMENSION_SCORES,
+                tables::scores(self.run_id, self.year, &view.dimensions, false)?,
+            ),
+            (
+                PEER_STATS,
+                tables::peer_stats(self.run_id, self.year, &view.peers)?,
+            ),
+        ];
+        if audience == Disclosure::Secretariat {
+            batches.push((
+                VALIDATION_ISSUES,
+                tables::validation_issues(self.run_id, issues)?,
+            ));
+        }
+        let mut files = Vec::new();
+        for (name, batch) in batches {
+            let relative = format!("runs/{}/{}/{name}.arrow", self.run_id, audience);
+            self.put(&relative, tables::ipc_file(&batch)?).await?;
+            files.push(relative);
+        }
+        Ok(files)
+    }
+
+    /// Writes the run manifest, after every result file (and before `latest.json`, which is
+    /// replaced last so that a reader following it never sees a run that is not complete).
+    pub async fn write_manifest(&self, manifest: &RunManifest) -> Result<(), PublishError> {
+        self.put(
+            &format!("runs/{}/manifest.json", self.run_id),
+            serde_json::to_vec_pretty(manifest)?,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The run id a `latest.json` names, if it is readable.
+fn named_run(latest: &[u8]) -> Option<String> {
+    serde_json::from_slice::<LatestPointer>(latest)
+        .ok()
+        .map(|p| p.run_id)
+}
+
+/// Result files larger than this go up as multipart uploads, in parts of this size.
+pub const PART_SIZE: usize = 16 << 20;
+
+/// How many times a run tries to replace `latest.json` while other runs keep replacing it.
+const LATEST_ATTEMPTS: usize = 20;
+
+/// What became of `latest.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Latest {
+    /// It names this run.
+    Replaced,
+    /// It already named a newer run (this id), which was left in place: this run is complete
+    /// under its own folder, and not the latest.
+    Newer(String),
+}
+
+/// A failure while writing results.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] object_store::Error),
+    /// A table could not be encoded (a bug).
+    #[error("encoding a result table: {0}")]
+    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    /// JSON could not be encoded (a bug).
+    #[error("encoding JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Metrics could not be built.
+    #[error(transparent)]
+    Metrics(#[from] metrics::MetricsError),
+    /// Other runs kept replacing `latest.json`.
+    #[error(
+        "latest.json kept changing under this run: {LATEST_ATTEMPTS} attempts to replace it lost to other runs"
+    )]
+    Contended,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+
+    use super::*;
+
+    fn root(store: Arc<InMemory>) -> StoreRoot {
+        StoreRoot {
+            store,
+            prefix: Path::from("results"),
+            display: "memory://results".into(),
+            url: url::Url::parse("memory:///").unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_result_file_goes_up_in_parts_and_arrives_whole() {
+        let store = Arc::new(InMemory::new());
+        let root = root(store.clone());
+        let publication = Publication {
+            root: &root,
+            run_id: "20240101T000000Z-000001",
+            year: 2024,
+            part_size: 1000,
+        };
+        let bytes: Vec<u8> = (0..10_500u32).map(|i| (i % 251) as u8).collect();
+        publication
+            .put("runs/x/big.arrow", bytes.clone())
+            .await
+            .unwrap();
+        publication
+            .put("runs/x/small.arrow", vec![1, 2, 3])
+            .await
+            .unwrap();
+        let read = |key: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .get(&Path::from(key))
+                    .await
+                    .unwrap()
+                    .bytes()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(read("results/runs/x/big.arrow").await.to_vec(), bytes);
+        assert_eq!(
+            read("results/runs/x/small.arrow").await.to_vec(),
+            vec![1, 2, 3]
+        );
+    }
+
+    #[tokio::test]
+    async fn latest_is_never_moved_back_to_an_older_run() {
+        let store = Arc::new(InMemory::new());
+        let root = root(store.clone());
+        let publication = |run_id: &'static str| Publication {
+            root: &root,
+            run_id,
+            year: 2024,
+            part_size: PART_SIZE,
+        };
+        let newer = "20240102T000000Z-000002";
+        let older = "20240101T000000Z-000001";
+        assert_eq!(
+            publication(newer).replace_latest().await.unwrap(),
+            Latest::Replaced
+        );
+        assert_eq!(
+            publication(older).replace_latest().await.unwrap(),
+            Latest::Newer(newer.to_string())
+        );
+        let latest: serde_json::Value = serde_json::from_slice(
+            &store
+                .get(&Path::from("results/latest.json"))
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(latest["run_id"], newer);
+        assert_eq!(latest["path"], format!("runs/{newer}"));
+    }
+}

@@ -1,0 +1,19 @@
+//! Running a pipeline: the orchestration of the whole data flow, and the staging area's care.
+//!
+//! [`run_pipeline`] discovers the submissions (`pmm-ingest`), reads, validates and stages each
+//! input that changed and reuses the staged entry of each that did not, evaluates every
+//! indicator over the staged Parquet with bounded memory and scores the results
+//! (`pmm-engine`), then publishes the result files, the run's manifest, its reference in the
+//! staging area and `latest.json`, and the metrics (`pmm-publish`). Progress goes to a
+//! [`Progress`] the caller implements.
+//!
+//! [`collect_garbage`] (`pmm gc`) removes staged data that no published run uses any more.
+
+mod gc;
+mod run;
+
+pub use gc::{GcError, GcOptions, GcReport, collect_garbage};
+pub use run::{
+    MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
+    SubmissionStatus, run_pipeline,
+};

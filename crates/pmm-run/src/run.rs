@@ -1,0 +1,622 @@
+//! One run of a pipeline, end to end: discover, read and stage (or reuse what is staged),
+//! evaluate, score, publish.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+use pmm_catalog::{
+    Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
+};
+use pmm_engine::{
+    DatasetState, Engine, EngineSettings, EvaluationInputs, MemberContext, ResultTables,
+    ScoringOptions, score_and_roll_up,
+};
+use pmm_ingest::{
+    InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea, StoreRoot,
+    SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object, open_store,
+};
+use pmm_publish::export::{self, ExportError};
+use pmm_publish::metrics::{self, AudienceTables, RunHealth};
+use pmm_publish::{
+    EngineFigures, Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest, tables,
+};
+
+/// What a caller can change of a pipeline for one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Reporting year instead of the pipeline's.
+    pub year: Option<i32>,
+    /// Results location instead of the pipeline's.
+    pub results: Option<StoreLocation>,
+    /// Submissions read at once (default: the pipeline's `storage.concurrency`).
+    pub concurrency: Option<usize>,
+    /// Read the submissions from this store instead of the pipeline's `source` (a caller
+    /// that wraps or builds its own store: tests counting requests, an embedding program).
+    pub source: Option<StoreRoot>,
+}
+
+/// Progress of a run, for a progress bar or log lines.
+#[derive(Debug, Clone, Copy)]
+pub enum ProgressEvent<'a> {
+    /// A stage starts, with the number of steps it has (0 when unknown).
+    Stage {
+        /// What the stage does.
+        name: &'a str,
+        /// How many steps.
+        total: u64,
+    },
+    /// One step of the current stage is done.
+    Step {
+        /// What was done.
+        message: &'a str,
+    },
+    /// The current stage is done.
+    StageDone,
+}
+
+/// Receives progress events.
+pub trait Progress: Send + Sync {
+    /// One event.
+    fn event(&self, event: ProgressEvent<'_>);
+}
+
+/// A progress receiver that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn event(&self, _: ProgressEvent<'_>) {}
+}
+
+/// Why a run did not publish.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The catalog, registry or pipeline is wrong, or a location cannot be used: nothing ran.
+    #[error("{0}")]
+    Config(String),
+    /// The run started and failed; nothing new was published.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// What happened to one submission.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubmissionStatus {
+    /// Member code.
+    pub member: String,
+    /// The submission's year.
+    pub year: i32,
+    /// Why the whole submission was rejected, if it was.
+    pub rejected: Option<String>,
+    /// Datasets rejected, with the first reason given.
+    pub rejected_datasets: Vec<(String, String)>,
+}
+
+/// What a published run produced.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The run's id.
+    pub run_id: String,
+    /// Where its files are, for people.
+    pub location: String,
+    /// The reporting year.
+    pub year: i32,
+    /// Duration, submissions accepted and rejected, issues by severity: what the metrics and
+    /// the run manifest report.
+    pub health: RunHealth,
+    /// Every result row (the Secretariat's view).
+    pub results: ResultTables,
+    /// The run's manifest as published: every input with its status (read or reused) and
+    /// fingerprint, the counts, the memory figures.
+    pub manifest: RunManifest,
+    /// Every submission read, accepted or not.
+    pub submissions: Vec<SubmissionStatus>,
+    /// Every validation issue.
+    pub issues: Vec<ValidationIssue>,
+    /// Result files written, relative to the results location (also in the manifest).
+    pub files: Vec<String>,
+    /// What became of the metrics, when the pipeline publishes them.
+    pub metrics: Option<MetricsReport>,
+    /// Whether `latest.json` now names this run.
+    pub latest: Latest,
+}
+
+/// The metrics of a run and where they went. A failed export is reported here; it does not
+/// undo the published results.
+#[derive(Debug, Clone)]
+pub struct MetricsReport {
+    /// Whose results became metrics.
+    pub audience: Disclosure,
+    /// Samples exported.
+    pub samples: usize,
+    /// The textfile written, or why not (when the pipeline names one).
+    pub textfile: Option<Result<String, ExportError>>,
+    /// The Pushgateway group replaced, or why not (when the pipeline names one).
+    pub pushgateway: Option<Result<String, ExportError>>,
+}
+
+/// Runs a pipeline and publishes its results.
+pub async fn run_pipeline(
+    pipeline: &Pipeline,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunSummary, RunError> {
+    let started = Utc::now();
+    let clock = Instant::now();
+    let year = options.year.unwrap_or(pipeline.year);
+    let catalog = Arc::new(
+        Catalog::load(&pipeline.catalog)
+            .map_err(|p| RunError::Config(format!("the catalog has problems:\n{p}")))?,
+    );
+    let registry = load_registry(pipeline).await?;
+    let settings = &pipeline.storage;
+    let source = match &options.source {
+        Some(source) => source.clone(),
+        None => open_store(&pipeline.source, false, settings)
+            .map_err(|e| RunError::Config(format!("source {e}")))?,
+    };
+    let results_location = options
+        .results
+        .clone()
+        .unwrap_or_else(|| pipeline.results.clone());
+    let results = open_store(&results_location, true, settings)
+        .map_err(|e| RunError::Config(format!("results {e}")))?;
+    let staging_location = pipeline.staging_for(&results_location);
+    let staging = StagingArea {
+        root: open_store(&staging_location, true, settings)
+            .map_err(|e| RunError::Config(format!("staging {e}")))?,
+    };
+    let engine_settings = EngineSettings {
+        memory_limit: pipeline.engine.memory_limit,
+        spill_dir: pipeline.engine.spill_dir.clone(),
+    };
+    if let Some(dir) = &engine_settings.spill_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            RunError::Config(format!(
+                "engine.spill_dir {}: cannot create the folder: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+
+    progress.event(ProgressEvent::Stage {
+        name: "discovering submissions",
+        total: 0,
+    });
+    let discovery = discover(&source, &registry, &catalog, &[year, year - 1], year)
+        .await
+        .map_err(|e| RunError::Failed(format!("cannot list the source {}: {e}", source.display)))?;
+    progress.event(ProgressEvent::StageDone);
+    tracing::info!(
+        submissions = discovery.submissions.len(),
+        "discovered submissions"
+    );
+
+    let reader = SubmissionReader {
+        source: source.clone(),
+        staging: staging.clone(),
+        catalog: catalog.clone(),
+        settings: ReadSettings {
+            max_invalid_row_fraction: pipeline.max_invalid_row_fraction,
+        },
+    };
+    let concurrency = options
+        .concurrency
+        .unwrap_or(pipeline.storage.concurrency)
+        .max(1);
+    let outcomes = read_all(&reader, discovery.submissions, concurrency, progress).await?;
+
+    let mut issues = discovery.issues;
+    let mut inputs: Vec<InputRecord> = Vec::new();
+    let mut evaluation = EvaluationInputs::new(year);
+    evaluation.members = registry.members.iter().map(|m| m.code.clone()).collect();
+    evaluation.staging = Some(staging.root.clone());
+    let mut statuses = Vec::new();
+    let mut manifests = BTreeMap::new();
+    for outcome in outcomes {
+        inputs.extend(outcome.inputs);
+        issues.extend(outcome.issues);
+        let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
+        let mut rejected_datasets = Vec::new();
+        if outcome.rejected.is_some() {
+            for contract in &catalog.datasets {
+                evaluation
+                    .datasets
+                    .insert(key(&contract.name), DatasetState::Rejected);
+            }
+        }
+        for staged in outcome.datasets {
+            let dataset = staged.outcome;
+            let state = if dataset.accepted && outcome.rejected.is_none() {
+                DatasetState::Accepted
+            } else {
+                DatasetState::Rejected
+            };
+            if !dataset.accepted {
+                let reason = dataset
+                    .issues
+                    .iter()
+                    .find(|i| i.severity == Severity::Error && i.row.is_none())
+                    .map(|i| i.message.clone())
+                    .unwrap_or_default();
+                rejected_datasets.push((dataset.dataset.clone(), reason));
+            }
+            evaluation.datasets.insert(key(&dataset.dataset), state);
+            if state == DatasetState::Accepted {
+                evaluation
+                    .tables
+                    .entry(dataset.dataset.clone())
+                    .or_default()
+                    .extend(staged.files);
+            }
+            issues.extend(dataset.issues);
+        }
+        if outcome.year == year {
+            if let Some(manifest) = &outcome.manifest {
+                for indicator in manifest.not_applicable.keys() {
+                    evaluation
+                        .not_applicable
+                        .insert((outcome.member.clone(), indicator.clone()));
+                }
+            }
+            manifests.insert(
+                outcome.member.clone(),
+                (outcome.manifest.clone(), outcome.rejected.is_some()),
+            );
+        }
+        statuses.push(SubmissionStatus {
+            member: outcome.member,
+            year: outcome.year,
+            rejected: outcome.rejected,
+            rejected_datasets,
+        });
+    }
+    statuses.sort_by(|a, b| (&a.member, a.year).cmp(&(&b.member, b.year)));
+    issues.sort_by(|a, b| {
+        (
+            &a.member,
+            a.year,
+            &a.dataset,
+            &a.file,
+            a.row.is_none(),
+            a.row,
+            &a.column,
+            &a.rule,
+        )
+            .cmp(&(
+                &b.member,
+                b.year,
+                &b.dataset,
+                &b.file,
+                b.row.is_none(),
+                b.row,
+                &b.column,
+                &b.rule,
+            ))
+    });
+    inputs.sort_by(|a, b| a.object.path.cmp(&b.object.path));
+    // Files in a stable order, so every run plans its scans alike.
+    for files in evaluation.tables.values_mut() {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    progress.event(ProgressEvent::Stage {
+        name: "computing indicators",
+        total: catalog.indicators.len() as u64,
+    });
+    let engine = Engine::new(&catalog, &evaluation, &engine_settings)
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let mut values = Vec::new();
+    for indicator in &catalog.indicators {
+        values.extend(
+            engine
+                .evaluate(indicator, &evaluation)
+                .await
+                .map_err(|e| RunError::Failed(e.to_string()))?,
+        );
+        progress.event(ProgressEvent::Step {
+            message: &indicator.id,
+        });
+    }
+    let engine_figures = EngineFigures {
+        memory_limit_bytes: engine_settings.memory_limit_bytes(),
+        spilled_bytes: engine.spilled_bytes(),
+    };
+    drop(engine);
+    drop(evaluation);
+    progress.event(ProgressEvent::StageDone);
+    if engine_figures.spilled_bytes > 0 {
+        tracing::info!(
+            spilled_bytes = engine_figures.spilled_bytes,
+            memory_limit_bytes = engine_figures.memory_limit_bytes,
+            "evaluation spilled to disk to stay within engine.memory_limit"
+        );
+    }
+
+    let members: Vec<MemberContext> = registry
+        .members
+        .iter()
+        .map(|m| {
+            let (manifest, rejected) = manifests.get(&m.code).cloned().unwrap_or((None, false));
+            MemberContext {
+                member: m.code.clone(),
+                region: m.region,
+                income_group: m.income_group,
+                manifest,
+                submission_rejected: rejected,
+            }
+        })
+        .collect();
+    let options_scoring = ScoringOptions {
+        min_coverage: pipeline.min_coverage,
+        min_group_size: pipeline.min_group_size,
+        disclosure_default: pipeline.disclosure_default,
+    };
+    let tables = score_and_roll_up(&catalog, &values, &members, options_scoring);
+
+    let run_id = new_run_id(started);
+    let publication = Publication {
+        root: &results,
+        run_id: &run_id,
+        year,
+        part_size: PART_SIZE,
+    };
+    let write_failed = |e: PublishError| {
+        RunError::Failed(format!(
+            "cannot write the results to {}: {e}",
+            results.display
+        ))
+    };
+    progress.event(ProgressEvent::Stage {
+        name: "publishing results",
+        total: pipeline.audiences.len() as u64,
+    });
+    let mut files = Vec::new();
+    for audience in &pipeline.audiences {
+        files.extend(
+            publication
+                .write_audience(*audience, &tables, &issues)
+                .await
+                .map_err(write_failed)?,
+        );
+        progress.event(ProgressEvent::Step {
+            message: audience.as_str(),
+        });
+    }
+    progress.event(ProgressEvent::StageDone);
+    let finished = Utc::now();
+    let duration_seconds = clock.elapsed().as_secs_f64();
+    let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count() as u64;
+    let health = RunHealth::new(
+        &pipeline.name,
+        finished.timestamp_millis() as f64 / 1000.0,
+        duration_seconds,
+        statuses.len() as u64,
+        rejected,
+        &issues,
+    );
+    let count_inputs =
+        |status: InputStatus| inputs.iter().filter(|i| i.status == status).count() as u64;
+    let (inputs_read, inputs_reused) = (
+        count_inputs(InputStatus::Read),
+        count_inputs(InputStatus::Reused),
+    );
+    let manifest = RunManifest {
+        run_id: run_id.clone(),
+        pipeline: pipeline.name.clone(),
+        year,
+        started_at: started.to_rfc3339_opts(SecondsFormat::Millis, true),
+        finished_at: finished.to_rfc3339_opts(SecondsFormat::Millis, true),
+        duration_seconds: health.duration_seconds,
+        catalog_hash: catalog.hash.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: source.display.clone(),
+        staging: staging.root.display.clone(),
+        audiences: pipeline.audiences.clone(),
+        inputs,
+        counts: RunCounts {
+            submissions_accepted: health.submissions_accepted,
+            submissions_rejected: health.submissions_rejected,
+            datasets_rejected: statuses
+                .iter()
+                .map(|s| s.rejected_datasets.len() as u64)
+                .sum(),
+            validation_issues_error: health.issues_error,
+            validation_issues_warning: health.issues_warning,
+            inputs_read,
+            inputs_reused,
+        },
+        engine: engine_figures,
+        files,
+    };
+    let manifest_files = manifest.files.clone();
+    publication
+        .write_manifest(&manifest)
+        .await
+        .map_err(write_failed)?;
+    // The staging area learns of this run before it becomes the latest, so `pmm gc` never
+    // takes what a published run uses.
+    staging
+        .put_reference(&RunReference {
+            run_id: run_id.clone(),
+            pipeline: pipeline.name.clone(),
+            results: reference_location(&results_location),
+            manifest: format!("runs/{run_id}/manifest.json"),
+        })
+        .await
+        .map_err(|e| RunError::Failed(e.to_string()))?;
+    let latest = publication.replace_latest().await.map_err(write_failed)?;
+    if let Latest::Newer(newer) = &latest {
+        tracing::warn!(
+            run_id,
+            latest = newer,
+            "a newer run is already the latest: this run is complete under runs/{run_id} but latest.json still names {newer}"
+        );
+    }
+    tracing::info!(
+        run_id,
+        duration_seconds,
+        inputs_read = manifest.counts.inputs_read,
+        inputs_reused = manifest.counts.inputs_reused,
+        "published"
+    );
+    let metrics = match &pipeline.prometheus {
+        Some(publish) => Some(
+            export_metrics(publish, &run_id, year, &tables, &health)
+                .await
+                .map_err(|e| {
+                    RunError::Failed(format!(
+                        "run {run_id} is published, but its metrics could not be built: {e}"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    Ok(RunSummary {
+        location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
+        run_id,
+        year,
+        health,
+        results: tables,
+        manifest,
+        submissions: statuses,
+        issues,
+        files: manifest_files,
+        metrics,
+        latest,
+    })
+}
+
+/// The results location as a run reference records it: a URL as written, or a folder's
+/// absolute path, so `pmm gc` finds it from anywhere.
+fn reference_location(location: &StoreLocation) -> String {
+    match location {
+        StoreLocation::Remote(url) => url.clone(),
+        StoreLocation::Local(dir) => std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.clone())
+            .display()
+            .to_string(),
+    }
+}
+
+/// Reads every submission, a few at a time, each on its own task so the cores share the
+/// parsing.
+async fn read_all(
+    reader: &SubmissionReader,
+    submissions: Vec<pmm_ingest::SubmissionFiles>,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<Vec<SubmissionOutcome>, RunError> {
+    progress.event(ProgressEvent::Stage {
+        name: "reading submissions",
+        total: submissions.len() as u64,
+    });
+    let mut tasks = futures::stream::iter(submissions.into_iter().map(|files| {
+        let reader = reader.clone();
+        tokio::spawn(async move { reader.read(&files).await })
+    }))
+    .buffer_unordered(concurrency);
+    let mut outcomes = Vec::new();
+    while let Some(joined) = tasks.next().await {
+        let outcome = joined
+            .map_err(|e| RunError::Failed(format!("a reading task failed: {e}")))?
+            .map_err(|e| RunError::Failed(e.to_string()))?;
+        let reused = outcome
+            .inputs
+            .iter()
+            .filter(|i| i.status == InputStatus::Reused)
+            .count();
+        progress.event(ProgressEvent::Step {
+            message: &format!(
+                "member={}/year={} ({} inputs, {reused} reused)",
+                outcome.member,
+                outcome.year,
+                outcome.inputs.len()
+            ),
+        });
+        outcomes.push(outcome);
+    }
+    progress.event(ProgressEvent::StageDone);
+    Ok(outcomes)
+}
+
+/// Builds the metrics of the pipeline's audience and sends them where the pipeline says.
+async fn export_metrics(
+    publish: &PrometheusPublish,
+    run_id: &str,
+    year: i32,
+    all: &ResultTables,
+    health: &RunHealth,
+) -> Result<MetricsReport, PublishError> {
+    let view = all.for_audience(publish.audience);
+    let tables = AudienceTables {
+        indicator_values: tables::indicator_values(run_id, year, &view.indicators)?,
+        outcome_scores: tables::scores(run_id, year, &view.outcomes, true)?,
+        dimension_scores: tables::scores(run_id, year, &view.dimensions, false)?,
+        peer_stats: tables::peer_stats(run_id, year, &view.peers)?,
+    };
+    let metrics = metrics::encode(&tables, health)?;
+    let textfile = match &publish.textfile {
+        Some(path) => {
+            let written = export::write_textfile(path, &metrics.text)
+                .await
+                .map(|()| path.display().to_string());
+            if let Err(e) = &written {
+                tracing::error!("{e}");
+            }
+            Some(written)
+        }
+        None => None,
+    };
+    let pushgateway = match &publish.pushgateway {
+        Some(base) => {
+            let pushed = export::push(base, &health.pipeline, &metrics.text)
+                .await
+                .map(|()| export::redact(&export::push_url(base, &health.pipeline)));
+            if let Err(e) = &pushed {
+                tracing::error!("{e}");
+            }
+            Some(pushed)
+        }
+        None => None,
+    };
+    Ok(MetricsReport {
+        audience: publish.audience,
+        samples: metrics.samples,
+        textfile,
+        pushgateway,
+    })
+}
+
+/// The members registry, from a local file or an object store.
+async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError> {
+    let problems = |p| RunError::Config(format!("the members registry has problems:\n{p}"));
+    match &pipeline.members {
+        StoreLocation::Local(path) => MembersRegistry::load(path).map_err(problems),
+        remote => {
+            let (root, name) = open_object(remote, &pipeline.storage)
+                .map_err(|e| RunError::Config(format!("members {e}")))?;
+            let display = format!("{}/{name}", root.display.trim_end_matches('/'));
+            let bytes = async { root.store.get(&root.key(&name)).await?.bytes().await }
+                .await
+                .map_err(|e| {
+                    RunError::Failed(format!("cannot read the members registry {display}: {e}"))
+                })?;
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                RunError::Config(format!("the members registry {display} is not UTF-8"))
+            })?;
+            MembersRegistry::parse(std::path::Path::new(&display), &text).map_err(problems)
+        }
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time, unique across concurrent runs.
+fn new_run_id(started: DateTime<Utc>) -> String {
+    let nanos = started.timestamp_subsec_nanos() as u64;
+    let salt =
+        (nanos ^ (u64::from(std::process::id()) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    format!("{}-{salt:06x}", started.format("%Y%m%dT%H%M%SZ"))
+}

@@ -1,0 +1,468 @@
+//! Staged data and re-runs: a run stages what it reads, a later run reuses what did not change
+//! (reading nothing of it, as a store that counts requests shows), and the rows are the same
+//! either way; a change of file, contract or validation setting re-reads what depends on it;
+//! a memory limit that forces spilling changes nothing; `pmm gc` keeps what published runs use.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use object_store::path::Path as Key;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+use pmm_catalog::{Pipeline, StorageSettings, StoreLocation};
+use pmm_ingest::{InputStatus, StoreRoot, open_store};
+use pmm_run::{GcOptions, NoProgress, RunOptions, RunSummary, collect_garbage, run_pipeline};
+use pmm_synth::{FormatChoice, SynthOptions, synthesize};
+
+use crate::run_tables;
+
+/// A store that records every object it is asked to read (not listings, not HEADs).
+#[derive(Debug)]
+struct CountingStore {
+    inner: Arc<dyn ObjectStore>,
+    reads: Mutex<Vec<String>>,
+}
+
+impl CountingStore {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.reads.lock().unwrap())
+    }
+
+    fn record(&self, location: &Key) {
+        self.reads.lock().unwrap().push(location.to_string());
+    }
+}
+
+impl fmt::Display for CountingStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for CountingStore {
+    async fn put_opts(
+        &self,
+        location: &Key,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Key,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Key,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        if !options.head {
+            self.record(location);
+        }
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(
+        &self,
+        location: &Key,
+        ranges: &[Range<u64>],
+    ) -> object_store::Result<Vec<Bytes>> {
+        self.record(location);
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Key>>,
+    ) -> BoxStream<'static, object_store::Result<Key>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Key>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Key>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Key,
+        to: &Key,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// Synthesized members (with the demo's faults) and a pipeline over them.
+async fn fixture(members: usize, declarations: usize, format: FormatChoice) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SynthOptions {
+        members,
+        declarations,
+        seed: 5,
+        year: 2024,
+        format,
+        faults: true,
+    };
+    synthesize(dir.path(), &options).await.unwrap();
+    write_pipeline(dir.path(), "results", "");
+    dir
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `pipeline.yaml` in `dir`, writing to `results`, with `extra` lines appended.
+fn write_pipeline(dir: &Path, results: &str, extra: &str) -> Pipeline {
+    let path = dir.join("pipeline.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "name: staging\nyear: 2024\ncatalog: {}\nmembers: members.yaml\nsource: submissions\nresults: {results}\nstaging: staging\npeers:\n  min_group_size: 3\n{extra}",
+            repo_root().join("indicators").display()
+        ),
+    )
+    .unwrap();
+    Pipeline::load(&path).unwrap()
+}
+
+/// The source of `dir`, behind a store that counts reads.
+fn counted_source(dir: &Path) -> (StoreRoot, Arc<CountingStore>) {
+    let root = open_store(
+        &StoreLocation::Local(dir.join("submissions")),
+        false,
+        &StorageSettings::default(),
+    )
+    .unwrap();
+    let counting = Arc::new(CountingStore {
+        inner: root.store.clone(),
+        reads: Mutex::new(Vec::new()),
+    });
+    let root = StoreRoot {
+        store: counting.clone(),
+        ..root
+    };
+    (root, counting)
+}
+
+async fn run(pipeline: &Pipeline, source: &StoreRoot) -> RunSummary {
+    let options = RunOptions {
+        source: Some(source.clone()),
+        ..RunOptions::default()
+    };
+    run_pipeline(pipeline, &options, &NoProgress).await.unwrap()
+}
+
+fn run_folder(dir: &Path, results: &str, summary: &RunSummary) -> PathBuf {
+    dir.join(results).join("runs").join(&summary.run_id)
+}
+
+/// Each input's status, by path.
+fn statuses(summary: &RunSummary) -> BTreeMap<String, InputStatus> {
+    summary
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| (i.object.path.clone(), i.status))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_rerun_reads_nothing_and_gives_the_same_rows() {
+    let dir = fixture(8, 400, FormatChoice::Mixed).await;
+    let pipeline = write_pipeline(dir.path(), "results", "");
+    let (source, counter) = counted_source(dir.path());
+
+    let first = run(&pipeline, &source).await;
+    let read_first = counter.take();
+    assert!(read_first.len() > 100, "the first run reads every input");
+    assert!(
+        first
+            .manifest
+            .inputs
+            .iter()
+            .all(|i| i.status != InputStatus::Reused),
+        "nothing is staged before the first run"
+    );
+    assert!(first.manifest.counts.inputs_read > 100);
+
+    let second = run(&pipeline, &source).await;
+    assert_eq!(
+        counter.take(),
+        Vec::<String>::new(),
+        "an unchanged input is not read again"
+    );
+    for (a, b) in first.manifest.inputs.iter().zip(&second.manifest.inputs) {
+        assert_eq!(a.object, b.object);
+        assert_eq!(a.fingerprint, b.fingerprint, "{}", a.object.path);
+        match a.status {
+            InputStatus::Read => assert_eq!(b.status, InputStatus::Reused, "{}", a.object.path),
+            other => assert_eq!(b.status, other, "{}", a.object.path),
+        }
+    }
+    assert_eq!(second.manifest.counts.inputs_read, 0);
+    assert_eq!(
+        second.manifest.counts.inputs_reused,
+        first.manifest.counts.inputs_read
+    );
+    assert_eq!(
+        run_tables(&run_folder(dir.path(), "results", &first)),
+        run_tables(&run_folder(dir.path(), "results", &second)),
+        "the same rows whether the inputs were read or reused"
+    );
+    assert_eq!(first.issues, second.issues);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_file_is_the_only_input_read_again() {
+    let dir = fixture(6, 300, FormatChoice::Mixed).await;
+    let pipeline = write_pipeline(dir.path(), "results", "");
+    let (source, counter) = counted_source(dir.path());
+    run(&pipeline, &source).await;
+    counter.take();
+
+    // XB re-submits its staff for 2024, as CSV.
+    let folder = dir.path().join("submissions/member=XB/year=2024");
+    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("staff.") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    std::fs::write(
+        folder.join("staff.csv"),
+        "unit,headcount,female_headcount,training_hours,integrity_cases,budget\nU1,10,5,100,1,50000\nU2,30,10,300,0,70000\n",
+    )
+    .unwrap();
+    let second = run(&pipeline, &source).await;
+    let read: Vec<String> = statuses(&second)
+        .into_iter()
+        .filter(|(_, s)| *s == InputStatus::Read)
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(read, ["member=XB/year=2024/staff.csv"]);
+    let reads = counter.take();
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.ends_with("member=XB/year=2024/staff.csv")),
+        "{reads:?}"
+    );
+    let training = second
+        .results
+        .indicators
+        .iter()
+        .find(|r| r.member == "XB" && r.indicator == "od.training_hours_per_staff")
+        .unwrap();
+    assert_eq!(training.value, Some(10.0), "(100 + 300) / (10 + 30)");
+}
+
+/// Copies a folder tree.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_contract_or_validation_setting_rereads_what_depends_on_it() {
+    let dir = fixture(5, 200, FormatChoice::Mixed).await;
+    let catalog = dir.path().join("catalog");
+    copy_dir(&repo_root().join("indicators"), &catalog);
+    let with_catalog = |extra: &str| {
+        let pipeline = write_pipeline(dir.path(), "results", extra);
+        Pipeline {
+            catalog: catalog.clone(),
+            ..pipeline
+        }
+    };
+    let (source, _) = counted_source(dir.path());
+    let first = run(&with_catalog(""), &source).await;
+
+    // The staff contract changes (a column's description): staff inputs are read again.
+    let staff = catalog.join("datasets/staff.yaml");
+    let text = std::fs::read_to_string(&staff).unwrap();
+    std::fs::write(
+        &staff,
+        text.replace("One row per organisational unit", "One row per unit"),
+    )
+    .unwrap();
+    assert_ne!(std::fs::read_to_string(&staff).unwrap(), text, "edited");
+    let second = run(&with_catalog(""), &source).await;
+    for input in &second.manifest.inputs {
+        let is_staff = input.object.path.contains("/staff.");
+        match input.status {
+            InputStatus::Read => assert!(is_staff, "{} read again", input.object.path),
+            InputStatus::Reused => assert!(!is_staff, "{} reused", input.object.path),
+            InputStatus::Skipped => {}
+        }
+    }
+    assert!(
+        second
+            .manifest
+            .inputs
+            .iter()
+            .any(|i| i.status == InputStatus::Read)
+    );
+
+    // The validation settings change: every dataset is read again; manifests do not depend
+    // on them.
+    let third = run(
+        &with_catalog("validation:\n  max_invalid_row_fraction: 0.2\n"),
+        &source,
+    )
+    .await;
+    for input in &third.manifest.inputs {
+        let manifest = input.object.path.ends_with("manifest.yaml");
+        match input.status {
+            InputStatus::Read => assert!(!manifest, "{}", input.object.path),
+            InputStatus::Reused => assert!(manifest, "{}", input.object.path),
+            InputStatus::Skipped => {}
+        }
+    }
+    assert_eq!(
+        first.manifest.counts.inputs_read,
+        third.manifest.counts.inputs_read + third.manifest.counts.inputs_reused
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_limit_that_forces_spilling_gives_the_same_rows() {
+    // Twelve members: every query's groups together outgrow the limit, while one member's
+    // values of one query (what `percentile_exact` holds at a time) fit in it.
+    let dir = fixture(12, 30_000, FormatChoice::Parquet).await;
+    let (source, _) = counted_source(dir.path());
+    let roomy = run(&write_pipeline(dir.path(), "roomy", ""), &source).await;
+    assert_eq!(roomy.manifest.engine.spilled_bytes, 0);
+    let spill = dir.path().join("spill");
+    let tight = run(
+        &write_pipeline(
+            dir.path(),
+            "tight",
+            &format!(
+                "engine:\n  memory_limit: 4MiB\n  spill_dir: {}\n",
+                spill.display()
+            ),
+        ),
+        &source,
+    )
+    .await;
+    assert_eq!(tight.manifest.engine.memory_limit_bytes, 4 << 20);
+    assert!(
+        tight.manifest.engine.spilled_bytes > 0,
+        "the limit is low enough to make operators spill"
+    );
+    assert_eq!(
+        run_tables(&run_folder(dir.path(), "roomy", &roomy)),
+        run_tables(&run_folder(dir.path(), "tight", &tight)),
+        "spilling changes no row, percentiles included"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_keeps_what_published_runs_use_and_removes_the_rest() {
+    let dir = fixture(5, 200, FormatChoice::Mixed).await;
+    let pipeline = write_pipeline(dir.path(), "results", "");
+    let (source, _) = counted_source(dir.path());
+    let first = run(&pipeline, &source).await;
+    // XA re-submits its 2024 staff: the first run's staff entry of XA is now used only by the
+    // first run.
+    let folder = dir.path().join("submissions/member=XA/year=2024");
+    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("staff.") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    std::fs::write(
+        folder.join("staff.csv"),
+        "unit,headcount,female_headcount,training_hours,integrity_cases,budget\nU1,10,5,100,1,50000\n",
+    )
+    .unwrap();
+    let second = run(&pipeline, &source).await;
+    let old_staff = first
+        .manifest
+        .inputs
+        .iter()
+        .find(|i| i.object.path.starts_with("member=XA/year=2024/staff."))
+        .and_then(|i| i.staged.clone())
+        .unwrap();
+    let staging = dir.path().join("staging");
+    // A data file left by a run that died midway: no entry names it.
+    let orphan = staging.join("member=XA/year=2024/staff/0000-dead.parquet");
+    std::fs::write(&orphan, b"PAR1 half a file").unwrap();
+
+    let options = |dry_run: bool| GcOptions {
+        staging: StoreLocation::Local(staging.clone()),
+        dry_run,
+        min_age: chrono::Duration::zero(),
+        storage: StorageSettings::default(),
+    };
+    // Both runs are published: only the orphan goes.
+    let report = collect_garbage(&options(false)).await.unwrap();
+    let removed: Vec<&str> = report.removed.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(removed, ["member=XA/year=2024/staff/0000-dead.parquet"]);
+    assert!(!orphan.exists());
+    assert!(staging.join(&old_staff).exists());
+    assert_eq!(report.runs.len(), 2);
+
+    // The first run's results are deleted (retention): what only it used may go.
+    std::fs::remove_dir_all(run_folder(dir.path(), "results", &first)).unwrap();
+    let dry = collect_garbage(&options(true)).await.unwrap();
+    let would: Vec<&str> = dry.removed.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(would.contains(&old_staff.as_str()), "{would:?}");
+    assert!(
+        would
+            .iter()
+            .any(|p| p.starts_with("member=XA/year=2024/staff/") && p.ends_with(".parquet")),
+        "the entry's data goes with it: {would:?}"
+    );
+    assert!(would.contains(&format!("runs/{}.json", first.run_id).as_str()));
+    assert_eq!(dry.forgotten_runs, vec![first.run_id.clone()]);
+    assert!(
+        staging.join(&old_staff).exists(),
+        "a dry run removes nothing"
+    );
+
+    let report = collect_garbage(&options(false)).await.unwrap();
+    assert_eq!(report.removed, dry.removed);
+    assert!(!staging.join(&old_staff).exists());
+    for input in &second.manifest.inputs {
+        if let Some(entry) = &input.staged {
+            assert!(
+                staging.join(entry).exists(),
+                "the latest run's {entry} is kept"
+            );
+        }
+    }
+    // Nothing the latest run uses is gone: a re-run reuses every input.
+    let third = run(&pipeline, &source).await;
+    assert_eq!(third.manifest.counts.inputs_read, 0);
+    assert_eq!(
+        run_tables(&run_folder(dir.path(), "results", &second)),
+        run_tables(&run_folder(dir.path(), "results", &third)),
+    );
+}
