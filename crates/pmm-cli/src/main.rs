@@ -18,6 +18,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Computes the WCO Performance Measurement Mechanism: validates member submissions,
 /// evaluates the KPI catalog with DataFusion SQL, scores and rolls up the results.
 #[derive(Parser, Debug)]

@@ -1,6 +1,7 @@
 //! Checks of indicator SQL without data: it parses, only reads its declared datasets, plans
 //! against the dataset schemas (empty tables), and returns the columns an indicator must.
 
+use datafusion::prelude::SessionContext;
 use pmm_catalog::{Catalog, Indicator, Location, Problem, Problems};
 
 use crate::Result;
@@ -15,6 +16,7 @@ pub async fn check_catalog_sql(catalog: &Catalog) -> Result<Problems> {
         &EvaluationInputs::new(0),
         &EngineSettings::default(),
     )?;
+    let session = engine.context()?;
     let mut problems = Problems::new();
     for indicator in &catalog.indicators {
         if indicator
@@ -24,14 +26,14 @@ pub async fn check_catalog_sql(catalog: &Catalog) -> Result<Problems> {
         {
             continue; // the dangling dataset is reported by the catalog check
         }
-        if let Some(problem) = check_indicator_sql(&engine, indicator).await {
+        if let Some(problem) = check_indicator_sql(&session, indicator).await {
             problems.push(problem);
         }
     }
     Ok(problems)
 }
 
-async fn check_indicator_sql(engine: &Engine, indicator: &Indicator) -> Option<Problem> {
+async fn check_indicator_sql(session: &SessionContext, indicator: &Indicator) -> Option<Problem> {
     let at = |position: Option<(usize, usize)>| {
         let (first_line, indent) = indicator.sql_origin;
         match position {
@@ -49,11 +51,7 @@ async fn check_indicator_sql(engine: &Engine, indicator: &Indicator) -> Option<P
     if let Err(refusal) = check_read_only(&indicator.sql, &allowed_tables(indicator)) {
         return problem(refusal.position, refusal.message);
     }
-    let frame = match engine
-        .context()
-        .sql_with_options(&indicator.sql, read_only())
-        .await
-    {
+    let frame = match session.sql_with_options(&indicator.sql, read_only()).await {
         Ok(frame) => frame,
         Err(e) => {
             let message = e.to_string();

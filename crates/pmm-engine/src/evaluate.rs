@@ -16,7 +16,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::empty::EmptyTable;
@@ -26,7 +26,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
@@ -57,7 +57,7 @@ pub struct EvaluationInputs {
     pub staging: Option<StoreRoot>,
     /// Staged Parquet files per dataset, all members and both years, in the dataset's table
     /// schema.
-    pub tables: BTreeMap<String, Vec<StagedFile>>,
+    pub tables: BTreeMap<String, Vec<TableFile>>,
     /// The state of each (member, year, dataset) that was submitted; absent = not submitted.
     pub datasets: HashMap<(String, i32, String), DatasetState>,
     /// (member, indicator) pairs the member's manifest for T declares not applicable.
@@ -72,6 +72,17 @@ impl EvaluationInputs {
             ..Default::default()
         }
     }
+}
+
+/// A staged file of a dataset's table, and the submission whose rows it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableFile {
+    /// Member code.
+    pub member: String,
+    /// The submission's year.
+    pub year: i32,
+    /// The file, relative to the staging location.
+    pub file: StagedFile,
 }
 
 /// One indicator's result for one member and year, before scoring.
@@ -134,49 +145,45 @@ pub fn default_memory_limit() -> u64 {
     (available / 4).max(256 * MIB)
 }
 
-/// A DataFusion session holding every dataset table and the `submitted` table.
+/// Everything to make DataFusion sessions over the staged tables: one runtime (memory pool,
+/// spill folder, the staging store) shared by every query, the files of every dataset and the
+/// `submitted` table.
 pub struct Engine {
-    ctx: SessionContext,
+    config: SessionConfig,
+    runtime: Arc<RuntimeEnv>,
+    staging: Option<StoreRoot>,
+    /// Per catalog dataset: its table schema and staged files.
+    tables: BTreeMap<String, (SchemaRef, Vec<TableFile>)>,
+    submitted: Arc<MemTable>,
     spilled_bytes: AtomicU64,
     memory_limit: u64,
 }
 
 impl Engine {
-    /// Registers one table per catalog dataset (a Parquet listing table over its staged
-    /// files; empty when nothing was submitted) and the `submitted` table, plus the catalog's
-    /// SQL functions, on a session whose memory is bounded by `settings`.
+    /// Prepares one table per catalog dataset (a Parquet listing table over its staged files;
+    /// empty when nothing was submitted) and the `submitted` table, plus the catalog's SQL
+    /// functions, on a runtime whose memory is bounded by `settings`.
     pub fn new(
         catalog: &Catalog,
         inputs: &EvaluationInputs,
         settings: &EngineSettings,
     ) -> Result<Engine> {
-        let ctx = session(settings)?;
+        let (config, runtime) = runtime(settings)?;
         if let Some(staging) = &inputs.staging {
-            ctx.register_object_store(&staging.url, staging.store.clone());
+            runtime.register_object_store(&staging.url, staging.store.clone());
         }
-        for contract in &catalog.datasets {
-            let schema = table_schema(contract);
-            let files = inputs
-                .tables
-                .get(&contract.name)
-                .map_or(&[][..], |f| &f[..]);
-            let table: Arc<dyn TableProvider> = match (&inputs.staging, files) {
-                (Some(staging), [_, ..]) => {
-                    let urls = files
-                        .iter()
-                        .map(|f| ListingTableUrl::try_new(staging.object_url(&f.path), None))
-                        .collect::<datafusion::error::Result<Vec<_>>>()?;
-                    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                        .with_file_extension(".parquet");
-                    let config = ListingTableConfig::new_with_multi_paths(urls)
-                        .with_listing_options(options)
-                        .with_schema(schema);
-                    Arc::new(ListingTable::try_new(config)?)
-                }
-                _ => Arc::new(EmptyTable::new(schema)),
-            };
-            ctx.register_table(contract.name.as_str(), table)?;
-        }
+        let tables = catalog
+            .datasets
+            .iter()
+            .map(|contract| {
+                let files = inputs
+                    .tables
+                    .get(&contract.name)
+                    .cloned()
+                    .unwrap_or_default();
+                (contract.name.clone(), (table_schema(contract), files))
+            })
+            .collect();
         let mut submitted: Vec<(&String, i32, &String)> = inputs
             .datasets
             .iter()
@@ -195,14 +202,76 @@ impl Engine {
                 Arc::new(StringArray::from_iter_values(submitted.iter().map(|s| s.2))),
             ],
         )?;
-        ctx.register_table(
-            SUBMITTED_TABLE,
-            Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
-        )?;
         Ok(Engine {
-            ctx,
+            config,
+            runtime,
+            staging: inputs.staging.clone(),
+            tables,
+            submitted: Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
             spilled_bytes: AtomicU64::new(0),
             memory_limit: settings.memory_limit_bytes(),
+        })
+    }
+
+    /// A session with the catalog's functions and, for each dataset `files` admits, its table
+    /// over the staged files of the years it gives (empty with none), plus `submitted`.
+    fn session(&self, years: impl Fn(&str) -> Option<BTreeSet<i32>>) -> Result<SessionContext> {
+        let ctx = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+        ctx.register_udf(hours_between());
+        ctx.register_udaf(percentile_exact());
+        for (name, (schema, files)) in &self.tables {
+            let Some(years) = years(name) else {
+                continue;
+            };
+            let urls = match &self.staging {
+                Some(staging) => files
+                    .iter()
+                    .filter(|f| years.contains(&f.year))
+                    .map(|f| ListingTableUrl::try_new(staging.object_url(&f.file.path), None))
+                    .collect::<datafusion::error::Result<Vec<_>>>()?,
+                None => Vec::new(),
+            };
+            let table: Arc<dyn TableProvider> = if urls.is_empty() {
+                Arc::new(EmptyTable::new(schema.clone()))
+            } else {
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                    .with_file_extension(".parquet");
+                let config = ListingTableConfig::new_with_multi_paths(urls)
+                    .with_listing_options(options)
+                    .with_schema(schema.clone());
+                Arc::new(ListingTable::try_new(config)?)
+            };
+            ctx.register_table(name.as_str(), table)?;
+        }
+        ctx.register_table(SUBMITTED_TABLE, self.submitted.clone())?;
+        Ok(ctx)
+    }
+
+    /// A session over every dataset and every staged file, for checks that plan SQL.
+    pub(crate) fn context(&self) -> Result<SessionContext> {
+        let years = self.all_years();
+        self.session(|_| Some(years.clone()))
+    }
+
+    fn all_years(&self) -> BTreeSet<i32> {
+        self.tables
+            .values()
+            .flat_map(|(_, files)| files.iter().map(|f| f.year))
+            .collect()
+    }
+
+    /// A session for one indicator: only the datasets it declares, each with the files of the
+    /// years it declares for reporting year `year`. An indicator that reads T only is not
+    /// handed T-1's rows to scan and throw away.
+    fn indicator_session(&self, indicator: &Indicator, year: i32) -> Result<SessionContext> {
+        self.session(|name| {
+            let years: BTreeSet<i32> = indicator
+                .datasets
+                .iter()
+                .filter(|d| d.name == name)
+                .flat_map(|d| d.years.iter().map(|y| y.resolve(year)))
+                .collect();
+            (!years.is_empty()).then_some(years)
         })
     }
 
@@ -261,8 +330,8 @@ impl Engine {
             id: indicator.id.clone(),
             message: r.message,
         })?;
-        let frame = self
-            .ctx
+        let ctx = self.indicator_session(indicator, year)?;
+        let frame = ctx
             .sql_with_options(&indicator.sql, read_only())
             .await
             .map_err(|e| Error::Indicator {
@@ -290,7 +359,7 @@ impl Engine {
             }
         };
         let plan = frame.create_physical_plan().await.map_err(failed)?;
-        let batches = datafusion::physical_plan::collect(plan.clone(), self.ctx.task_ctx())
+        let batches = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx())
             .await
             .map_err(failed)?;
         self.spilled_bytes
@@ -334,11 +403,6 @@ impl Engine {
         }
         Ok(rows)
     }
-
-    /// The session, for checks that plan SQL without running it.
-    pub(crate) fn context(&self) -> &SessionContext {
-        &self.ctx
-    }
 }
 
 struct SqlRow {
@@ -347,13 +411,16 @@ struct SqlRow {
     denominator: Option<f64>,
 }
 
-/// A session with the catalog's functions and nothing else: no information schema, no URL
-/// tables, so SQL can reach only the tables registered on it. Its memory pool and spill
-/// folder come from `settings`.
-pub(crate) fn session(settings: &EngineSettings) -> Result<SessionContext> {
+/// The session settings and runtime of every query: no information schema and no URL tables,
+/// so SQL reaches only the tables registered on its session; a memory pool and spill folder
+/// from `settings`. Each staged file is scanned whole by one partition (no splitting of
+/// files): a member's rows are then aggregated in file order whatever the other files are, so
+/// its results are the same to the last bit in any run that holds the same file.
+fn runtime(settings: &EngineSettings) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
     let config = SessionConfig::new()
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .with_information_schema(false);
+        .with_information_schema(false)
+        .with_repartition_file_scans(false);
     let limit = usize::try_from(settings.memory_limit_bytes()).unwrap_or(usize::MAX);
     // Operators that can spill share the pool fairly; an error names the biggest consumers.
     let pool = TrackConsumersPool::new(FairSpillPool::new(limit), TOP_CONSUMERS);
@@ -367,10 +434,7 @@ pub(crate) fn session(settings: &EngineSettings) -> Result<SessionContext> {
         .with_memory_pool(Arc::new(pool))
         .with_disk_manager_builder(disk)
         .build_arc()?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
-    ctx.register_udf(hours_between());
-    ctx.register_udaf(percentile_exact());
-    Ok(ctx)
+    Ok((config, runtime))
 }
 
 /// How many of the biggest memory consumers an out-of-memory error names.

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use pmm_catalog::{Catalog, Expectation, FixtureCase, Indicator, Status};
 use pmm_ingest::{ReadSettings, Severity, memory_staging, stage_text};
 
-use crate::evaluate::{DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue};
+use crate::evaluate::{
+    DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, TableFile,
+};
 use crate::{Error, Result};
 
 /// One fixture case that did not give what it expects.
@@ -126,11 +128,13 @@ async fn run_case(
                     (member.clone(), year, dataset.clone()),
                     DatasetState::Accepted,
                 );
-                inputs
-                    .tables
-                    .entry(dataset.clone())
-                    .or_default()
-                    .extend(staged.files);
+                inputs.tables.entry(dataset.clone()).or_default().extend(
+                    staged.files.into_iter().map(|file| TableFile {
+                        member: member.clone(),
+                        year,
+                        file,
+                    }),
+                );
             }
         }
     }

@@ -20,7 +20,8 @@ mod scoring;
 
 pub use check::check_catalog_sql;
 pub use evaluate::{
-    DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, default_memory_limit,
+    DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, TableFile,
+    default_memory_limit,
 };
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
 pub use functions::{hours_between, percentile_exact, type7, type7_sorted};

@@ -124,8 +124,9 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
             bad: Vec::new(),
         }),
         ColumnType::Enum => {
+            let matcher = EnumMatcher::new(&column.values);
             let bad = (0..text.len())
-                .filter(|&i| text.is_valid(i) && !column.values.iter().any(|v| v == text.value(i)))
+                .filter(|&i| text.is_valid(i) && !matcher.matches(text.value(i).as_bytes()))
                 .collect::<Vec<_>>();
             let array = null_out(text, &bad);
             Ok(Converted {
@@ -140,9 +141,9 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
                     if text.is_null(i) {
                         return None;
                     }
-                    match text.value(i) {
-                        "true" | "1" => Some(true),
-                        "false" | "0" => Some(false),
+                    match text.value(i).as_bytes() {
+                        b"true" | b"1" => Some(true),
+                        b"false" | b"0" => Some(false),
                         _ => {
                             bad.push(i);
                             None
@@ -173,6 +174,48 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
             Ok(Converted { array, bad })
         }
     }
+}
+
+/// Whether a value is one of an enum's values, without a string comparison per candidate:
+/// values of up to 15 bytes are packed with their length into one integer each, so a check
+/// is a few integer comparisons (enum columns hold millions of short values).
+struct EnumMatcher<'a> {
+    packed: Vec<u128>,
+    long: Vec<&'a [u8]>,
+}
+
+impl<'a> EnumMatcher<'a> {
+    fn new(values: &'a [String]) -> Self {
+        let mut matcher = EnumMatcher {
+            packed: Vec::new(),
+            long: Vec::new(),
+        };
+        for value in values {
+            match pack(value.as_bytes()) {
+                Some(p) => matcher.packed.push(p),
+                None => matcher.long.push(value.as_bytes()),
+            }
+        }
+        matcher
+    }
+
+    fn matches(&self, value: &[u8]) -> bool {
+        match pack(value) {
+            Some(p) => self.packed.contains(&p),
+            None => self.long.contains(&value),
+        }
+    }
+}
+
+/// Up to 15 bytes and their length in one integer; `None` for longer values.
+fn pack(value: &[u8]) -> Option<u128> {
+    if value.len() > 15 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..value.len()].copy_from_slice(value);
+    bytes[15] = value.len() as u8;
+    Some(u128::from_le_bytes(bytes))
 }
 
 /// "NaN" and "inf" are floats but not decimals: they become bad rows.
@@ -245,5 +288,32 @@ pub(crate) fn expected_form(column: &ColumnContract) -> String {
         ColumnType::Decimal => "a decimal number with `.` as the decimal point".into(),
         ColumnType::Date => "a date YYYY-MM-DD".into(),
         ColumnType::Timestamp => "an ISO 8601 timestamp such as 2024-03-01T10:15:00Z".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_values_match_exactly_short_or_long() {
+        let values: Vec<String> = ["IM", "EX", "", "manufacturer", "a value of twenty chars"]
+            .map(String::from)
+            .to_vec();
+        let matcher = EnumMatcher::new(&values);
+        for v in &values {
+            assert!(matcher.matches(v.as_bytes()), "{v}");
+        }
+        for v in [
+            "im",
+            "IM ",
+            "I",
+            "EXX",
+            "manufacturers",
+            "a value of twenty char",
+            "\0",
+        ] {
+            assert!(!matcher.matches(v.as_bytes()), "{v:?}");
+        }
     }
 }

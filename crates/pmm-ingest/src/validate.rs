@@ -515,8 +515,9 @@ impl<'a> DatasetValidator<'a> {
                 .join(", ")
         };
         self.keys.reserve(rows);
+        let any_null = key_columns.iter().any(|&ci| typed[ci].null_count() > 0);
         for (i, bad) in invalid.iter_mut().enumerate().take(rows) {
-            if key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
+            if any_null && key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
                 continue; // already invalid: a key column is required
             }
             let hash = match single_text {

@@ -56,6 +56,10 @@ pub struct RunManifest {
     /// Every input object: path, size, ETag or version, whether it was read or reused, its
     /// fingerprint and staged entry.
     pub inputs: Vec<InputRecord>,
+    /// The cached evaluations of members this run's values come from or went to, relative to
+    /// the staging location.
+    #[serde(default)]
+    pub evaluations: Vec<String>,
     /// Counts of what happened.
     pub counts: RunCounts,
     /// How evaluation used memory.
@@ -84,6 +88,12 @@ pub struct RunCounts {
     /// Inputs taken unchanged from staging.
     #[serde(default)]
     pub inputs_reused: u64,
+    /// Members whose values this run computed.
+    #[serde(default)]
+    pub members_evaluated: u64,
+    /// Members whose values were taken from staging: nothing they depend on had changed.
+    #[serde(default)]
+    pub members_reused: u64,
 }
 
 /// The memory figures of a run's evaluation.

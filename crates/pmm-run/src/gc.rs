@@ -192,6 +192,7 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
                 )
             })?;
             kept_entries.extend(manifest.inputs.iter().filter_map(|i| i.staged.clone()));
+            kept_entries.extend(manifest.evaluations.iter().cloned());
             report.runs.push(reference.run_id.clone());
         }
     }
@@ -204,6 +205,9 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
             continue;
         }
         kept.insert(entry_path.clone());
+        if entry_path.starts_with("evaluations/") {
+            continue; // a member's values: no files of its own
+        }
         let bytes = get(&root, entry_path).await?;
         match serde_json::from_slice::<StagedEntry>(&bytes) {
             Ok(entry) => kept.extend(entry.files.into_iter().map(|f| f.path)),

@@ -9,6 +9,7 @@
 //!
 //! [`collect_garbage`] (`pmm gc`) removes staged data that no published run uses any more.
 
+mod evaluation;
 mod gc;
 mod run;
 

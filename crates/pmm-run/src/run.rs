@@ -12,18 +12,19 @@ use pmm_catalog::{
     Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
 };
 use pmm_engine::{
-    DatasetState, Engine, EngineSettings, EvaluationInputs, MemberContext, ResultTables,
-    ScoringOptions, score_and_roll_up,
+    DatasetState, EngineSettings, EvaluationInputs, MemberContext, ResultTables, ScoringOptions,
+    TableFile, score_and_roll_up,
 };
 use pmm_ingest::{
-    InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea, StoreRoot,
-    SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object, open_store,
+    FileFormat, InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea,
+    StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object,
+    open_store,
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
-use pmm_publish::{
-    EngineFigures, Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest, tables,
-};
+use pmm_publish::{Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest, tables};
+
+use crate::evaluation;
 
 /// What a caller can change of a pipeline for one run.
 #[derive(Debug, Clone, Default)]
@@ -216,7 +217,24 @@ pub async fn run_pipeline(
     evaluation.staging = Some(staging.root.clone());
     let mut statuses = Vec::new();
     let mut manifests = BTreeMap::new();
+    // The input fingerprint of each (member, year, dataset), for the evaluation keys.
+    let mut fingerprints: BTreeMap<(String, i32, String), String> = BTreeMap::new();
     for outcome in outcomes {
+        for input in &outcome.inputs {
+            let stem = input
+                .object
+                .path
+                .rsplit('/')
+                .next()
+                .and_then(FileFormat::split)
+                .map(|(stem, _)| stem.to_string());
+            if let (Some(dataset), Some(fingerprint)) = (stem, &input.fingerprint) {
+                fingerprints.insert(
+                    (outcome.member.clone(), outcome.year, dataset),
+                    fingerprint.clone(),
+                );
+            }
+        }
         inputs.extend(outcome.inputs);
         issues.extend(outcome.issues);
         let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
@@ -250,7 +268,11 @@ pub async fn run_pipeline(
                     .tables
                     .entry(dataset.dataset.clone())
                     .or_default()
-                    .extend(staged.files);
+                    .extend(staged.files.into_iter().map(|file| TableFile {
+                        member: outcome.member.clone(),
+                        year: outcome.year,
+                        file,
+                    }));
             }
             issues.extend(dataset.issues);
         }
@@ -300,34 +322,20 @@ pub async fn run_pipeline(
     inputs.sort_by(|a, b| a.object.path.cmp(&b.object.path));
     // Files in a stable order, so every run plans its scans alike.
     for files in evaluation.tables.values_mut() {
-        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.sort_by(|a, b| a.file.path.cmp(&b.file.path));
     }
 
-    progress.event(ProgressEvent::Stage {
-        name: "computing indicators",
-        total: catalog.indicators.len() as u64,
-    });
-    let engine = Engine::new(&catalog, &evaluation, &engine_settings)
-        .map_err(|e| RunError::Failed(e.to_string()))?;
-    let mut values = Vec::new();
-    for indicator in &catalog.indicators {
-        values.extend(
-            engine
-                .evaluate(indicator, &evaluation)
-                .await
-                .map_err(|e| RunError::Failed(e.to_string()))?,
-        );
-        progress.event(ProgressEvent::Step {
-            message: &indicator.id,
-        });
-    }
-    let engine_figures = EngineFigures {
-        memory_limit_bytes: engine_settings.memory_limit_bytes(),
-        spilled_bytes: engine.spilled_bytes(),
-    };
-    drop(engine);
-    drop(evaluation);
-    progress.event(ProgressEvent::StageDone);
+    let evaluated = evaluation::evaluate(
+        &catalog,
+        &staging,
+        evaluation,
+        &fingerprints,
+        &engine_settings,
+        progress,
+    )
+    .await?;
+    let engine_figures = evaluated.figures;
+    let values = evaluated.values;
     if engine_figures.spilled_bytes > 0 {
         tracing::info!(
             spilled_bytes = engine_figures.spilled_bytes,
@@ -417,6 +425,7 @@ pub async fn run_pipeline(
         staging: staging.root.display.clone(),
         audiences: pipeline.audiences.clone(),
         inputs,
+        evaluations: evaluated.entries,
         counts: RunCounts {
             submissions_accepted: health.submissions_accepted,
             submissions_rejected: health.submissions_rejected,
@@ -428,6 +437,8 @@ pub async fn run_pipeline(
             validation_issues_warning: health.issues_warning,
             inputs_read,
             inputs_reused,
+            members_evaluated: evaluated.evaluated,
+            members_reused: evaluated.reused,
         },
         engine: engine_figures,
         files,

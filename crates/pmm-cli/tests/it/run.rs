@@ -319,7 +319,10 @@ fn staged_entries(staging: &Path) -> Vec<(String, bool)> {
             let relative = path.strip_prefix(staging).unwrap().display().to_string();
             if path.is_dir() {
                 stack.push(path);
-            } else if relative.ends_with(".json") && !relative.starts_with("runs/") {
+            } else if relative.ends_with(".json")
+                && !relative.starts_with("runs/")
+                && !relative.starts_with("evaluations/")
+            {
                 let entry: serde_json::Value =
                     serde_json::from_slice(&std::fs::read(&path).unwrap())
                         .unwrap_or_else(|e| panic!("{relative} is not whole JSON: {e}"));

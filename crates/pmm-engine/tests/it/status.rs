@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pmm_catalog::{Catalog, Status};
-use pmm_engine::{DatasetState, Engine, EngineSettings, EvaluationInputs};
+use pmm_engine::{DatasetState, Engine, EngineSettings, EvaluationInputs, TableFile};
 use pmm_ingest::{ReadSettings, StagingArea, memory_staging, stage_text};
 
 const DECL: &str = "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value\n";
@@ -39,7 +39,11 @@ async fn submit(
         .tables
         .entry(dataset.to_string())
         .or_default()
-        .extend(staged.files);
+        .extend(staged.files.into_iter().map(|file| TableFile {
+            member: member.to_string(),
+            year,
+            file,
+        }));
     inputs.staging = Some(staging.root.clone());
     inputs.datasets.insert(
         (member.into(), year, dataset.into()),

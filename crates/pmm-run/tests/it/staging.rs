@@ -131,18 +131,25 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `pipeline.yaml` in `dir`, writing to `results`, with `extra` lines appended.
-fn write_pipeline(dir: &Path, results: &str, extra: &str) -> Pipeline {
+/// `pipeline.yaml` in `dir`, writing to `results`, staging in `staging`, with `extra` lines
+/// appended.
+fn write_pipeline_staged(dir: &Path, results: &str, staging: &str, extra: &str) -> Pipeline {
     let path = dir.join("pipeline.yaml");
     std::fs::write(
         &path,
         format!(
-            "name: staging\nyear: 2024\ncatalog: {}\nmembers: members.yaml\nsource: submissions\nresults: {results}\nstaging: staging\npeers:\n  min_group_size: 3\n{extra}",
+            "name: staging\nyear: 2024\ncatalog: {}\nmembers: members.yaml\nsource: submissions\nresults: {results}\nstaging: {staging}\npeers:\n  min_group_size: 3\n{extra}",
             repo_root().join("indicators").display()
         ),
     )
     .unwrap();
     Pipeline::load(&path).unwrap()
+}
+
+/// `pipeline.yaml` in `dir`, writing to `results`, staging in `staging/`, with `extra` lines
+/// appended.
+fn write_pipeline(dir: &Path, results: &str, extra: &str) -> Pipeline {
+    write_pipeline_staged(dir, results, "staging", extra)
 }
 
 /// The source of `dir`, behind a store that counts reads.
@@ -275,6 +282,63 @@ async fn a_changed_file_is_the_only_input_read_again() {
     assert_eq!(training.value, Some(10.0), "(100 + 300) / (10 + 30)");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_reused_for_unchanged_members_equal_a_run_from_scratch() {
+    let dir = fixture(8, 3000, FormatChoice::Mixed).await;
+    let pipeline = write_pipeline(dir.path(), "results", "");
+    let (source, _) = counted_source(dir.path());
+    let first = run(&pipeline, &source).await;
+    assert_eq!(first.manifest.counts.members_evaluated, 8);
+    assert_eq!(first.manifest.counts.members_reused, 0);
+
+    // Nothing changed: no member is evaluated again.
+    let again = run(&pipeline, &source).await;
+    assert_eq!(again.manifest.counts.members_evaluated, 0);
+    assert_eq!(again.manifest.counts.members_reused, 8);
+
+    // XD re-submits its 2024 declarations with other figures: only XD is evaluated.
+    let folder = dir.path().join("submissions/member=XD/year=2024");
+    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("declarations.")
+        {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    std::fs::write(
+        folder.join("declarations.csv"),
+        "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value\n\
+         D1,IM,2024-01-01T00:00:00Z,2024-01-01T10:00:00Z,true,true,true,green,true,false,100\n\
+         D2,IM,2024-01-02T00:00:00Z,2024-01-03T06:00:00Z,false,false,false,red,false,true,300\n",
+    )
+    .unwrap();
+    let incremental = run(&pipeline, &source).await;
+    assert_eq!(incremental.manifest.counts.members_evaluated, 1);
+    assert_eq!(incremental.manifest.counts.members_reused, 7);
+    let electronic = incremental
+        .results
+        .indicators
+        .iter()
+        .find(|r| r.member == "XD" && r.indicator == "tfec.electronic_declarations_rate")
+        .unwrap();
+    assert_eq!(electronic.value, Some(50.0));
+
+    // The same data from scratch (nothing staged, nothing cached): the same rows, to the bit.
+    let scratch = run(
+        &write_pipeline_staged(dir.path(), "scratch", "scratch-staging", ""),
+        &source,
+    )
+    .await;
+    assert_eq!(scratch.manifest.counts.members_reused, 0);
+    assert_eq!(
+        run_tables(&run_folder(dir.path(), "results", &incremental)),
+        run_tables(&run_folder(dir.path(), "scratch", &scratch)),
+        "reused values are the values a run from scratch computes"
+    );
+}
+
 /// Copies a folder tree.
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -359,10 +423,12 @@ async fn a_memory_limit_that_forces_spilling_gives_the_same_rows() {
     let roomy = run(&write_pipeline(dir.path(), "roomy", ""), &source).await;
     assert_eq!(roomy.manifest.engine.spilled_bytes, 0);
     let spill = dir.path().join("spill");
+    // Its own staging: with the roomy run's, every member's values would be reused.
     let tight = run(
-        &write_pipeline(
+        &write_pipeline_staged(
             dir.path(),
             "tight",
+            "tight-staging",
             &format!(
                 "engine:\n  memory_limit: 4MiB\n  spill_dir: {}\n",
                 spill.display()
