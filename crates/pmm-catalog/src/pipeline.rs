@@ -155,8 +155,9 @@ pub struct StorageSettings {
     pub request_timeout_seconds: f64,
     /// Connecting may take this long.
     pub connect_timeout_seconds: f64,
-    /// Submissions read at once.
-    pub concurrency: usize,
+    /// Submissions read at once; `None`: as many as the machine has cores for a local source
+    /// (reading is then all parsing), and at least 8 for a cloud store (whose requests wait).
+    pub concurrency: Option<usize>,
 }
 
 impl Default for StorageSettings {
@@ -166,7 +167,7 @@ impl Default for StorageSettings {
             retry_timeout_seconds: 180.0,
             request_timeout_seconds: 60.0,
             connect_timeout_seconds: 10.0,
-            concurrency: 4,
+            concurrency: None,
         }
     }
 }
@@ -454,9 +455,9 @@ impl Pipeline {
                         st.connect_timeout_seconds,
                         defaults.connect_timeout_seconds,
                     ),
-                    concurrency: st.concurrency.unwrap_or(defaults.concurrency),
+                    concurrency: st.concurrency.or(defaults.concurrency),
                 };
-                if settings.concurrency == 0 {
+                if settings.concurrency == Some(0) {
                     at(
                         &["storage", "concurrency"],
                         "concurrency must be at least 1".into(),

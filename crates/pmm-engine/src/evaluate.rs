@@ -168,7 +168,13 @@ impl Engine {
         inputs: &EvaluationInputs,
         settings: &EngineSettings,
     ) -> Result<Engine> {
-        let (config, runtime) = runtime(settings)?;
+        // On a cloud store a scan waits on requests more than on the cores: more partitions
+        // (each a stream of whole files) keep more requests in flight.
+        let remote = inputs
+            .staging
+            .as_ref()
+            .is_some_and(|s| !matches!(s.url.scheme(), "file" | "memory"));
+        let (config, runtime) = runtime(settings, remote)?;
         if let Some(staging) = &inputs.staging {
             runtime.register_object_store(&staging.url, staging.store.clone());
         }
@@ -413,12 +419,15 @@ struct SqlRow {
 
 /// The session settings and runtime of every query: no information schema and no URL tables,
 /// so SQL reaches only the tables registered on its session; a memory pool and spill folder
-/// from `settings`. Each staged file is scanned whole by one partition (no splitting of
+/// from `settings`; one partition per core (16 at least when the staged files are remote).
+/// Each staged file is scanned whole by one partition (no splitting of
 /// files): a member's rows are then aggregated in file order whatever the other files are, so
 /// its results are the same to the last bit in any run that holds the same file.
-fn runtime(settings: &EngineSettings) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
+fn runtime(settings: &EngineSettings, remote: bool) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let partitions = if remote { cores.max(16) } else { cores };
     let config = SessionConfig::new()
-        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .with_target_partitions(partitions)
         .with_information_schema(false)
         .with_repartition_file_scans(false);
     let limit = usize::try_from(settings.memory_limit_bytes()).unwrap_or(usize::MAX);

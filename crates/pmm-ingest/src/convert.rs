@@ -5,9 +5,12 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, StringArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnContract, ColumnType};
 
@@ -161,11 +164,32 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
                 safe: true,
                 ..Default::default()
             };
-            let array = cast_with_options(text, &arrow_type(&column.column_type), &options)
-                .map_err(|e| Error::Internal(format!("cast of column {}: {e}", column.name)))?;
-            let mut bad: Vec<usize> = (0..text.len())
-                .filter(|&i| text.is_valid(i) && array.is_null(i))
-                .collect();
+            let failed =
+                |e: ArrowError| Error::Internal(format!("cast of column {}: {e}", column.name));
+            let array = if column.column_type == ColumnType::Timestamp {
+                // Parsed as UTC without a time zone, then labelled UTC: the same instants
+                // (a value without offset is UTC either way), without looking up "UTC" in the
+                // time zone database for every value.
+                let naive = DataType::Timestamp(TimeUnit::Microsecond, None);
+                let parsed = cast_with_options(text, &naive, &options).map_err(failed)?;
+                let parsed = parsed
+                    .as_any()
+                    .downcast_ref::<TimestampMicrosecondArray>()
+                    .ok_or_else(|| Error::Internal("timestamp cast gave another type".into()))?
+                    .clone()
+                    .with_timezone("UTC");
+                Arc::new(parsed) as ArrayRef
+            } else {
+                cast_with_options(text, &arrow_type(&column.column_type), &options)
+                    .map_err(failed)?
+            };
+            let mut bad: Vec<usize> = if array.null_count() == text.null_count() {
+                Vec::new()
+            } else {
+                (0..text.len())
+                    .filter(|&i| text.is_valid(i) && array.is_null(i))
+                    .collect()
+            };
             let array = if column.column_type == ColumnType::Decimal {
                 finite_only(&array, &mut bad)?
             } else {

@@ -62,13 +62,24 @@ pub struct DatasetOutcome {
     pub transient: bool,
 }
 
-/// The first record of each key seen in a file, by a 128-bit hash of the key: 32 bytes a
-/// key whatever its length, so a file of ten million declarations costs about 400 MB less
-/// than keeping the key text. Two different keys share a hash with a probability of about
-/// n² / 2¹²⁹ (1e-26 for a million keys).
-type KeyIndex = HashMap<u128, u64, BuildHasherDefault<KeyHashPassThrough>>;
+/// The first record of each key seen in a file, by a 128-bit hash of the key: 24 bytes a
+/// key whatever its length (about 50 MB for a file of a million keys, with the table's spare
+/// room), where keeping the key text cost several times that. Two different keys share a
+/// hash with a probability of about n² / 2¹²⁹ (1e-26 for a million keys).
+type KeyIndex = HashMap<KeyHash, u64, BuildHasherDefault<KeyHashPassThrough>>;
 
-/// The keys of [`KeyIndex`] are already hashes: use their low bits as they are.
+/// A key's 128-bit hash, as four words (so that an entry with its record number takes 24
+/// bytes, not the 32 a `u128` would align to).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct KeyHash([u32; 4]);
+
+impl std::hash::Hash for KeyHash {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32));
+    }
+}
+
+/// The keys of [`KeyIndex`] are already hashes: their low bits are the table's hash.
 #[derive(Default)]
 struct KeyHashPassThrough(u64);
 
@@ -78,20 +89,26 @@ impl Hasher for KeyHashPassThrough {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Not reached for u128 keys; a plain fold keeps the hasher total.
+        // Not reached ([`KeyHash`] writes one u64); a plain fold keeps the hasher total.
         for b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(*b);
         }
     }
 
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
 /// The 128-bit hash of a key's text.
-fn key_hash(text: &[u8]) -> u128 {
-    xxhash_rust::xxh3::xxh3_128(text)
+fn key_hash(text: &[u8]) -> KeyHash {
+    let hash = xxhash_rust::xxh3::xxh3_128(text);
+    KeyHash([
+        hash as u32,
+        (hash >> 32) as u32,
+        (hash >> 64) as u32,
+        (hash >> 96) as u32,
+    ])
 }
 
 /// Checks the records of one dataset file, batch by batch.
@@ -114,6 +131,8 @@ pub struct DatasetValidator<'a> {
     rows_invalid: u64,
     rejected: bool,
     transient: bool,
+    /// `member` and `year` columns, reused from batch to batch.
+    constants: Option<(ArrayRef, ArrayRef)>,
 }
 
 impl<'a> DatasetValidator<'a> {
@@ -148,6 +167,7 @@ impl<'a> DatasetValidator<'a> {
             rows_invalid: 0,
             rejected: false,
             transient: false,
+            constants: None,
         }
     }
 
@@ -327,10 +347,8 @@ impl<'a> DatasetValidator<'a> {
 
         let bad = invalid.iter().filter(|b| **b).count();
         self.rows_invalid += bad as u64;
-        let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec![self.member.as_str(); rows])),
-            Arc::new(Int64Array::from(vec![i64::from(self.year); rows])),
-        ];
+        let (member, year) = self.constant_columns(rows);
+        let mut arrays: Vec<ArrayRef> = vec![member, year];
         arrays.extend(typed);
         let error = |e: ArrowError| {
             Error::Internal(format!("building a {} batch: {e}", self.contract.name))
@@ -347,6 +365,24 @@ impl<'a> DatasetValidator<'a> {
             self.sink.write(batch)?;
         }
         Ok(())
+    }
+
+    /// The `member` and `year` columns of a batch of `rows`: slices of arrays made once for the
+    /// largest batch so far.
+    fn constant_columns(&mut self, rows: usize) -> (ArrayRef, ArrayRef) {
+        if self.constants.as_ref().is_some_and(|(m, _)| m.len() < rows) {
+            self.constants = None;
+        }
+        let (member, year) = (self.member.as_str(), self.year);
+        let (members, years) = self.constants.get_or_insert_with(|| {
+            (
+                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                    member, rows,
+                ))),
+                Arc::new(Int64Array::from(vec![i64::from(year); rows])),
+            )
+        });
+        (members.slice(0, rows), years.slice(0, rows))
     }
 
     fn check_rules(

@@ -204,9 +204,14 @@ pub async fn run_pipeline(
             max_invalid_row_fraction: pipeline.max_invalid_row_fraction,
         },
     };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let concurrency = options
         .concurrency
-        .unwrap_or(pipeline.storage.concurrency)
+        .or(pipeline.storage.concurrency)
+        .unwrap_or(match source.url.scheme() {
+            "file" | "memory" => cores,
+            _ => cores.max(8),
+        })
         .max(1);
     let outcomes = read_all(&reader, discovery.submissions, concurrency, progress).await?;
 

@@ -392,3 +392,65 @@ fn a_crash_while_staging_leaves_no_entry_that_a_later_run_trusts() {
         );
     }
 }
+
+#[test]
+fn gc_says_what_it_would_remove_and_removes_only_that() {
+    let results = tempfile::tempdir().unwrap();
+    let out = results.path().to_str().unwrap();
+    let run = ["run", "pipelines/demo.yaml", "--results", out];
+    assert_eq!(pmm(&repo_root(), &run).status.code(), Some(0));
+    let staging = results.path().join("staging");
+    let staging_arg = staging.to_str().unwrap();
+    // A data file left by a run that died midway.
+    let orphan = staging.join("member=XA/year=2024/declarations/0000-dead.parquet");
+    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    std::fs::write(&orphan, b"PAR1").unwrap();
+
+    let young = pmm(&repo_root(), &["gc", "--staging", staging_arg, "--dry-run"]);
+    let (stdout, stderr) = text(&young);
+    assert_eq!(young.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 published runs use"), "{stdout}");
+    assert!(
+        stdout.contains("younger than 24 hours: kept"),
+        "a fresh orphan is kept by default: {stdout}"
+    );
+    assert!(stdout.contains("would remove 0 objects"), "{stdout}");
+
+    let dry = pmm(
+        &repo_root(),
+        &[
+            "gc",
+            "--staging",
+            staging_arg,
+            "--dry-run",
+            "--min-age",
+            "0",
+        ],
+    );
+    let (stdout, _) = text(&dry);
+    assert!(
+        stdout.contains("would remove member=XA/year=2024/declarations/0000-dead.parquet"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("run without --dry-run to remove them"),
+        "{stdout}"
+    );
+    assert!(orphan.exists());
+
+    let real = pmm(
+        &repo_root(),
+        &["gc", "--staging", staging_arg, "--min-age", "0"],
+    );
+    let (stdout, _) = text(&real);
+    assert_eq!(real.status.code(), Some(0));
+    assert!(stdout.contains("removed 1 objects"), "{stdout}");
+    assert!(!orphan.exists());
+    // The run still reuses everything it staged.
+    let again = pmm(&repo_root(), &run);
+    let (stdout, _) = text(&again);
+    assert!(stdout.contains("inputs: 0 read and staged"), "{stdout}");
+
+    let bad = pmm(&repo_root(), &["gc", "--staging", "ftp://nowhere/x"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
