@@ -193,8 +193,12 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
     println!("  results: {}", summary.location);
     let counts = &summary.manifest.counts;
     println!(
-        "  inputs: {} read and staged, {} unchanged and reused from {}",
+        "  inputs: {} read and staged, {} unchanged and reused (staging: {})",
         counts.inputs_read, counts.inputs_reused, summary.manifest.staging
+    );
+    println!(
+        "  indicators: computed for {} members, reused for {} whose data had not changed",
+        counts.members_evaluated, counts.members_reused
     );
     let engine = &summary.manifest.engine;
     if engine.spilled_bytes > 0 {

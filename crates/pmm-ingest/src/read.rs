@@ -68,6 +68,8 @@ pub struct StagedDataset {
     pub outcome: DatasetOutcome,
     /// The staged Parquet files of its valid rows (none when rejected or empty).
     pub files: Vec<StagedFile>,
+    /// The fingerprint of the input it was read from (none for two files of one dataset).
+    pub fingerprint: Option<String>,
 }
 
 /// Everything read from one submission.
@@ -182,6 +184,7 @@ impl SubmissionReader {
                     outcome.datasets.push(StagedDataset {
                         outcome: validator.finish(self.settings.max_invalid_row_fraction),
                         files: Vec::new(),
+                        fingerprint: None,
                     });
                     outcome.inputs.extend(many.iter().map(|(o, _)| skipped(o)));
                 }
@@ -219,6 +222,7 @@ impl SubmissionReader {
                     transient: false,
                 },
                 files: entry.files,
+                fingerprint: Some(fingerprint.clone()),
             };
             let record = InputRecord {
                 object: InputObject::from(object),
@@ -547,7 +551,11 @@ impl StagingJob {
                 writer.abort();
                 Vec::new()
             };
-            Ok(StagedDataset { outcome, files })
+            Ok(StagedDataset {
+                outcome,
+                files,
+                fingerprint: Some(self.fingerprint),
+            })
         })
         .await
         .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?

@@ -9,6 +9,7 @@
 //! member=XA/year=2024/declarations/<fingerprint>-<nonce>.parquet the valid rows
 //! member=XA/year=2024/manifest/<fingerprint>.json                a manifest's text
 //! runs/<run_id>.json                                             a published run's reference
+//! evaluations/member=XA/year=2024/<key>.json                      a member's values (pmm-run)
 //! ```
 //!
 //! An entry is complete or absent: the Parquet file is uploaded whole (a single PUT, or a
@@ -145,13 +146,6 @@ pub struct StagedEntry {
     pub tool_version: String,
     /// When it was written (RFC 3339).
     pub staged_at: String,
-}
-
-impl StagedEntry {
-    /// Rows staged.
-    pub fn rows_staged(&self) -> u64 {
-        self.files.iter().map(|f| f.rows).sum()
-    }
 }
 
 /// The reference a published run leaves in the staging area, so that `pmm gc` knows which

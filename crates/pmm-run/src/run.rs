@@ -16,9 +16,8 @@ use pmm_engine::{
     TableFile, score_and_roll_up,
 };
 use pmm_ingest::{
-    FileFormat, InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea,
-    StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object,
-    open_store,
+    InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea, StoreRoot,
+    SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object, open_store,
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
@@ -225,21 +224,6 @@ pub async fn run_pipeline(
     // The input fingerprint of each (member, year, dataset), for the evaluation keys.
     let mut fingerprints: BTreeMap<(String, i32, String), String> = BTreeMap::new();
     for outcome in outcomes {
-        for input in &outcome.inputs {
-            let stem = input
-                .object
-                .path
-                .rsplit('/')
-                .next()
-                .and_then(FileFormat::split)
-                .map(|(stem, _)| stem.to_string());
-            if let (Some(dataset), Some(fingerprint)) = (stem, &input.fingerprint) {
-                fingerprints.insert(
-                    (outcome.member.clone(), outcome.year, dataset),
-                    fingerprint.clone(),
-                );
-            }
-        }
         inputs.extend(outcome.inputs);
         issues.extend(outcome.issues);
         let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
@@ -252,6 +236,9 @@ pub async fn run_pipeline(
             }
         }
         for staged in outcome.datasets {
+            if let Some(fingerprint) = staged.fingerprint {
+                fingerprints.insert(key(&staged.outcome.dataset), fingerprint);
+            }
             let dataset = staged.outcome;
             let state = if dataset.accepted && outcome.rejected.is_none() {
                 DatasetState::Accepted

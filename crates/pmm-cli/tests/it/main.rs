@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod depcheck;
-mod golden;
 mod indicators;
 mod metrics;
 mod run;

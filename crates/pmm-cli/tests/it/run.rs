@@ -65,6 +65,16 @@ fn the_demo_runs_and_prints_a_summary() {
         "{stdout}"
     );
     assert!(
+        stdout.contains(&format!(
+            "inputs: 158 read and staged, 0 unchanged and reused (staging: {out}/staging)"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("indicators: computed for 10 members, reused for 0"),
+        "{stdout}"
+    );
+    assert!(
         stderr.contains("reading submissions"),
         "progress lines on stderr: {stderr}"
     );

@@ -121,3 +121,70 @@ pub fn read_table(path: &Path) -> (Vec<(String, DataType)>, Vec<Row>) {
     }
     (schema, rows)
 }
+
+/// Compares every table of a run folder with golden copies in `tests/golden/<name>/`, one
+/// JSON object a row, as the demo's are (`pmm-cli`'s golden test): measures to 1e-12
+/// relative, everything else exactly. `PMM_BLESS=1` rewrites them from the run. Tables named
+/// in `skip` are not compared (the caller says why).
+pub fn assert_golden(run: &Path, name: &str, skip: &[&str]) {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/golden")
+        .join(name);
+    let bless = std::env::var_os("PMM_BLESS").is_some();
+    for (table, rows) in run_tables(run) {
+        if skip.contains(&table.as_str()) {
+            continue;
+        }
+        let path = golden.join(table.replace(".arrow", ".jsonl"));
+        let got: Vec<serde_json::Value> = rows.iter().map(json_row).collect();
+        if bless {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let text: String = got.iter().map(|r| format!("{r}\n")).collect();
+            std::fs::write(&path, text).unwrap();
+            continue;
+        }
+        let expected: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (PMM_BLESS=1 writes it)", path.display()))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(expected.len(), got.len(), "{table}: row count");
+        for (i, (e, g)) in expected.iter().zip(&got).enumerate() {
+            assert!(
+                same_json(e, g),
+                "{table} row {i}:\nexpected {e}\n     got {g}"
+            );
+        }
+    }
+}
+
+fn json_row(row: &Row) -> serde_json::Value {
+    let cells = row.iter().map(|(k, cell)| {
+        let value = match cell {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Text(s) => serde_json::Value::from(s.as_str()),
+            Cell::Int(i) => serde_json::Value::from(*i),
+            Cell::Float(f) => serde_json::Value::from(*f),
+        };
+        (k.clone(), value)
+    });
+    serde_json::Value::Object(cells.collect())
+}
+
+fn same_json(expected: &serde_json::Value, got: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (expected, got) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) if a.fract() != 0.0 || b.fract() != 0.0 => {
+                (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+            }
+            _ => a == b,
+        },
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => expected == got,
+    }
+}
