@@ -171,6 +171,21 @@ fn counted_source(dir: &Path) -> (StoreRoot, Arc<CountingStore>) {
     (root, counting)
 }
 
+/// `member` re-submits its 2024 `dataset` as `name` (whatever file it had goes).
+fn resubmit(dir: &Path, member: &str, dataset: &str, name: &str, text: &str) {
+    let folder = dir.join(format!("submissions/member={member}/year=2024"));
+    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(&format!("{dataset}."))
+        {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    std::fs::write(folder.join(name), text).unwrap();
+}
+
 async fn run(pipeline: &Pipeline, source: &StoreRoot) -> RunSummary {
     let options = RunOptions {
         source: Some(source.clone()),
@@ -248,17 +263,13 @@ async fn a_changed_file_is_the_only_input_read_again() {
     counter.take();
 
     // XB re-submits its staff for 2024, as CSV.
-    let folder = dir.path().join("submissions/member=XB/year=2024");
-    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("staff.") {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
-    std::fs::write(
-        folder.join("staff.csv"),
+    resubmit(
+        dir.path(),
+        "XB",
+        "staff",
+        "staff.csv",
         "unit,headcount,female_headcount,training_hours,integrity_cases,budget\nU1,10,5,100,1,50000\nU2,30,10,300,0,70000\n",
-    )
-    .unwrap();
+    );
     let second = run(&pipeline, &source).await;
     let read: Vec<String> = statuses(&second)
         .into_iter()
@@ -297,23 +308,15 @@ async fn values_reused_for_unchanged_members_equal_a_run_from_scratch() {
     assert_eq!(again.manifest.counts.members_reused, 8);
 
     // XD re-submits its 2024 declarations with other figures: only XD is evaluated.
-    let folder = dir.path().join("submissions/member=XD/year=2024");
-    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("declarations.")
-        {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
-    std::fs::write(
-        folder.join("declarations.csv"),
+    resubmit(
+        dir.path(),
+        "XD",
+        "declarations",
+        "declarations.csv",
         "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value\n\
          D1,IM,2024-01-01T00:00:00Z,2024-01-01T10:00:00Z,true,true,true,green,true,false,100\n\
          D2,IM,2024-01-02T00:00:00Z,2024-01-03T06:00:00Z,false,false,false,red,false,true,300\n",
-    )
-    .unwrap();
+    );
     let incremental = run(&pipeline, &source).await;
     assert_eq!(incremental.manifest.counts.members_evaluated, 1);
     assert_eq!(incremental.manifest.counts.members_reused, 7);
@@ -457,17 +460,13 @@ async fn gc_keeps_what_published_runs_use_and_removes_the_rest() {
     let first = run(&pipeline, &source).await;
     // XA re-submits its 2024 staff: the first run's staff entry of XA is now used only by the
     // first run.
-    let folder = dir.path().join("submissions/member=XA/year=2024");
-    for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-        if entry.file_name().to_string_lossy().starts_with("staff.") {
-            std::fs::remove_file(entry.path()).unwrap();
-        }
-    }
-    std::fs::write(
-        folder.join("staff.csv"),
+    resubmit(
+        dir.path(),
+        "XA",
+        "staff",
+        "staff.csv",
         "unit,headcount,female_headcount,training_hours,integrity_cases,budget\nU1,10,5,100,1,50000\n",
-    )
-    .unwrap();
+    );
     let second = run(&pipeline, &source).await;
     let old_staff = first
         .manifest
