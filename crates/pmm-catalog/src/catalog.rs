@@ -54,28 +54,63 @@ impl Catalog {
     /// on to check the parts that are sound (the SQL of well-formed indicators, say).
     pub fn load_lenient(root: &Path) -> (Catalog, Problems) {
         let mut problems = Problems::new();
-        let mut hasher = Sha256::new();
         let listed = catalog_files(root);
         let folder_readable = listed.is_ok();
-        let mut files = listed.unwrap_or_else(|message| {
+        let files = listed.unwrap_or_else(|message| {
             problems.at(root, Location::START, message);
             Vec::new()
         });
-        files.sort();
-
         let mut texts = Vec::new();
         for path in files {
             match read_text(&path) {
-                Ok(text) => {
-                    let relative = path.strip_prefix(root).unwrap_or(&path);
-                    hasher.update(relative.to_string_lossy().as_bytes());
-                    hasher.update([0]);
-                    hasher.update(text.as_bytes());
-                    hasher.update([0]);
-                    texts.push((path, text));
-                }
+                Ok(text) => texts.push((path, text)),
                 Err(problem) => problems.push(problem),
             }
+        }
+        Catalog::check_texts(root, texts, folder_readable, problems)
+    }
+
+    /// A catalog from files already in memory (the one built into the `pmm` binary): `files`
+    /// are (path under `root`, text); only the catalog's own files count (as for a folder,
+    /// `dimensions.yaml`, `outcomes.yaml` and the YAML files one folder down).
+    pub fn from_files(root: &Path, files: Vec<(PathBuf, String)>) -> Result<Catalog, Problems> {
+        let texts = files
+            .into_iter()
+            .filter(|(path, _)| {
+                let relative = path.strip_prefix(root).unwrap_or(path);
+                match relative.components().count() {
+                    1 => matches!(
+                        relative.to_str(),
+                        Some("dimensions.yaml" | "outcomes.yaml")
+                    ),
+                    2 => is_yaml(relative),
+                    _ => false,
+                }
+            })
+            .collect();
+        let (catalog, problems) = Catalog::check_texts(root, texts, true, Problems::new());
+        if problems.is_empty() {
+            Ok(catalog)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Checks the texts of a catalog's files, in path order.
+    fn check_texts(
+        root: &Path,
+        mut texts: Vec<(PathBuf, String)>,
+        folder_readable: bool,
+        mut problems: Problems,
+    ) -> (Catalog, Problems) {
+        texts.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut hasher = Sha256::new();
+        for (path, text) in &texts {
+            let relative = path.strip_prefix(root).unwrap_or(path);
+            hasher.update(relative.to_string_lossy().as_bytes());
+            hasher.update([0]);
+            hasher.update(text.as_bytes());
+            hasher.update([0]);
         }
 
         let mut dimensions = Vec::new();
@@ -232,6 +267,8 @@ struct DimensionsFile {
 struct DimensionSpec {
     id: String,
     name: String,
+    #[serde(default)]
+    name_fr: Option<String>,
     #[serde(default = "one")]
     weight: f64,
 }
@@ -248,6 +285,8 @@ struct OutcomeSpec {
     id: String,
     dimension: String,
     name: String,
+    #[serde(default)]
+    name_fr: Option<String>,
     #[serde(default = "one")]
     weight: f64,
 }
@@ -299,6 +338,7 @@ fn check_dimensions(path: &Path, text: &str, problems: &mut Problems) -> Vec<Dim
         out.push(Dimension {
             id: d.id,
             name: d.name,
+            name_fr: d.name_fr,
             weight: d.weight,
         });
     }
@@ -343,6 +383,7 @@ fn check_outcomes(path: &Path, text: &str, problems: &mut Problems) -> Vec<Outco
             id: o.id,
             dimension: o.dimension,
             name: o.name,
+            name_fr: o.name_fr,
             weight: o.weight,
         });
     }
@@ -625,6 +666,8 @@ impl<'a> HashSetWithLine<'a> {
 struct IndicatorSpec {
     id: String,
     name: String,
+    #[serde(default)]
+    name_fr: Option<String>,
     official: bool,
     dimension: String,
     outcome: String,
@@ -909,6 +952,7 @@ fn parse_indicator(path: &Path, text: &str, problems: &mut Problems) -> Option<I
     Some(Indicator {
         id: spec.id,
         name: spec.name,
+        name_fr: spec.name_fr,
         official: spec.official,
         dimension: spec.dimension,
         outcome: spec.outcome,

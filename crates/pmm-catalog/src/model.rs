@@ -14,6 +14,8 @@ pub struct Dimension {
     pub id: String,
     /// Full name.
     pub name: String,
+    /// Full name in French, when the catalog gives one.
+    pub name_fr: Option<String>,
     /// Weight; kept as data, the overall score is an unweighted mean of dimensions.
     pub weight: f64,
 }
@@ -27,6 +29,8 @@ pub struct Outcome {
     pub dimension: String,
     /// Full name.
     pub name: String,
+    /// Full name in French, when the catalog gives one.
+    pub name_fr: Option<String>,
     /// Weight of this outcome in its dimension's score.
     pub weight: f64,
 }
@@ -364,6 +368,8 @@ pub struct Indicator {
     pub id: String,
     /// Display name.
     pub name: String,
+    /// Display name in French, when the catalog gives one (reports fall back to `name`).
+    pub name_fr: Option<String>,
     /// Whether the name is one of the KPIs the WCO named publicly (otherwise illustrative).
     pub official: bool,
     /// Its dimension id.
