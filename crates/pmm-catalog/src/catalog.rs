@@ -79,10 +79,7 @@ impl Catalog {
             .filter(|(path, _)| {
                 let relative = path.strip_prefix(root).unwrap_or(path);
                 match relative.components().count() {
-                    1 => matches!(
-                        relative.to_str(),
-                        Some("dimensions.yaml" | "outcomes.yaml")
-                    ),
+                    1 => matches!(relative.to_str(), Some("dimensions.yaml" | "outcomes.yaml")),
                     2 => is_yaml(relative),
                     _ => false,
                 }

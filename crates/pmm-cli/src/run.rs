@@ -66,14 +66,14 @@ pub(crate) async fn run(
 }
 
 /// A progress bar on a terminal, one plain line per stage otherwise (logs, CI).
-struct CliProgress {
+pub(crate) struct CliProgress {
     bar: Mutex<Option<ProgressBar>>,
     terminal: bool,
     stage: Mutex<(String, Instant)>,
 }
 
 impl CliProgress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         CliProgress {
             bar: Mutex::new(None),
             terminal: std::io::stderr().is_terminal(),
@@ -81,7 +81,7 @@ impl CliProgress {
         }
     }
 
-    fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if let Ok(mut bar) = self.bar.lock()
             && let Some(bar) = bar.take()
         {

@@ -105,20 +105,6 @@ pub async fn discover(
 ) -> Result<Discovery, object_store::Error> {
     let mut found = Discovery::default();
     let top = root.store.list_with_delimiter(Some(&root.prefix)).await?;
-    let issue = |member: &str, year: i32, file: String, rule: &str, severity, message: String| {
-        ValidationIssue {
-            member: member.to_string(),
-            year,
-            dataset: None,
-            file: Some(file),
-            row: None,
-            column: None,
-            rule: rule.to_string(),
-            severity,
-            message,
-            count: 1,
-        }
-    };
     for object in top.objects {
         let relative = root.relative(&object.location);
         found.issues.push(issue(
@@ -145,103 +131,172 @@ pub async fn discover(
     }
     members.sort();
     for (member, folder) in members {
-        // A member folder that cannot be listed, even after the store's retries, costs that
-        // member its submission, not the run.
-        let listing = match root.store.list_with_delimiter(Some(&folder)).await {
+        discover_member(
+            root,
+            &member,
+            &folder,
+            catalog,
+            years,
+            report_year,
+            &mut found,
+        )
+        .await;
+    }
+    Ok(found)
+}
+
+/// An issue about a folder or file discovery will not read.
+fn issue(
+    member: &str,
+    year: i32,
+    file: String,
+    rule: &str,
+    severity: Severity,
+    message: String,
+) -> ValidationIssue {
+    ValidationIssue {
+        member: member.to_string(),
+        year,
+        dataset: None,
+        file: Some(file),
+        row: None,
+        column: None,
+        rule: rule.to_string(),
+        severity,
+        message,
+        count: 1,
+    }
+}
+
+/// Finds the submissions of one member for `years` in its folder (`member=CODE/` under a
+/// source, or a member's own data folder for `pmm dry-run`), recording an issue for every
+/// folder or file it will not read. A folder that cannot be listed costs that member its
+/// submissions, not the run.
+pub async fn discover_member(
+    root: &StoreRoot,
+    member: &str,
+    folder: &Path,
+    catalog: &Catalog,
+    years: &[i32],
+    report_year: i32,
+    found: &mut Discovery,
+) {
+    // A member folder that cannot be listed, even after the store's retries, costs that
+    // member its submission, not the run.
+    let listing = match root.store.list_with_delimiter(Some(folder)).await {
+        Ok(listing) => listing,
+        Err(e) => {
+            found.issues.push(issue(
+                member,
+                report_year,
+                format!("{}/", root.relative(folder)),
+                "unreadable",
+                Severity::Error,
+                format!("cannot list the member's folder: {e}; its submissions are not read"),
+            ));
+            return;
+        }
+    };
+    for object in listing.objects {
+        found.issues.push(issue(
+            member,
+            report_year,
+            root.relative(&object.location),
+            "unknown_file",
+            Severity::Warning,
+            "a file outside any year=YYYY/ folder is ignored".into(),
+        ));
+    }
+    let mut year_folders: Vec<(i32, Path)> = Vec::new();
+    for year_folder in listing.common_prefixes {
+        let name = year_folder.filename().unwrap_or_default().to_string();
+        let year = name
+            .strip_prefix("year=")
+            .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()));
+        match year.and_then(|y| y.parse::<i32>().ok()) {
+            Some(y) => year_folders.push((y, year_folder)),
+            None => found.issues.push(issue(
+                member,
+                report_year,
+                format!("{}/", shorten(&root.relative(&year_folder))),
+                "bad_folder",
+                Severity::Error,
+                "not a year=YYYY folder (four digits): it is not read".into(),
+            )),
+        }
+    }
+    year_folders.sort();
+    for (year, year_folder) in year_folders.into_iter().filter(|(y, _)| years.contains(y)) {
+        let listing = match root.store.list_with_delimiter(Some(&year_folder)).await {
             Ok(listing) => listing,
             Err(e) => {
                 found.issues.push(issue(
-                    &member,
-                    report_year,
-                    format!("{}/", root.relative(&folder)),
+                    member,
+                    year,
+                    format!("{}/", root.relative(&year_folder)),
                     "unreadable",
                     Severity::Error,
-                    format!("cannot list the member's folder: {e}; its submissions are not read"),
+                    format!("cannot list the submission's folder: {e}; it is not read"),
                 ));
                 continue;
             }
         };
-        for object in listing.objects {
+        for sub in listing.common_prefixes {
             found.issues.push(issue(
-                &member,
-                report_year,
-                root.relative(&object.location),
+                member,
+                year,
+                format!("{}/", shorten(&root.relative(&sub))),
                 "unknown_file",
                 Severity::Warning,
-                "a file outside any year=YYYY/ folder is ignored".into(),
+                "a folder inside a submission is ignored".into(),
             ));
         }
-        let mut year_folders: Vec<(i32, Path)> = Vec::new();
-        for year_folder in listing.common_prefixes {
-            let name = year_folder.filename().unwrap_or_default().to_string();
-            let year = name
-                .strip_prefix("year=")
-                .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()));
-            match year.and_then(|y| y.parse::<i32>().ok()) {
-                Some(y) => year_folders.push((y, year_folder)),
-                None => found.issues.push(issue(
-                    &member,
-                    report_year,
-                    format!("{}/", shorten(&root.relative(&year_folder))),
-                    "bad_folder",
-                    Severity::Error,
-                    "not a year=YYYY folder (four digits): it is not read".into(),
-                )),
+        let mut files = SubmissionFiles {
+            member: member.to_string(),
+            year,
+            manifest: None,
+            datasets: BTreeMap::new(),
+        };
+        for meta in listing.objects {
+            let object = SourceObject::new(meta, root);
+            let name = object.name().to_string();
+            if name == "manifest.yaml" {
+                files.manifest = Some(object);
+                continue;
+            }
+            match FileFormat::split(&name) {
+                Some((stem, format)) if catalog.dataset(stem).is_some() => {
+                    files.datasets.entry(stem.to_string()).or_default().push((object, format));
+                }
+                _ => found.issues.push(issue(member, year, shorten(&object.relative), "unknown_file", Severity::Warning, format!(
+                    "not a dataset file: the name must be a dataset ({}) with .csv, .csv.gz, .parquet or .jsonl; the file is ignored",
+                    catalog.datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))),
             }
         }
-        year_folders.sort();
-        for (year, year_folder) in year_folders.into_iter().filter(|(y, _)| years.contains(y)) {
-            let listing = match root.store.list_with_delimiter(Some(&year_folder)).await {
-                Ok(listing) => listing,
-                Err(e) => {
-                    found.issues.push(issue(
-                        &member,
-                        year,
-                        format!("{}/", root.relative(&year_folder)),
-                        "unreadable",
-                        Severity::Error,
-                        format!("cannot list the submission's folder: {e}; it is not read"),
-                    ));
-                    continue;
-                }
-            };
-            for sub in listing.common_prefixes {
-                found.issues.push(issue(
-                    &member,
-                    year,
-                    format!("{}/", shorten(&root.relative(&sub))),
-                    "unknown_file",
-                    Severity::Warning,
-                    "a folder inside a submission is ignored".into(),
-                ));
-            }
-            let mut files = SubmissionFiles {
-                member: member.clone(),
-                year,
-                manifest: None,
-                datasets: BTreeMap::new(),
-            };
-            for meta in listing.objects {
-                let object = SourceObject::new(meta, root);
-                let name = object.name().to_string();
-                if name == "manifest.yaml" {
-                    files.manifest = Some(object);
-                    continue;
-                }
-                match FileFormat::split(&name) {
-                    Some((stem, format)) if catalog.dataset(stem).is_some() => {
-                        files.datasets.entry(stem.to_string()).or_default().push((object, format));
-                    }
-                    _ => found.issues.push(issue(&member, year, shorten(&object.relative), "unknown_file", Severity::Warning, format!(
-                        "not a dataset file: the name must be a dataset ({}) with .csv, .csv.gz, .parquet or .jsonl; the file is ignored",
-                        catalog.datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
-                    ))),
-                }
-            }
-            found.submissions.push(files);
-        }
+        found.submissions.push(files);
     }
-    Ok(found)
+}
+
+/// The years that have a `year=YYYY/` folder in a member's folder, sorted.
+pub async fn year_folders(
+    root: &StoreRoot,
+    folder: &Path,
+) -> Result<Vec<i32>, object_store::Error> {
+    let listing = root.store.list_with_delimiter(Some(folder)).await?;
+    let mut years: Vec<i32> = listing
+        .common_prefixes
+        .iter()
+        .filter_map(|p| {
+            p.filename()?
+                .strip_prefix("year=")
+                .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))?
+                .parse()
+                .ok()
+        })
+        .collect();
+    years.sort_unstable();
+    Ok(years)
 }
 
 /// Names from the store can be anything: keep messages readable.

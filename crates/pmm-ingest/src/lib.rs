@@ -22,7 +22,9 @@ mod validate;
 mod tests;
 
 pub use csv::read_csv;
-pub use discover::{Discovery, FileFormat, SourceObject, SubmissionFiles, discover};
+pub use discover::{
+    Discovery, FileFormat, SourceObject, SubmissionFiles, discover, discover_member, year_folders,
+};
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
 pub use read::{
     InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,

@@ -215,6 +215,7 @@ impl SubmissionReader {
             let staged = StagedDataset {
                 outcome: DatasetOutcome {
                     dataset: contract.name.clone(),
+                    file: object.relative.clone(),
                     rows_read: entry.rows_read,
                     rows_invalid: entry.rows_invalid,
                     issues: entry.issues,

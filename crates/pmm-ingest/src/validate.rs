@@ -48,6 +48,8 @@ impl RowSink for Vec<RecordBatch> {
 pub struct DatasetOutcome {
     /// The dataset name.
     pub dataset: String,
+    /// The file, relative to the source (the first of several for an ambiguous dataset).
+    pub file: String,
     /// Records read (the header is not a record).
     pub rows_read: u64,
     /// Records left out because they broke a rule.
@@ -605,6 +607,7 @@ impl<'a> DatasetValidator<'a> {
         issues.extend(self.row_issues.finish());
         DatasetOutcome {
             dataset: self.contract.name.clone(),
+            file: self.file,
             rows_read: self.rows_read,
             rows_invalid: self.rows_invalid,
             issues,

@@ -7,12 +7,16 @@
 //! staging area and `latest.json`, and the metrics (`pmm-publish`). Progress goes to a
 //! [`Progress`] the caller implements.
 //!
-//! [`collect_garbage`] (`pmm gc`) removes staged data that no published run uses any more.
+//! [`dry_run`] (`pmm dry-run`) is the same path for one member's own files, publishing
+//! nothing. [`collect_garbage`] (`pmm gc`) removes staged data that no published run uses any
+//! more.
 
+mod dry_run;
 mod evaluation;
 mod gc;
 mod run;
 
+pub use dry_run::{DatasetLine, DryRun, DryRunOptions, DryRunSummary, ScoreLine, dry_run};
 pub use gc::{GcError, GcOptions, GcReport, collect_garbage};
 pub use run::{
     MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,

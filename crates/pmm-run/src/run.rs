@@ -10,14 +10,16 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{
     Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
+    SubmissionManifest,
 };
 use pmm_engine::{
     DatasetState, EngineSettings, EvaluationInputs, MemberContext, ResultTables, ScoringOptions,
     TableFile, score_and_roll_up,
 };
 use pmm_ingest::{
-    InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea, StoreRoot,
-    SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object, open_store,
+    DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea,
+    StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object,
+    open_store,
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
@@ -214,108 +216,23 @@ pub async fn run_pipeline(
         .max(1);
     let outcomes = read_all(&reader, discovery.submissions, concurrency, progress).await?;
 
-    let mut issues = discovery.issues;
-    let mut inputs: Vec<InputRecord> = Vec::new();
-    let mut evaluation = EvaluationInputs::new(year);
-    evaluation.members = registry.members.iter().map(|m| m.code.clone()).collect();
-    evaluation.staging = Some(staging.root.clone());
-    let mut statuses = Vec::new();
-    let mut manifests = BTreeMap::new();
-    // The input fingerprint of each (member, year, dataset), for the evaluation keys.
-    let mut fingerprints: BTreeMap<(String, i32, String), String> = BTreeMap::new();
-    for outcome in outcomes {
-        inputs.extend(outcome.inputs);
-        issues.extend(outcome.issues);
-        let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
-        let mut rejected_datasets = Vec::new();
-        if outcome.rejected.is_some() {
-            for contract in &catalog.datasets {
-                evaluation
-                    .datasets
-                    .insert(key(&contract.name), DatasetState::Rejected);
-            }
-        }
-        for staged in outcome.datasets {
-            if let Some(fingerprint) = staged.fingerprint {
-                fingerprints.insert(key(&staged.outcome.dataset), fingerprint);
-            }
-            let dataset = staged.outcome;
-            let state = if dataset.accepted && outcome.rejected.is_none() {
-                DatasetState::Accepted
-            } else {
-                DatasetState::Rejected
-            };
-            if !dataset.accepted {
-                let reason = dataset
-                    .issues
-                    .iter()
-                    .find(|i| i.severity == Severity::Error && i.row.is_none())
-                    .map(|i| i.message.clone())
-                    .unwrap_or_default();
-                rejected_datasets.push((dataset.dataset.clone(), reason));
-            }
-            evaluation.datasets.insert(key(&dataset.dataset), state);
-            if state == DatasetState::Accepted {
-                evaluation
-                    .tables
-                    .entry(dataset.dataset.clone())
-                    .or_default()
-                    .extend(staged.files.into_iter().map(|file| TableFile {
-                        member: outcome.member.clone(),
-                        year: outcome.year,
-                        file,
-                    }));
-            }
-            issues.extend(dataset.issues);
-        }
-        if outcome.year == year {
-            if let Some(manifest) = &outcome.manifest {
-                for indicator in manifest.not_applicable.keys() {
-                    evaluation
-                        .not_applicable
-                        .insert((outcome.member.clone(), indicator.clone()));
-                }
-            }
-            manifests.insert(
-                outcome.member.clone(),
-                (outcome.manifest.clone(), outcome.rejected.is_some()),
-            );
-        }
-        statuses.push(SubmissionStatus {
-            member: outcome.member,
-            year: outcome.year,
-            rejected: outcome.rejected,
-            rejected_datasets,
-        });
-    }
-    statuses.sort_by(|a, b| (&a.member, a.year).cmp(&(&b.member, b.year)));
-    issues.sort_by(|a, b| {
-        (
-            &a.member,
-            a.year,
-            &a.dataset,
-            &a.file,
-            a.row.is_none(),
-            a.row,
-            &a.column,
-            &a.rule,
-        )
-            .cmp(&(
-                &b.member,
-                b.year,
-                &b.dataset,
-                &b.file,
-                b.row.is_none(),
-                b.row,
-                &b.column,
-                &b.rule,
-            ))
-    });
-    inputs.sort_by(|a, b| a.object.path.cmp(&b.object.path));
-    // Files in a stable order, so every run plans its scans alike.
-    for files in evaluation.tables.values_mut() {
-        files.sort_by(|a, b| a.file.path.cmp(&b.file.path));
-    }
+    let members: Vec<String> = registry.members.iter().map(|m| m.code.clone()).collect();
+    let Assembled {
+        issues,
+        inputs,
+        evaluation,
+        fingerprints,
+        statuses,
+        manifests,
+        datasets: _,
+    } = assemble(
+        &catalog,
+        &staging,
+        year,
+        members,
+        discovery.issues,
+        outcomes,
+    );
 
     let evaluated = evaluation::evaluate(
         &catalog,
@@ -336,20 +253,7 @@ pub async fn run_pipeline(
         );
     }
 
-    let members: Vec<MemberContext> = registry
-        .members
-        .iter()
-        .map(|m| {
-            let (manifest, rejected) = manifests.get(&m.code).cloned().unwrap_or((None, false));
-            MemberContext {
-                member: m.code.clone(),
-                region: m.region,
-                income_group: m.income_group,
-                manifest,
-                submission_rejected: rejected,
-            }
-        })
-        .collect();
+    let members = member_contexts(&registry.members, &manifests);
     let options_scoring = ScoringOptions {
         min_coverage: pipeline.min_coverage,
         min_group_size: pipeline.min_group_size,
@@ -493,6 +397,173 @@ pub async fn run_pipeline(
     })
 }
 
+/// What reading gave, put together for evaluation, scoring and the run's manifest.
+pub(crate) struct Assembled {
+    /// Every issue, in the result table's order.
+    pub issues: Vec<ValidationIssue>,
+    /// Every input, by path.
+    pub inputs: Vec<InputRecord>,
+    /// The engine's inputs.
+    pub evaluation: EvaluationInputs,
+    /// The input fingerprint of each (member, year, dataset), for the evaluation keys.
+    pub fingerprints: BTreeMap<(String, i32, String), String>,
+    /// Every submission read, by member and year.
+    pub statuses: Vec<SubmissionStatus>,
+    /// Each member's manifest for T (if valid) and whether its T submission was rejected.
+    pub manifests: BTreeMap<String, (Option<SubmissionManifest>, bool)>,
+    /// Every dataset file read or reused: (year, what validation found), by member.
+    pub datasets: BTreeMap<String, Vec<(i32, DatasetOutcome)>>,
+}
+
+/// Puts the outcomes of reading together: dataset states and staged files for the engine,
+/// issues sorted as the result table holds them, statuses, manifests.
+pub(crate) fn assemble(
+    catalog: &Catalog,
+    staging: &StagingArea,
+    year: i32,
+    members: Vec<String>,
+    discovery_issues: Vec<ValidationIssue>,
+    outcomes: Vec<SubmissionOutcome>,
+) -> Assembled {
+    let mut issues = discovery_issues;
+    let mut inputs: Vec<InputRecord> = Vec::new();
+    let mut evaluation = EvaluationInputs::new(year);
+    evaluation.members = members;
+    evaluation.staging = Some(staging.root.clone());
+    let mut statuses = Vec::new();
+    let mut manifests = BTreeMap::new();
+    let mut datasets: BTreeMap<String, Vec<(i32, DatasetOutcome)>> = BTreeMap::new();
+    // The input fingerprint of each (member, year, dataset), for the evaluation keys.
+    let mut fingerprints: BTreeMap<(String, i32, String), String> = BTreeMap::new();
+    for outcome in outcomes {
+        inputs.extend(outcome.inputs);
+        issues.extend(outcome.issues);
+        let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
+        let mut rejected_datasets = Vec::new();
+        if outcome.rejected.is_some() {
+            for contract in &catalog.datasets {
+                evaluation
+                    .datasets
+                    .insert(key(&contract.name), DatasetState::Rejected);
+            }
+        }
+        for staged in outcome.datasets {
+            if let Some(fingerprint) = staged.fingerprint {
+                fingerprints.insert(key(&staged.outcome.dataset), fingerprint);
+            }
+            let dataset = staged.outcome;
+            let state = if dataset.accepted && outcome.rejected.is_none() {
+                DatasetState::Accepted
+            } else {
+                DatasetState::Rejected
+            };
+            if !dataset.accepted {
+                let reason = dataset
+                    .issues
+                    .iter()
+                    .find(|i| i.severity == Severity::Error && i.row.is_none())
+                    .map(|i| i.message.clone())
+                    .unwrap_or_default();
+                rejected_datasets.push((dataset.dataset.clone(), reason));
+            }
+            evaluation.datasets.insert(key(&dataset.dataset), state);
+            if state == DatasetState::Accepted {
+                evaluation
+                    .tables
+                    .entry(dataset.dataset.clone())
+                    .or_default()
+                    .extend(staged.files.into_iter().map(|file| TableFile {
+                        member: outcome.member.clone(),
+                        year: outcome.year,
+                        file,
+                    }));
+            }
+            issues.extend(dataset.issues.iter().cloned());
+            datasets
+                .entry(outcome.member.clone())
+                .or_default()
+                .push((outcome.year, dataset));
+        }
+        if outcome.year == year {
+            if let Some(manifest) = &outcome.manifest {
+                for indicator in manifest.not_applicable.keys() {
+                    evaluation
+                        .not_applicable
+                        .insert((outcome.member.clone(), indicator.clone()));
+                }
+            }
+            manifests.insert(
+                outcome.member.clone(),
+                (outcome.manifest.clone(), outcome.rejected.is_some()),
+            );
+        }
+        statuses.push(SubmissionStatus {
+            member: outcome.member,
+            year: outcome.year,
+            rejected: outcome.rejected,
+            rejected_datasets,
+        });
+    }
+    statuses.sort_by(|a, b| (&a.member, a.year).cmp(&(&b.member, b.year)));
+    issues.sort_by(|a, b| {
+        (
+            &a.member,
+            a.year,
+            &a.dataset,
+            &a.file,
+            a.row.is_none(),
+            a.row,
+            &a.column,
+            &a.rule,
+        )
+            .cmp(&(
+                &b.member,
+                b.year,
+                &b.dataset,
+                &b.file,
+                b.row.is_none(),
+                b.row,
+                &b.column,
+                &b.rule,
+            ))
+    });
+    inputs.sort_by(|a, b| a.object.path.cmp(&b.object.path));
+    // Files in a stable order, so every run plans its scans alike.
+    for files in evaluation.tables.values_mut() {
+        files.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+    }
+
+    Assembled {
+        issues,
+        inputs,
+        evaluation,
+        fingerprints,
+        statuses,
+        manifests,
+        datasets,
+    }
+}
+
+/// The scoring context of each member: region, income group, manifest for T.
+pub(crate) fn member_contexts(
+    members: &[pmm_catalog::Member],
+    manifests: &BTreeMap<String, (Option<SubmissionManifest>, bool)>,
+) -> Vec<MemberContext> {
+    members
+        .iter()
+        .map(|m| {
+            let (manifest, rejected) = manifests.get(&m.code).cloned().unwrap_or((None, false));
+            MemberContext {
+                member: m.code.clone(),
+                region: m.region,
+                income_group: m.income_group,
+                manifest,
+                submission_rejected: rejected,
+            }
+        })
+        .collect()
+}
+
 /// The results location as a run reference records it: a URL as written, or a folder's
 /// absolute path, so `pmm gc` finds it from anywhere.
 fn reference_location(location: &StoreLocation) -> String {
@@ -507,7 +578,7 @@ fn reference_location(location: &StoreLocation) -> String {
 
 /// Reads every submission, a few at a time, each on its own task so the cores share the
 /// parsing.
-async fn read_all(
+pub(crate) async fn read_all(
     reader: &SubmissionReader,
     submissions: Vec<pmm_ingest::SubmissionFiles>,
     concurrency: usize,
@@ -617,7 +688,7 @@ async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError>
 }
 
 /// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time, unique across concurrent runs.
-fn new_run_id(started: DateTime<Utc>) -> String {
+pub(crate) fn new_run_id(started: DateTime<Utc>) -> String {
     let nanos = started.timestamp_subsec_nanos() as u64;
     let salt =
         (nanos ^ (u64::from(std::process::id()) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;

@@ -1,0 +1,542 @@
+//! The member's commands: `pmm dry-run` (a self-assessment on the member's own files) and
+//! `pmm report` (the same report from a published run, as one audience sees it).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use pmm_catalog::{
+    Catalog, Disclosure, IncomeGroup, MembersRegistry, Region, StorageSettings, StoreLocation,
+    SubmissionManifest, is_member_code,
+};
+use pmm_ingest::{EntryKind, StagedEntry, StagingArea, StoreRoot, open_store};
+use pmm_publish::serve::{latest_run, read_manifest, read_table};
+use pmm_publish::tables;
+use pmm_report::{DatasetFile, Lang, Origin, ReportInput};
+use pmm_run::{DryRunOptions, RunError, dry_run};
+
+use crate::run::CliProgress;
+use crate::{EXIT_CONFIG, EXIT_FAILED};
+
+/// The catalog built into this binary (see `build.rs`).
+mod shipped {
+    include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
+}
+
+/// The catalog to use: `--catalog DIR`, or the one built into the binary.
+pub(crate) fn load_catalog(dir: Option<&Path>) -> Result<Catalog, String> {
+    match dir {
+        Some(dir) => Catalog::load(dir).map_err(|p| format!("{p}the catalog has problems")),
+        None => {
+            let root = Path::new("indicators");
+            let files = shipped::FILES
+                .iter()
+                .map(|(path, text)| (root.join(path), text.to_string()))
+                .collect();
+            Catalog::from_files(root, files)
+                .map_err(|p| format!("{p}the built-in catalog has problems (a bug in this build)"))
+        }
+    }
+}
+
+/// The example members registry built into the binary (the fictitious members of the demo).
+fn shipped_registry() -> Result<MembersRegistry, String> {
+    let text = shipped::FILES
+        .iter()
+        .find(|(path, _)| *path == "members.yaml")
+        .map(|(_, text)| *text)
+        .ok_or("the built-in members registry is missing (a bug in this build)")?;
+    MembersRegistry::parse(Path::new("indicators/members.yaml"), text).map_err(|p| p.to_string())
+}
+
+/// What `pmm dry-run` was given.
+pub(crate) struct DryRunArgs {
+    pub member: String,
+    pub data: PathBuf,
+    pub year: Option<i32>,
+    pub catalog: Option<PathBuf>,
+    pub members: Option<PathBuf>,
+    pub region: Option<String>,
+    pub income_group: Option<String>,
+    pub peers: Option<String>,
+    pub lang: Lang,
+    pub out: PathBuf,
+    pub json: bool,
+}
+
+fn parse_region(text: &str) -> Result<Region, String> {
+    Region::ALL
+        .into_iter()
+        .find(|r| r.as_str() == text)
+        .ok_or_else(|| {
+            format!(
+                "--region `{text}` is not a WCO region: {}",
+                Region::ALL.map(Region::as_str).join(", ")
+            )
+        })
+}
+
+fn parse_income_group(text: &str) -> Result<IncomeGroup, String> {
+    IncomeGroup::ALL
+        .into_iter()
+        .find(|g| g.as_str() == text)
+        .ok_or_else(|| {
+            format!(
+                "--income-group `{text}` is not an income group: {}",
+                IncomeGroup::ALL.map(IncomeGroup::as_str).join(", ")
+            )
+        })
+}
+
+/// The member's region, income group and name: from `--region`/`--income-group`, else from
+/// the registry (`--members`, or the example one built in).
+fn place(args: &DryRunArgs) -> Result<(Region, IncomeGroup, Option<String>), String> {
+    let registry = match &args.members {
+        Some(path) => {
+            MembersRegistry::load(path).map_err(|p| format!("{p}--members has problems"))?
+        }
+        None => shipped_registry()?,
+    };
+    let listed = registry.get(&args.member);
+    let region = match (&args.region, listed) {
+        (Some(text), _) => parse_region(text)?,
+        (None, Some(m)) => m.region,
+        (None, None) => return Err(unplaced(&args.member, args.members.is_some())),
+    };
+    let income_group = match (&args.income_group, listed) {
+        (Some(text), _) => parse_income_group(text)?,
+        (None, Some(m)) => m.income_group,
+        (None, None) => return Err(unplaced(&args.member, args.members.is_some())),
+    };
+    Ok((region, income_group, listed.map(|m| m.name.clone())))
+}
+
+fn unplaced(member: &str, own_registry: bool) -> String {
+    let registry = if own_registry {
+        "the members registry given with --members"
+    } else {
+        "the example registry built into pmm"
+    };
+    format!(
+        "member {member} is not in {registry}: give its region and income group, such as --region europe --income-group high (regions: {}; income groups: {})",
+        Region::ALL.map(Region::as_str).join(", "),
+        IncomeGroup::ALL.map(IncomeGroup::as_str).join(", ")
+    )
+}
+
+/// `pmm dry-run`; returns the exit code.
+pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
+    if !is_member_code(&args.member) {
+        eprintln!(
+            "error: --member `{}` is not a member code (a capital letter then one or two capitals or digits, such as XA)",
+            args.member
+        );
+        return Ok(EXIT_CONFIG);
+    }
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(c) => Arc::new(c),
+        Err(message) => {
+            eprintln!("{message}: nothing ran");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let (region, income_group, name) = match place(&args) {
+        Ok(place) => place,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let peers = match &args.peers {
+        None => None,
+        Some(url) => match published_peers(url).await {
+            Ok(peers) => Some(peers),
+            Err(message) => {
+                eprintln!("error: --peers {url}: {message}");
+                eprintln!("run without --peers for a report without peer statistics");
+                return Ok(EXIT_FAILED);
+            }
+        },
+    };
+    let options = DryRunOptions {
+        member: args.member.clone(),
+        region,
+        income_group,
+        data: args.data.clone(),
+        year: args.year,
+        out: args.out.clone(),
+    };
+    let progress = CliProgress::new();
+    let outcome = dry_run(catalog.clone(), &options, &progress).await;
+    progress.clear();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(RunError::Config(message)) => {
+            eprintln!("error: {message}");
+            eprintln!("nothing ran");
+            return Ok(EXIT_CONFIG);
+        }
+        Err(RunError::Failed(message)) => {
+            eprintln!("error: {message}");
+            return Ok(EXIT_FAILED);
+        }
+    };
+    let summary = &outcome.summary;
+    let datasets: Vec<DatasetFile> = summary
+        .datasets
+        .iter()
+        .map(|d| DatasetFile {
+            dataset: d.dataset.clone(),
+            year: d.year,
+            file: d.file.clone(),
+            accepted: d.accepted,
+            rows_read: d.rows_read,
+            rows_rejected: d.rows_rejected,
+            reason: d.reason.clone(),
+        })
+        .collect();
+    let not_applicable: BTreeMap<String, Option<String>> = outcome
+        .manifest
+        .as_ref()
+        .map(|m| m.not_applicable.clone())
+        .unwrap_or_default();
+    let input = ReportInput {
+        catalog: &catalog,
+        lang: args.lang,
+        member: &args.member,
+        member_name: name.as_deref(),
+        year: summary.year,
+        origin: Origin::DryRun {
+            data: summary.data.clone(),
+        },
+        audience: Disclosure::Secretariat,
+        generated_at: &summary.finished_at,
+        indicator_values: &outcome.tables.indicator_values,
+        outcome_scores: &outcome.tables.outcome_scores,
+        dimension_scores: &outcome.tables.dimension_scores,
+        peers: peers.as_ref(),
+        issues: Some(&outcome.issues_table),
+        datasets: Some(&datasets),
+        rejected_submissions: &summary.rejected_submissions,
+        not_applicable: &not_applicable,
+    };
+    let html = pmm_report::render(&input)?;
+    let report = args.out.join("report.html");
+    std::fs::write(&report, html)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", report.display()))?;
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+        return Ok(0);
+    }
+    print_dry_run(&catalog, summary, &report, &outcome.results);
+    Ok(0)
+}
+
+fn print_dry_run(
+    catalog: &Catalog,
+    summary: &pmm_run::DryRunSummary,
+    report: &Path,
+    results: &pmm_engine::ResultTables,
+) {
+    println!(
+        "Dry run of member {} for {} done in {:.1} s: nothing was submitted or published",
+        summary.member, summary.year, summary.duration_seconds
+    );
+    let line = |label: &str, s: &pmm_run::ScoreLine| {
+        let score = match (s.score, s.level) {
+            (Some(score), Some(level)) => format!("{score:5.1}  level {level}"),
+            _ => format!("  -    {}", s.status.replace('_', " ")),
+        };
+        let coverage = s
+            .coverage
+            .map(|c| format!("  coverage {:3.0}%", 100.0 * c))
+            .unwrap_or_default();
+        println!("  {label:<50} {score}{coverage}");
+    };
+    line("Overall", &summary.overall);
+    for d in &summary.dimensions {
+        let name = catalog
+            .dimension(&d.id)
+            .map_or(d.id.as_str(), |d| d.name.as_str());
+        line(name, d);
+    }
+    let scored = results
+        .indicators
+        .iter()
+        .filter(|r| r.status == pmm_catalog::Status::Ok)
+        .count();
+    println!(
+        "  {scored} of {} KPIs have a value; validation issues: {} errors, {} warnings",
+        results.indicators.len(),
+        summary.issues_error,
+        summary.issues_warning
+    );
+    for (year, why) in &summary.rejected_submissions {
+        println!("  REJECTED {year}: the whole submission, because {why}");
+    }
+    for d in summary.datasets.iter().filter(|d| !d.accepted) {
+        println!(
+            "  REJECTED {} {} ({}): {}",
+            d.year,
+            d.dataset,
+            d.file,
+            d.reason.as_deref().unwrap_or("")
+        );
+    }
+    if summary.inputs_reused > 0 {
+        println!(
+            "  {} files read, {} unchanged since the last dry run into this folder",
+            summary.inputs_read, summary.inputs_reused
+        );
+    }
+    println!("Report: {}", report.display());
+}
+
+/// The public peer statistics of the latest run published at `url`.
+async fn published_peers(url: &str) -> Result<pmm_report::RecordBatch, String> {
+    let location = StoreLocation::resolve(Path::new("."), url)?;
+    let root =
+        open_store(&location, false, &StorageSettings::default()).map_err(|e| e.to_string())?;
+    let latest = latest_run(&root).await.map_err(|e| e.to_string())?;
+    read_table(
+        &root,
+        &format!("{}/public/{}.arrow", latest.path, tables::PEER_STATS),
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// What `pmm report` was given.
+pub(crate) struct ReportArgs {
+    pub results: String,
+    pub member: String,
+    pub audience: Disclosure,
+    pub lang: Lang,
+    pub out: Option<PathBuf>,
+    pub run_id: Option<String>,
+    pub catalog: Option<PathBuf>,
+}
+
+/// `pmm report`; returns the exit code.
+pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
+    let catalog = match load_catalog(args.catalog.as_deref()) {
+        Ok(c) => c,
+        Err(message) => {
+            eprintln!("{message}: nothing ran");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let location = match StoreLocation::resolve(Path::new("."), &args.results) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: --results: {e}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let root = match open_store(&location, false, &StorageSettings::default()) {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("error: --results {e}");
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    let path = match &args.run_id {
+        Some(id) => format!("runs/{id}"),
+        None => match latest_run(&root).await {
+            Ok(latest) => latest.path,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_FAILED);
+            }
+        },
+    };
+    let manifest = match read_manifest(&root, &path).await {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_FAILED);
+        }
+    };
+    if !manifest.audiences.contains(&args.audience) {
+        eprintln!(
+            "error: run {} was not published for the {} audience (it was for: {})",
+            manifest.run_id,
+            args.audience,
+            manifest
+                .audiences
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(EXIT_CONFIG);
+    }
+    if manifest.catalog_hash != catalog.hash {
+        eprintln!(
+            "warning: run {} was computed with catalog {}; the report explains its KPIs with catalog {} (give the run's with --catalog)",
+            manifest.run_id,
+            &manifest.catalog_hash[..manifest.catalog_hash.len().min(12)],
+            &catalog.hash[..12]
+        );
+    }
+    let table = |name: &str| format!("{path}/{}/{name}.arrow", args.audience.as_str());
+    let read = |name: &'static str| {
+        let root = &root;
+        let relative = table(name);
+        async move { read_table(root, &relative).await }
+    };
+    let loaded = async {
+        Ok::<_, pmm_publish::serve::LoadError>((
+            read(tables::INDICATOR_VALUES).await?,
+            read(tables::OUTCOME_SCORES).await?,
+            read(tables::DIMENSION_SCORES).await?,
+            read(tables::PEER_STATS).await?,
+        ))
+    }
+    .await;
+    let (values, outcomes, dimensions, peers) = match loaded {
+        Ok(tables) => tables,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_FAILED);
+        }
+    };
+    // What only the Secretariat sees: the issues, and what validation found of each file.
+    let secretariat = args.audience == Disclosure::Secretariat;
+    let issues = if secretariat {
+        match read(tables::VALIDATION_ISSUES).await {
+            Ok(issues) => Some(issues),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_FAILED);
+            }
+        }
+    } else {
+        None
+    };
+    let (datasets, rejected, not_applicable) = if secretariat {
+        staged_facts(&manifest, &args.member, &catalog).await
+    } else {
+        (None, BTreeMap::new(), BTreeMap::new())
+    };
+    let input = ReportInput {
+        catalog: &catalog,
+        lang: args.lang,
+        member: &args.member,
+        member_name: None,
+        year: manifest.year,
+        origin: Origin::Published {
+            run_id: manifest.run_id.clone(),
+            results: root.display.clone(),
+        },
+        audience: args.audience,
+        generated_at: &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        indicator_values: &values,
+        outcome_scores: &outcomes,
+        dimension_scores: &dimensions,
+        peers: Some(&peers),
+        issues: issues.as_ref(),
+        datasets: datasets.as_deref(),
+        rejected_submissions: &rejected,
+        not_applicable: &not_applicable,
+    };
+    let html = match pmm_report::render(&input) {
+        Ok(html) => html,
+        Err(pmm_report::ReportError::NoMember(member)) => {
+            eprintln!(
+                "error: run {} has no result for member {member} that the {} audience may see",
+                manifest.run_id, args.audience
+            );
+            return Ok(EXIT_FAILED);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let out = args
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("report-{}-{}.html", args.member, manifest.year)));
+    std::fs::write(&out, html)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    println!(
+        "Report of member {} for {} from run {} ({} audience): {}",
+        args.member,
+        manifest.year,
+        manifest.run_id,
+        args.audience,
+        out.display()
+    );
+    Ok(0)
+}
+
+/// For the Secretariat's report of a published run: what validation found of each of the
+/// member's files, why a submission was rejected, and what its manifest declared not
+/// applicable, from the entries the run left in its staging area. Whatever cannot be read
+/// (staging removed, another store) is left out of the report.
+async fn staged_facts(
+    manifest: &pmm_publish::RunManifest,
+    member: &str,
+    catalog: &Catalog,
+) -> (
+    Option<Vec<DatasetFile>>,
+    BTreeMap<i32, String>,
+    BTreeMap<String, Option<String>>,
+) {
+    let mut not_applicable = BTreeMap::new();
+    // A submission rejected as a whole has its reason among the issues ("manifest" rule).
+    let rejected = BTreeMap::new();
+    let Ok(location) = StoreLocation::resolve(Path::new("/"), &manifest.staging) else {
+        return (None, rejected, not_applicable);
+    };
+    let Ok(root): Result<StoreRoot, _> = open_store(&location, false, &StorageSettings::default())
+    else {
+        return (None, rejected, not_applicable);
+    };
+    let staging = StagingArea { root };
+    let prefix = format!("member={member}/");
+    let mut files = Vec::new();
+    for input in manifest
+        .inputs
+        .iter()
+        .filter(|i| i.object.path.starts_with(&prefix))
+    {
+        let Some(entry_path) = &input.staged else {
+            continue;
+        };
+        let Ok(Some(entry)) = staging.get_json::<StagedEntry>(entry_path).await else {
+            return (None, rejected, not_applicable);
+        };
+        match entry.kind {
+            EntryKind::Dataset => files.push(DatasetFile {
+                dataset: entry.dataset.clone().unwrap_or_default(),
+                year: entry.year,
+                file: entry.input.path.clone(),
+                accepted: entry.accepted,
+                rows_read: entry.rows_read,
+                rows_rejected: entry.rows_invalid,
+                reason: (!entry.accepted).then(|| {
+                    entry
+                        .issues
+                        .iter()
+                        .find(|i| i.severity == pmm_ingest::Severity::Error && i.row.is_none())
+                        .map(|i| i.message.clone())
+                        .unwrap_or_default()
+                }),
+            }),
+            EntryKind::Manifest if entry.year == manifest.year => {
+                if let Some(text) = &entry.text
+                    && let Ok(parsed) = SubmissionManifest::parse(
+                        Path::new(&entry.input.path),
+                        text,
+                        member,
+                        entry.year,
+                        catalog,
+                    )
+                {
+                    not_applicable = parsed.not_applicable;
+                }
+            }
+            EntryKind::Manifest => {}
+        }
+    }
+    (Some(files), rejected, not_applicable)
+}

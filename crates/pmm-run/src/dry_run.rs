@@ -1,0 +1,408 @@
+//! `pmm dry-run`: a member's self-assessment on its own files, by the run's own path.
+//!
+//! The member's data folder holds `year=T/` and optionally `year=T-1/` (or `member=CODE/`
+//! with those inside). It is discovered, read, validated and staged as a submission is, then
+//! evaluated by the same engine, scored and rolled up with the same functions, for that one
+//! member. Nothing is published: the result tables (as a run's `secretariat/` folder) and
+//! `summary.json` go to the output folder, where the staged data is kept too, so that a second
+//! dry-run after fixing one file reads only that file. No network is used.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+use pmm_catalog::{
+    Catalog, DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE,
+    Disclosure, IncomeGroup, Member, Region, StorageSettings, StoreLocation, SubmissionManifest,
+};
+use pmm_engine::{EngineSettings, ResultTables, ScoringOptions, score_and_roll_up};
+use pmm_ingest::{
+    DatasetOutcome, Discovery, ReadSettings, StagingArea, SubmissionReader, ValidationIssue,
+    discover_member, open_store, year_folders,
+};
+use pmm_publish::metrics::AudienceTables;
+use pmm_publish::tables;
+use serde::{Deserialize, Serialize};
+
+use crate::evaluation;
+use crate::run::{
+    Assembled, Progress, ProgressEvent, RunError, SubmissionStatus, assemble, member_contexts,
+    new_run_id, read_all,
+};
+
+/// What `pmm dry-run` is asked to do.
+#[derive(Debug, Clone)]
+pub struct DryRunOptions {
+    /// The member code.
+    pub member: String,
+    /// Its WCO region (for peer groups and the result tables).
+    pub region: Region,
+    /// Its income group.
+    pub income_group: IncomeGroup,
+    /// The member's data folder.
+    pub data: PathBuf,
+    /// The reporting year T; `None`: the latest `year=` folder in the data.
+    pub year: Option<i32>,
+    /// Where the results, summary and staged data go.
+    pub out: PathBuf,
+}
+
+/// A dataset file of the dry-run, as `summary.json` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetLine {
+    /// The dataset.
+    pub dataset: String,
+    /// The submission's year.
+    pub year: i32,
+    /// The file, relative to the data folder.
+    pub file: String,
+    /// Whether it was accepted.
+    pub accepted: bool,
+    /// Records read.
+    pub rows_read: u64,
+    /// Records left out.
+    pub rows_rejected: u64,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+}
+
+/// A score as `summary.json` gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLine {
+    /// `overall`, a dimension id or an outcome id.
+    pub id: String,
+    /// `ok`, `insufficient_coverage` or `not_applicable`.
+    pub status: String,
+    /// Score 0..100.
+    pub score: Option<f64>,
+    /// Level 1..5.
+    pub level: Option<i64>,
+    /// Coverage 0..1.
+    pub coverage: Option<f64>,
+}
+
+/// `summary.json`: the dry-run in a form scripts can read (`--format json` prints it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DryRunSummary {
+    /// Member code.
+    pub member: String,
+    /// Reporting year T.
+    pub year: i32,
+    /// The id of this dry-run (as a run's).
+    pub run_id: String,
+    /// When it finished (RFC 3339).
+    pub finished_at: String,
+    /// How long it took.
+    pub duration_seconds: f64,
+    /// The data folder read.
+    pub data: String,
+    /// SHA-256 of the catalog used.
+    pub catalog_hash: String,
+    /// The overall score.
+    pub overall: ScoreLine,
+    /// The four dimensions.
+    pub dimensions: Vec<ScoreLine>,
+    /// Every dataset file found, T and T-1.
+    pub datasets: Vec<DatasetLine>,
+    /// Why a whole submission was rejected (its manifest), by year.
+    pub rejected_submissions: BTreeMap<i32, String>,
+    /// Validation issues of severity error (rows they stand for included).
+    pub issues_error: u64,
+    /// Validation issues of severity warning.
+    pub issues_warning: u64,
+    /// Inputs read now, and reused from an earlier dry-run into the same folder.
+    pub inputs_read: u64,
+    /// See `inputs_read`.
+    pub inputs_reused: u64,
+    /// The files written, relative to the output folder.
+    pub files: Vec<String>,
+}
+
+/// Everything a dry-run found, for the report and the terminal.
+#[derive(Debug)]
+pub struct DryRun {
+    /// What `summary.json` holds.
+    pub summary: DryRunSummary,
+    /// The member's rows (every audience's level: this is the member's own view).
+    pub results: ResultTables,
+    /// The result tables as written.
+    pub tables: AudienceTables,
+    /// `validation_issues` as written.
+    pub issues_table: datafusion::arrow::record_batch::RecordBatch,
+    /// Every issue of the member's files.
+    pub issues: Vec<ValidationIssue>,
+    /// What validation found of each dataset file, with its year.
+    pub datasets: Vec<(i32, DatasetOutcome)>,
+    /// The manifest for T, when present and valid.
+    pub manifest: Option<SubmissionManifest>,
+    /// Every submission read.
+    pub submissions: Vec<SubmissionStatus>,
+}
+
+/// Runs the member's files through validation, evaluation, scoring and roll-up.
+pub async fn dry_run(
+    catalog: Arc<Catalog>,
+    options: &DryRunOptions,
+    progress: &dyn Progress,
+) -> Result<DryRun, RunError> {
+    let clock = Instant::now();
+    let started = Utc::now();
+    let settings = StorageSettings::default();
+    let config = |what: &str, e: &dyn std::fmt::Display| RunError::Config(format!("{what} {e}"));
+    let data = member_folder(&options.data, &options.member)?;
+    let source = open_store(&StoreLocation::Local(data.clone()), false, &settings)
+        .map_err(|e| config("--data", &e))?;
+    let years = year_folders(&source, &source.prefix)
+        .await
+        .map_err(|e| RunError::Failed(format!("cannot list {}: {e}", source.display)))?;
+    let year = match (options.year, years.last()) {
+        (Some(year), _) => year,
+        (None, Some(latest)) => *latest,
+        (None, None) => {
+            return Err(RunError::Config(format!(
+                "{}: no year=YYYY folder; put the member's files in {}/year=2024/ (and the year before in year=2023/)",
+                data.display(),
+                data.display()
+            )));
+        }
+    };
+    if !years.contains(&year) {
+        return Err(RunError::Config(format!(
+            "{}: no year={year} folder (found: {})",
+            data.display(),
+            if years.is_empty() {
+                "none".to_string()
+            } else {
+                years
+                    .iter()
+                    .map(|y| format!("year={y}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )));
+    }
+    std::fs::create_dir_all(&options.out).map_err(|e| {
+        RunError::Config(format!(
+            "--out {}: cannot create the folder: {e}",
+            options.out.display()
+        ))
+    })?;
+    let staging = StagingArea {
+        root: open_store(
+            &StoreLocation::Local(options.out.join("staging")),
+            true,
+            &settings,
+        )
+        .map_err(|e| config("--out", &e))?,
+    };
+
+    progress.event(ProgressEvent::Stage {
+        name: "discovering files",
+        total: 0,
+    });
+    let mut discovery = Discovery::default();
+    discover_member(
+        &source,
+        &options.member,
+        &source.prefix,
+        &catalog,
+        &[year, year - 1],
+        year,
+        &mut discovery,
+    )
+    .await;
+    progress.event(ProgressEvent::StageDone);
+    let reader = SubmissionReader {
+        source: source.clone(),
+        staging: staging.clone(),
+        catalog: catalog.clone(),
+        settings: ReadSettings {
+            max_invalid_row_fraction: DEFAULT_MAX_INVALID_ROW_FRACTION,
+        },
+    };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let outcomes = read_all(&reader, discovery.submissions, cores, progress).await?;
+    let Assembled {
+        issues,
+        inputs,
+        evaluation,
+        fingerprints,
+        statuses,
+        manifests,
+        mut datasets,
+    } = assemble(
+        &catalog,
+        &staging,
+        year,
+        vec![options.member.clone()],
+        discovery.issues,
+        outcomes,
+    );
+    let evaluated = evaluation::evaluate(
+        &catalog,
+        &staging,
+        evaluation,
+        &fingerprints,
+        &EngineSettings::default(),
+        progress,
+    )
+    .await?;
+    let member = Member {
+        code: options.member.clone(),
+        name: String::new(),
+        region: options.region,
+        income_group: options.income_group,
+    };
+    let contexts = member_contexts(std::slice::from_ref(&member), &manifests);
+    let scoring = ScoringOptions {
+        min_coverage: DEFAULT_MIN_COVERAGE,
+        min_group_size: DEFAULT_MIN_GROUP_SIZE,
+        disclosure_default: Disclosure::Wco,
+    };
+    let results = score_and_roll_up(&catalog, &evaluated.values, &contexts, scoring);
+
+    let run_id = new_run_id(started);
+    let internal =
+        |e: &dyn std::fmt::Display| RunError::Failed(format!("writing the results: {e}"));
+    let view = results.for_audience(Disclosure::Secretariat);
+    let tables = AudienceTables {
+        indicator_values: tables::indicator_values(&run_id, year, &view.indicators)
+            .map_err(|e| internal(&e))?,
+        outcome_scores: tables::scores(&run_id, year, &view.outcomes, true)
+            .map_err(|e| internal(&e))?,
+        dimension_scores: tables::scores(&run_id, year, &view.dimensions, false)
+            .map_err(|e| internal(&e))?,
+        peer_stats: tables::peer_stats(&run_id, year, &view.peers).map_err(|e| internal(&e))?,
+    };
+    let issues_table = tables::validation_issues(&run_id, &issues).map_err(|e| internal(&e))?;
+    let folder = options.out.join(Disclosure::Secretariat.as_str());
+    std::fs::create_dir_all(&folder).map_err(|e| internal(&e))?;
+    let mut files = Vec::new();
+    for (name, batch) in [
+        (tables::INDICATOR_VALUES, &tables.indicator_values),
+        (tables::OUTCOME_SCORES, &tables.outcome_scores),
+        (tables::DIMENSION_SCORES, &tables.dimension_scores),
+        (tables::PEER_STATS, &tables.peer_stats),
+        (tables::VALIDATION_ISSUES, &issues_table),
+    ] {
+        let bytes = tables::ipc_file(batch).map_err(|e| internal(&e))?;
+        std::fs::write(folder.join(format!("{name}.arrow")), bytes).map_err(|e| internal(&e))?;
+        files.push(format!("secretariat/{name}.arrow"));
+    }
+
+    let member_datasets = datasets.remove(&options.member).unwrap_or_default();
+    let rejected_submissions: BTreeMap<i32, String> = statuses
+        .iter()
+        .filter_map(|s| s.rejected.clone().map(|why| (s.year, why)))
+        .collect();
+    let score_line = |row: &pmm_engine::ScoreRow| ScoreLine {
+        id: row.outcome.clone().unwrap_or_else(|| row.dimension.clone()),
+        status: row.status.as_str().to_string(),
+        score: row.score,
+        level: row.level,
+        coverage: row.coverage,
+    };
+    let overall = results
+        .dimensions
+        .iter()
+        .find(|d| d.dimension == pmm_engine::OVERALL)
+        .map(score_line)
+        .ok_or_else(|| RunError::Failed("no overall score was computed (a bug)".into()))?;
+    let count = |severity| {
+        issues
+            .iter()
+            .filter(|i| i.severity == severity)
+            .map(|i| i.count)
+            .sum::<u64>()
+    };
+    files.push("summary.json".into());
+    let summary = DryRunSummary {
+        member: options.member.clone(),
+        year,
+        run_id,
+        finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        duration_seconds: clock.elapsed().as_secs_f64(),
+        data: data.display().to_string(),
+        catalog_hash: catalog.hash.clone(),
+        overall,
+        dimensions: catalog
+            .dimensions
+            .iter()
+            .filter_map(|d| results.dimensions.iter().find(|r| r.dimension == d.id))
+            .map(score_line)
+            .collect(),
+        datasets: member_datasets
+            .iter()
+            .map(|(year, d)| DatasetLine {
+                dataset: d.dataset.clone(),
+                year: *year,
+                file: d.file.clone(),
+                accepted: d.accepted,
+                rows_read: d.rows_read,
+                rows_rejected: d.rows_invalid,
+                reason: (!d.accepted).then(|| {
+                    d.issues
+                        .iter()
+                        .find(|i| i.severity == pmm_ingest::Severity::Error && i.row.is_none())
+                        .map(|i| i.message.clone())
+                        .unwrap_or_default()
+                }),
+            })
+            .collect(),
+        rejected_submissions,
+        issues_error: count(pmm_ingest::Severity::Error),
+        issues_warning: count(pmm_ingest::Severity::Warning),
+        inputs_read: inputs
+            .iter()
+            .filter(|i| i.status == pmm_ingest::InputStatus::Read)
+            .count() as u64,
+        inputs_reused: inputs
+            .iter()
+            .filter(|i| i.status == pmm_ingest::InputStatus::Reused)
+            .count() as u64,
+        files,
+    };
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| internal(&e))?;
+    std::fs::write(options.out.join("summary.json"), json).map_err(|e| internal(&e))?;
+    Ok(DryRun {
+        summary,
+        results,
+        tables,
+        issues_table,
+        issues,
+        datasets: member_datasets,
+        manifest: manifests.get(&options.member).and_then(|(m, _)| m.clone()),
+        submissions: statuses,
+    })
+}
+
+/// The folder that holds the member's `year=` folders: `data/member=CODE` when there is one,
+/// else `data` itself.
+fn member_folder(data: &Path, member: &str) -> Result<PathBuf, RunError> {
+    if !data.is_dir() {
+        return Err(RunError::Config(format!(
+            "--data {}: no such folder",
+            data.display()
+        )));
+    }
+    let nested = data.join(format!("member={member}"));
+    if nested.is_dir() {
+        return Ok(nested);
+    }
+    let others: Vec<String> = std::fs::read_dir(data)
+        .map_err(|e| RunError::Config(format!("--data {}: {e}", data.display())))?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.starts_with("member="))
+        .collect();
+    if !others.is_empty() {
+        return Err(RunError::Config(format!(
+            "--data {}: no member={member} folder (it has {}); give the folder of member {member}",
+            data.display(),
+            others.join(", ")
+        )));
+    }
+    Ok(data.to_path_buf())
+}
