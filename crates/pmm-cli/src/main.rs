@@ -341,7 +341,8 @@ enum SynthFormat {
 /// How a listing is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// Aligned text for people.
+    /// Aligned text for people (also accepted as `text`).
+    #[value(alias = "text")]
     Table,
     /// JSON for programs.
     Json,

@@ -267,10 +267,10 @@ fn print_dry_run(
         .filter(|r| r.status == pmm_catalog::Status::Ok)
         .count();
     println!(
-        "  {scored} of {} KPIs have a value; validation issues: {} errors, {} warnings",
+        "  {scored} of {} KPIs have a value; validation issues: {}, {}",
         results.indicators.len(),
-        summary.issues_error,
-        summary.issues_warning
+        crate::run::counted(summary.issues_error, "error"),
+        crate::run::counted(summary.issues_warning, "warning")
     );
     for (year, why) in &summary.rejected_submissions {
         println!("  REJECTED {year}: the whole submission, because {why}");

@@ -147,6 +147,15 @@ impl Progress for CliProgress {
     }
 }
 
+/// A count with its noun for people: `1 warning`, `0 warnings`, `3 errors`.
+pub(crate) fn counted(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// A size for people: `1.2 GiB`, `340 MiB`, `12 KiB`.
 pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -214,13 +223,13 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         );
     }
     println!(
-        "  year {}: {} members, {} submissions read (T and T-1), {} rejected; validation issues: {} errors, {} warnings",
+        "  year {}: {} members, {} submissions read (T and T-1), {} rejected; validation issues: {}, {}",
         summary.year,
         members.len(),
         summary.submissions.len(),
         health.submissions_rejected,
-        health.issues_error,
-        health.issues_warning,
+        counted(health.issues_error, "error"),
+        counted(health.issues_warning, "warning"),
     );
     println!();
     println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");

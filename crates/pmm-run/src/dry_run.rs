@@ -387,11 +387,14 @@ fn member_folder(data: &Path, member: &str) -> Result<PathBuf, RunError> {
             data.display()
         )));
     }
+    // An absolute, tidy path: it is shown in the summary and the report.
+    let data = std::fs::canonicalize(data)
+        .map_err(|e| RunError::Config(format!("--data {}: {e}", data.display())))?;
     let nested = data.join(format!("member={member}"));
     if nested.is_dir() {
         return Ok(nested);
     }
-    let others: Vec<String> = std::fs::read_dir(data)
+    let others: Vec<String> = std::fs::read_dir(&data)
         .map_err(|e| RunError::Config(format!("--data {}: {e}", data.display())))?
         .flatten()
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
@@ -404,5 +407,5 @@ fn member_folder(data: &Path, member: &str) -> Result<PathBuf, RunError> {
             others.join(", ")
         )));
     }
-    Ok(data.to_path_buf())
+    Ok(data)
 }

@@ -64,6 +64,18 @@ fn crate_dependencies_point_one_way() {
         ),
         ("pmm-publish", &["serde_yaml", "pmm-run", "pmm-cli"][..]),
         ("pmm-run", &["serde_yaml", "pmm-cli"][..]),
+        (
+            "pmm-report",
+            &[
+                "serde_yaml",
+                "object_store",
+                "tokio",
+                "pmm-ingest",
+                "pmm-publish",
+                "pmm-run",
+                "pmm-cli",
+            ][..],
+        ),
     ] {
         let deps = dependencies(krate);
         assert!(!deps.is_empty(), "{krate} has dependencies to check");

@@ -27,7 +27,7 @@ fn pmm_test_prints_expected_and_actual_and_exits_1() {
     let (stdout, _) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(
-        stdout.contains("indicators/tfec/electronic_declarations_rate.yaml:23: tfec.electronic_declarations_rate test `three of four declarations are electronic, every flow counts, T-1 rows are ignored`: XA: expected value 76, got 75 (status ok, value 75, numerator 3, denominator 4)"),
+        stdout.contains("indicators/tfec/electronic_declarations_rate.yaml:24: tfec.electronic_declarations_rate test `three of four declarations are electronic, every flow counts, T-1 rows are ignored`: XA: expected value 76, got 75 (status ok, value 75, numerator 3, denominator 4)"),
         "{stdout}"
     );
     assert!(

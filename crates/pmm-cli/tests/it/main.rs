@@ -5,6 +5,7 @@
 
 mod depcheck;
 mod indicators;
+mod member;
 mod metrics;
 mod run;
 mod s3;

@@ -47,7 +47,7 @@ fn unknown_key_is_reported_at_its_line() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:11:1:"),
+        &format!("{ELECTRONIC}:12:1:"),
         "unknown field `floor_`, expected one of",
     );
 }
@@ -62,7 +62,7 @@ fn unknown_key_in_a_nested_mapping_is_reported_at_its_column() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:10:"),
+        &format!("{ELECTRONIC}:11:"),
         "unknown field `targt`",
     );
 }
@@ -77,7 +77,7 @@ fn wrong_type_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:3:11:"),
+        &format!("{ELECTRONIC}:4:11:"),
         "official: invalid type: string \"maybe\", expected a boolean",
     );
 }
@@ -92,7 +92,7 @@ fn unknown_enum_value_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:6:7:"),
+        &format!("{ELECTRONIC}:7:7:"),
         "unknown variant `percentage`",
     );
 }
@@ -117,8 +117,8 @@ fn duplicate_outcome_id_is_reported() {
     let dir = catalog_copy();
     edit(
         &dir.path().join("indicators/outcomes.yaml"),
-        "  - {id: od.integrity, dimension: od, name: Integrity, weight: 1}",
-        "  - {id: od.integrity, dimension: od, name: Integrity, weight: 1}\n  - {id: od.integrity, dimension: od, name: Again, weight: 1}",
+        "  - {id: od.integrity, dimension: od, name: Integrity, name_fr: \"Intégrité\", weight: 1}",
+        "  - {id: od.integrity, dimension: od, name: Integrity, name_fr: \"Intégrité\", weight: 1}\n  - {id: od.integrity, dimension: od, name: Again, weight: 1}",
     );
     assert_problem(
         dir.path(),
@@ -137,7 +137,7 @@ fn dangling_outcome_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:5:1:"),
+        &format!("{ELECTRONIC}:6:1:"),
         "outcome `tfec.paperless` is not defined in outcomes.yaml",
     );
 }
@@ -152,7 +152,7 @@ fn outcome_of_another_dimension_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:5:1:"),
+        &format!("{ELECTRONIC}:6:1:"),
         "outcome `rc.revenue_mobilization` belongs to dimension `rc`, not `tfec`",
     );
 }
@@ -182,7 +182,7 @@ fn dangling_dataset_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:9:12:"),
+        &format!("{ELECTRONIC}:10:12:"),
         "dataset `declaration` is not defined under datasets/",
     );
 }
@@ -197,7 +197,7 @@ fn scoring_with_floor_equal_to_target_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:10:22:"),
+        &format!("{ELECTRONIC}:11:22:"),
         "scoring floor and target are both 50",
     );
 }
@@ -213,7 +213,7 @@ fn informational_indicator_with_scoring_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{path}:10:1:"),
+        &format!("{path}:11:1:"),
         "an informational indicator is not scored",
     );
 }
@@ -226,11 +226,11 @@ fn sql_that_does_not_parse_is_reported_inside_the_sql() {
         "  FROM declarations\n",
         "  FROM declarations WHERE\n",
     );
-    // The SQL starts on line 16; `WHERE GROUP` reads GROUP as a column, so the parser stops
-    // at `BY`: the SQL's 6th line (file line 21), 7th character plus the 2-space indent.
+    // The SQL starts on line 17; `WHERE GROUP` reads GROUP as a column, so the parser stops
+    // at `BY`: the SQL's 6th line (file line 22), 7th character plus the 2-space indent.
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:21:9:"),
+        &format!("{ELECTRONIC}:22:9:"),
         "sql: Expected: end of statement, found: BY",
     );
 }
@@ -245,7 +245,7 @@ fn sql_that_does_not_plan_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:16:3:"),
+        &format!("{ELECTRONIC}:17:3:"),
         "sql: does not plan:",
     );
     let output = pmm(dir.path(), &["validate", "--catalog", "indicators"]);
@@ -265,7 +265,7 @@ fn sql_returning_the_wrong_type_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:16:3:"),
+        &format!("{ELECTRONIC}:17:3:"),
         "column `denominator` is Int64, it must be Float64",
     );
 }
@@ -280,7 +280,7 @@ fn sql_missing_a_required_column_is_reported() {
     );
     assert_problem(
         dir.path(),
-        &format!("{ELECTRONIC}:16:3:"),
+        &format!("{ELECTRONIC}:17:3:"),
         "returns no `value` column",
     );
 }
@@ -328,7 +328,7 @@ fn sql_that_writes_or_reads_files_is_refused() {
     ] {
         let dir = catalog_copy();
         replace_sql(&dir.path().join(ELECTRONIC), sql);
-        assert_problem(dir.path(), &format!("{ELECTRONIC}:16:"), message);
+        assert_problem(dir.path(), &format!("{ELECTRONIC}:17:"), message);
     }
 }
 
@@ -357,7 +357,7 @@ fn indicator_without_an_edge_case_is_reported() {
     std::fs::write(&path, &text[..cut]).unwrap();
     assert_problem(
         dir.path(),
-        "indicators/rc/collection_rate.yaml:20:1:",
+        "indicators/rc/collection_rate.yaml:21:1:",
         "the tests need an edge case",
     );
 }
