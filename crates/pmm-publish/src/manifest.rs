@@ -104,3 +104,26 @@ pub struct EngineFigures {
     /// Bytes that operators spilled to disk.
     pub spilled_bytes: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `pmm serve` reads the run's figures back from `manifest.json`; they must be the very
+    /// numbers the run wrote (serde_json parses floats exactly only with `float_roundtrip`).
+    #[test]
+    fn a_duration_reads_back_to_the_bit() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let seconds = (state >> 11) as f64 / (1u64 << 53) as f64 * 1000.0;
+            let text = serde_json::to_string(&seconds).unwrap();
+            let back: f64 = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.to_bits(), seconds.to_bits(), "{text}");
+        }
+        let back: f64 = serde_json::from_str("2.858296682").unwrap();
+        assert_eq!(back, 2.858296682);
+    }
+}
