@@ -107,8 +107,6 @@ pub struct EngineFigures {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     /// `pmm serve` reads the run's figures back from `manifest.json`; they must be the very
     /// numbers the run wrote (serde_json parses floats exactly only with `float_roundtrip`).
     #[test]
