@@ -464,7 +464,7 @@ fn score_view(lang: Lang, table: &Table<'_>, row: usize) -> Result<ScoreView, Re
         score_raw: raw(score),
         level,
         level_word: level.map_or("", |l| i18n::level_word(lang, l)),
-        coverage: coverage.map(|c| format!("{} %", number(lang, 100.0 * c, 0))),
+        coverage: coverage.map(|c| format!("{}\u{a0}%", number(lang, 100.0 * c, 0))),
         coverage_raw: raw(coverage),
         disclosure: table.required("disclosure", row)?.to_string(),
     })
@@ -520,7 +520,7 @@ fn kpi_view(
         .then(|| VariationView {
             t: numerator.map(|v| amount_text(lang, v)),
             t1: denominator.map(|v| amount_text(lang, v)),
-            variation: value.map(|v| format!("{} %", value_text(lang, v))),
+            variation: value.map(|v| format!("{}\u{a0}%", value_text(lang, v))),
         });
     let peers = match peers {
         None => Vec::new(),
@@ -720,7 +720,7 @@ fn method_view(
         .collect::<Vec<_>>()
         .join(", ");
     let unit = match indicator.unit {
-        Unit::Percent => " %",
+        Unit::Percent => "\u{a0}%",
         Unit::Hours => " h",
         _ => "",
     };
