@@ -30,7 +30,7 @@ pub use model::{
 };
 pub use pipeline::{
     DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, EngineConfig,
-    Pipeline, PrometheusPublish, StorageSettings, StoreLocation, parse_bytes,
+    Limits, Pipeline, PrometheusPublish, StorageSettings, StoreLocation, parse_bytes,
 };
 pub use problem::{Location, Problem, Problems};
 

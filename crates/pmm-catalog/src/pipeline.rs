@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::Disclosure;
 use crate::problem::{Problem, Problems};
@@ -81,6 +81,33 @@ pub struct Pipeline {
     pub staging: Option<StoreLocation>,
     /// How evaluation may use the machine.
     pub engine: EngineConfig,
+    /// What one submitted file may cost.
+    pub limits: Limits,
+}
+
+/// What one submitted file may cost (the pipeline's `limits:` block). Past a limit the file
+/// is rejected with an issue, after reading about as much as the limit, and the run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// The longest record (a CSV record, a JSON line, the header) in bytes.
+    pub max_record_bytes: u64,
+    /// The most columns a file's header (or a Parquet file's schema) may have.
+    pub max_columns: u64,
+    /// The largest `manifest.yaml` in bytes.
+    pub max_manifest_bytes: u64,
+    /// The most bytes one object may decompress to (`.csv.gz`).
+    pub max_decompressed_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_record_bytes: 1 << 20,
+            max_columns: 1000,
+            max_manifest_bytes: 64 << 10,
+            max_decompressed_bytes: 20 << 30,
+        }
+    }
 }
 
 /// The pipeline's `engine:` block: the memory and disk evaluation may use.
@@ -199,6 +226,21 @@ struct PipelineSpec {
     staging: Option<String>,
     #[serde(default)]
     engine: Option<EngineSpec>,
+    #[serde(default)]
+    limits: Option<LimitsSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSpec {
+    #[serde(default)]
+    max_record_bytes: Option<SizeSpec>,
+    #[serde(default)]
+    max_columns: Option<u64>,
+    #[serde(default)]
+    max_manifest_bytes: Option<SizeSpec>,
+    #[serde(default)]
+    max_decompressed_bytes: Option<SizeSpec>,
 }
 
 #[derive(Deserialize)]
@@ -428,10 +470,12 @@ impl Pipeline {
             None => defaults,
             Some(st) => {
                 let mut seconds = |key: &str, value: Option<f64>, default: f64| match value {
-                    Some(v) if !(v.is_finite() && v > 0.0) => {
+                    Some(v) if !(v.is_finite() && v > 0.0 && v <= MAX_STORAGE_SECONDS) => {
                         at(
                             &["storage", key],
-                            format!("{key} must be a positive number of seconds, not {v}"),
+                            format!(
+                                "{key} must be a number of seconds above 0 and at most {MAX_STORAGE_SECONDS} (a week), not {v}"
+                            ),
                         );
                         default
                     }
@@ -508,6 +552,49 @@ impl Pipeline {
                 }
             }
         };
+        let defaults = Limits::default();
+        let limits = match spec.limits {
+            None => defaults,
+            Some(l) => {
+                let mut size = |key: &str, value: Option<SizeSpec>, default: u64| {
+                    let parsed = match value {
+                        None => return default,
+                        Some(SizeSpec::Bytes(0)) => Err("must be at least 1 byte".to_string()),
+                        Some(SizeSpec::Bytes(n)) => Ok(n),
+                        Some(SizeSpec::Text(text)) => parse_bytes(&text),
+                    };
+                    parsed.unwrap_or_else(|e| {
+                        at(&["limits", key], format!("{key}: {e}"));
+                        default
+                    })
+                };
+                let limits = Limits {
+                    max_record_bytes: size(
+                        "max_record_bytes",
+                        l.max_record_bytes,
+                        defaults.max_record_bytes,
+                    ),
+                    max_columns: l.max_columns.unwrap_or(defaults.max_columns),
+                    max_manifest_bytes: size(
+                        "max_manifest_bytes",
+                        l.max_manifest_bytes,
+                        defaults.max_manifest_bytes,
+                    ),
+                    max_decompressed_bytes: size(
+                        "max_decompressed_bytes",
+                        l.max_decompressed_bytes,
+                        defaults.max_decompressed_bytes,
+                    ),
+                };
+                if limits.max_columns == 0 {
+                    at(
+                        &["limits", "max_columns"],
+                        "max_columns must be at least 1".into(),
+                    );
+                }
+                limits
+            }
+        };
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -528,9 +615,13 @@ impl Pipeline {
             storage,
             staging,
             engine,
+            limits,
         })
     }
 }
+
+/// The longest timeout a pipeline may set: a week.
+const MAX_STORAGE_SECONDS: f64 = 604_800.0;
 
 /// The smallest memory pool a pipeline may set.
 const MIN_MEMORY_LIMIT: u64 = 1 << 20;

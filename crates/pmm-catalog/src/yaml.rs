@@ -13,7 +13,19 @@ use serde::de::DeserializeOwned;
 use crate::problem::{Location, Problem};
 
 /// Parses a YAML document into `T`, reporting the first syntax or shape error with its place.
+/// No file the product reads nests deeper than this; deeper text is refused before parsing,
+/// so a hostile manifest of nested brackets costs nothing (the parser's time grows fast with
+/// depth).
+pub(crate) const MAX_DEPTH: usize = 32;
+
 pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Problem> {
+    if let Some(location) = too_deep(text) {
+        return Err(Problem::new(
+            path,
+            location,
+            format!("the YAML is nested more than {MAX_DEPTH} levels deep"),
+        ));
+    }
     serde_yaml::from_str::<T>(text).map_err(|err| {
         let location = err
             .location()
@@ -21,6 +33,41 @@ pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, P
             .unwrap_or(Location::START);
         Problem::new(path, location, clean_message(&err.to_string()))
     })
+}
+
+/// Where `text` first nests deeper than [`MAX_DEPTH`]: flow brackets (`[`, `{`) outside
+/// quotes and comments, plus, on each line, its indentation and leading `- ` markers (two
+/// columns per level). An over-estimate for odd but legal files, which do not exist here.
+fn too_deep(text: &str) -> Option<Location> {
+    let mut flow = 0usize;
+    for (index, line) in text.lines().enumerate() {
+        let bytes = line.as_bytes();
+        let mut column = 0;
+        while column < bytes.len() && (bytes[column] == b' ' || bytes[column] == b'-') {
+            column += 1;
+        }
+        if flow == 0 && column / 2 > MAX_DEPTH {
+            return Some(Location::new(index + 1, column + 1));
+        }
+        let mut quote: Option<u8> = None;
+        for (at, &b) in bytes.iter().enumerate() {
+            match (quote, b) {
+                (Some(q), _) if b == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'\'' | b'"') => quote = Some(b),
+                (None, b'#') if at == 0 || bytes[at - 1] == b' ' => break,
+                (None, b'[' | b'{') => {
+                    flow += 1;
+                    if flow > MAX_DEPTH {
+                        return Some(Location::new(index + 1, at + 1));
+                    }
+                }
+                (None, b']' | b'}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// Drops serde_yaml's own " at line L column C" suffix: the problem carries the place itself.
@@ -191,5 +238,21 @@ mod tests {
         assert_eq!(err.location, Location::new(2, 1));
         assert!(err.message.contains("unknown field `b`"), "{}", err.message);
         assert!(!err.message.contains("at line"), "{}", err.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let clock = std::time::Instant::now();
+        let err = parse::<serde_yaml::Value>(Path::new("m.yaml"), &deep).unwrap_err();
+        assert!(clock.elapsed().as_secs() < 1);
+        assert!(
+            err.to_string().contains("nested more than 32 levels"),
+            "{err}"
+        );
+        let dashes = format!("{}x", "- ".repeat(50_000));
+        assert!(parse::<serde_yaml::Value>(Path::new("m.yaml"), &dashes).is_err());
+        let fine = "a: [1, [2, {b: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}]] # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n";
+        assert!(parse::<serde_yaml::Value>(Path::new("m.yaml"), fine).is_ok());
     }
 }

@@ -17,8 +17,8 @@ pub(crate) async fn run(
     listen: SocketAddr,
     refresh_seconds: f64,
 ) -> anyhow::Result<u8> {
-    if !(refresh_seconds.is_finite() && refresh_seconds >= 0.1) {
-        eprintln!("error: --refresh must be at least 0.1 seconds");
+    if !(refresh_seconds.is_finite() && (0.1..=86_400.0).contains(&refresh_seconds)) {
+        eprintln!("error: --refresh must be between 0.1 and 86400 seconds (a day)");
         return Ok(EXIT_CONFIG);
     }
     let location = match StoreLocation::resolve(&PathBuf::from("."), results) {

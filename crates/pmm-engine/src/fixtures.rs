@@ -100,6 +100,7 @@ async fn run_case(
     // Every row of a fixture must be valid (an invalid one fails the case): keep them all.
     let settings = ReadSettings {
         max_invalid_row_fraction: 1.0,
+        limits: pmm_catalog::Limits::default(),
     };
     for (member, years) in &case.given {
         for (year_ref, data) in years {

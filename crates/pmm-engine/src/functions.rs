@@ -67,8 +67,17 @@ impl ScalarUDFImpl for HoursBetween {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let start = arrays[0].as_primitive::<TimestampMicrosecondType>();
         let end = arrays[1].as_primitive::<TimestampMicrosecondType>();
-        let hours: Float64Array = binary(start, end, |s, e| (e - s) as f64 / MICROS_PER_HOUR)?;
+        let hours: Float64Array = binary(start, end, hours)?;
         Ok(ColumnarValue::Array(Arc::new(hours)))
+    }
+}
+
+/// Hours from `start` to `end` (microseconds): exact in i64 for any real date; two extreme
+/// timestamps give a float difference instead of an overflow.
+fn hours(start: i64, end: i64) -> f64 {
+    match end.checked_sub(start) {
+        Some(d) => d as f64 / MICROS_PER_HOUR,
+        None => (end as f64 - start as f64) / MICROS_PER_HOUR,
     }
 }
 
@@ -192,7 +201,16 @@ pub fn type7_sorted(values: &[f64], fraction: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::type7;
+    use super::{hours, type7};
+
+    #[test]
+    fn hours_between_extreme_timestamps_does_not_overflow() {
+        assert_eq!(hours(0, 5_400_000_000), 1.5);
+        assert_eq!(hours(5_400_000_000, 0), -1.5);
+        let span = hours(i64::MIN, i64::MAX);
+        assert!(span.is_finite() && span > 5.0e9, "{span}");
+        assert!(hours(i64::MAX, i64::MIN) < -5.0e9);
+    }
 
     #[test]
     fn type7_interpolates_like_numpy() {

@@ -170,8 +170,12 @@ pub struct ResultTables {
     pub outcomes: Vec<ScoreRow>,
     /// `dimension_scores`, sorted by member, dimension (`overall` included).
     pub dimensions: Vec<ScoreRow>,
-    /// `peer_stats`, sorted by indicator, group kind, group.
+    /// `peer_stats`, sorted by indicator, group kind, group: for all members' values (the
+    /// `secretariat` audience's), or, after [`ResultTables::for_audience`], that audience's.
     pub peers: Vec<PeerRow>,
+    /// Each audience's peer statistics, computed only from the values it may see (so a `min`,
+    /// `max` or median never reveals a hidden value).
+    pub peers_by_audience: Vec<(Disclosure, Vec<PeerRow>)>,
 }
 
 /// `level` of a score: 1 below 20, 2 below 40, 3 below 60, 4 below 80, else 5.
@@ -358,6 +362,18 @@ pub fn score_and_roll_up(
         tables.indicators.extend(rows);
     }
     tables.peers = peer_stats(catalog, &tables.indicators, options.min_group_size);
+    for audience in Disclosure::ALL {
+        let visible: Vec<IndicatorRow> = tables
+            .indicators
+            .iter()
+            .filter(|r| audience.may_see(r.disclosure))
+            .cloned()
+            .collect();
+        tables.peers_by_audience.push((
+            audience,
+            peer_stats(catalog, &visible, options.min_group_size),
+        ));
+    }
     tables.sort();
     tables
 }
@@ -497,14 +513,31 @@ impl ResultTables {
         });
         self.dimensions
             .sort_by(|a, b| (&a.member, &a.dimension).cmp(&(&b.member, &b.dimension)));
-        self.peers.sort_by(|a, b| {
+        let order = |a: &PeerRow, b: &PeerRow| {
             (&a.indicator, a.group_kind, &a.group).cmp(&(&b.indicator, b.group_kind, &b.group))
-        });
+        };
+        self.peers.sort_by(order);
+        for (_, peers) in &mut self.peers_by_audience {
+            peers.sort_by(order);
+        }
     }
 
-    /// The tables an audience may see: rows disclosed at its level or below. Peer statistics
-    /// are aggregates over at least `min_group_size` members and are public.
+    /// The tables an audience may see: rows disclosed at its level or below, and the peer
+    /// statistics of the values it may see.
     pub fn for_audience(&self, audience: Disclosure) -> ResultTables {
+        let peers = self
+            .peers_by_audience
+            .iter()
+            .find(|(a, _)| *a == audience)
+            .map(|(_, p)| p.clone())
+            // Tables made without them: only the secretariat may see statistics of all values.
+            .unwrap_or_else(|| {
+                if audience == Disclosure::Secretariat {
+                    self.peers.clone()
+                } else {
+                    Vec::new()
+                }
+            });
         ResultTables {
             indicators: self
                 .indicators
@@ -524,7 +557,8 @@ impl ResultTables {
                 .filter(|r| audience.may_see(r.disclosure))
                 .cloned()
                 .collect(),
-            peers: self.peers.clone(),
+            peers_by_audience: vec![(audience, peers.clone())],
+            peers,
         }
     }
 }

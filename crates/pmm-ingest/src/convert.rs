@@ -293,13 +293,7 @@ pub(crate) fn show(source: &ArrayRef, i: usize) -> String {
 
 /// A value as shown in a message: quoted, and cut when very long.
 pub(crate) fn quote(value: &str) -> String {
-    const MAX: usize = 60;
-    if value.chars().count() > MAX {
-        let cut: String = value.chars().take(MAX).collect();
-        format!("\"{cut}…\"")
-    } else {
-        format!("\"{value}\"")
-    }
+    format!("\"{}\"", crate::text::shown(value))
 }
 
 /// What a value of the type looks like, for messages.

@@ -2,7 +2,7 @@
 //! RFC 4180 quoting, an empty field is null. Columns are read as text and converted by the
 //! validator, so every record is parsed exactly once.
 
-use std::io::{BufRead, Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
@@ -10,26 +10,43 @@ use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
+use pmm_catalog::Limits;
 
 use crate::Result;
+use crate::limits::{RecordLimit, Records, csv_header_fields, limit_exceeded};
 use crate::read::is_download_failure;
 use crate::validate::DatasetValidator;
 
 /// Rows per batch: large enough for vectorised checks, small enough to bound memory.
 const BATCH_ROWS: usize = 65_536;
 
+/// Bytes read from the object at a time.
+pub(crate) const READ_BUFFER: usize = 1 << 20;
+
 /// Reads a CSV file, streamed from `input`, into `validator`. Problems with the file itself
-/// (no header, bad UTF-8, a record with the wrong number of fields, a read that fails midway)
-/// reject the dataset with an issue that names the record; they are not errors of this
-/// function, which fails only on a bug. Memory stays bounded by one batch of records.
-pub fn read_csv(mut input: impl BufRead, validator: &mut DatasetValidator<'_>) -> Result<()> {
+/// (no header, bad UTF-8, a record with the wrong number of fields, a record or header past
+/// `limits`, a read that fails midway) reject the dataset with an issue that names the
+/// record; they are not errors of this function, which fails only on a bug. Memory stays
+/// bounded by one batch of records, each at most `limits.max_record_bytes`.
+pub fn read_csv(
+    input: impl Read,
+    validator: &mut DatasetValidator<'_>,
+    limits: &Limits,
+) -> Result<()> {
+    let mut input =
+        BufReader::with_capacity(READ_BUFFER, RecordLimit::new(input, Records::Csv, limits));
     let mut header = Vec::new();
     if let Err(e) = input.read_until(b'\n', &mut header) {
-        let message = format!("the header row cannot be read: {e}");
-        if is_download_failure(&e) {
-            validator.reject_transient(message);
+        if let Some(limit) = limit_exceeded(&e) {
+            validator.reject(limit.rule(), limit.record(), limit.to_string());
+        } else if is_download_failure(&e) {
+            validator.reject_transient(format!("the header row cannot be read: {e}"));
         } else {
-            validator.reject("unreadable", None, message);
+            validator.reject(
+                "unreadable",
+                None,
+                format!("the header row cannot be read: {e}"),
+            );
         }
         return Ok(());
     }
@@ -48,6 +65,18 @@ pub fn read_csv(mut input: impl BufRead, validator: &mut DatasetValidator<'_>) -
             "the first line is empty: a CSV file starts with its header row"
         };
         validator.reject("missing_header", None, message.into());
+        return Ok(());
+    }
+    let fields = csv_header_fields(&header);
+    if fields > limits.max_columns {
+        validator.reject(
+            "max_columns",
+            None,
+            format!(
+                "the header has {fields} columns, more than {} (limits.max_columns): the file is not read further",
+                limits.max_columns
+            ),
+        );
         return Ok(());
     }
     let names = match Format::default()
@@ -111,11 +140,13 @@ pub(crate) fn feed(
                     next_record.saturating_sub(1),
                     describe(&e.to_string())
                 );
-                let download = match &e {
-                    ArrowError::IoError(_, io) => is_download_failure(io),
-                    _ => false,
+                let io = match &e {
+                    ArrowError::IoError(_, io) => Some(io),
+                    _ => None,
                 };
-                if download {
+                if let Some(limit) = io.and_then(limit_exceeded) {
+                    validator.reject(limit.rule(), limit.record(), limit.to_string());
+                } else if io.is_some_and(is_download_failure) {
                     validator.reject_transient(message);
                 } else {
                     validator.reject("unreadable", None, message);
@@ -129,10 +160,11 @@ pub(crate) fn feed(
 
 /// Arrow's messages start with the error kind ("Csv error: ..."); the user needs the rest.
 fn clean(message: &str) -> String {
-    message
-        .strip_prefix("Csv error: ")
-        .or_else(|| message.strip_prefix("Parser error: "))
-        .or_else(|| message.strip_prefix("Io error: "))
-        .unwrap_or(message)
-        .to_string()
+    crate::text::shown_within(
+        message
+            .strip_prefix("Csv error: ")
+            .or_else(|| message.strip_prefix("Parser error: "))
+            .or_else(|| message.strip_prefix("Io error: "))
+            .unwrap_or(message),
+    )
 }

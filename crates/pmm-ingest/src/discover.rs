@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use object_store::ObjectMeta;
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
 use pmm_catalog::{Catalog, MembersRegistry, is_member_code};
 
 use crate::issue::{Severity, ValidationIssue};
@@ -104,7 +104,8 @@ pub async fn discover(
     report_year: i32,
 ) -> Result<Discovery, object_store::Error> {
     let mut found = Discovery::default();
-    let top = root.store.list_with_delimiter(Some(&root.prefix)).await?;
+    let mut top = list_folder(root, &root.prefix).await?;
+    refused(&mut top, "", report_year, &mut found.issues);
     for object in top.objects {
         let relative = root.relative(&object.location);
         found.issues.push(issue(
@@ -117,7 +118,7 @@ pub async fn discover(
         ));
     }
     let mut members: Vec<(String, Path)> = Vec::new();
-    for folder in top.common_prefixes {
+    for folder in top.folders {
         let relative = root.relative(&folder);
         let name = folder.filename().unwrap_or_default().to_string();
         let code = name.strip_prefix("member=");
@@ -158,7 +159,7 @@ fn issue(
         member: member.to_string(),
         year,
         dataset: None,
-        file: Some(file),
+        file: Some(shorten(&file)),
         row: None,
         column: None,
         rule: rule.to_string(),
@@ -183,7 +184,7 @@ pub async fn discover_member(
 ) {
     // A member folder that cannot be listed, even after the store's retries, costs that
     // member its submission, not the run.
-    let listing = match root.store.list_with_delimiter(Some(folder)).await {
+    let mut listing = match list_folder(root, folder).await {
         Ok(listing) => listing,
         Err(e) => {
             found.issues.push(issue(
@@ -197,6 +198,7 @@ pub async fn discover_member(
             return;
         }
     };
+    refused(&mut listing, member, report_year, &mut found.issues);
     for object in listing.objects {
         found.issues.push(issue(
             member,
@@ -208,7 +210,7 @@ pub async fn discover_member(
         ));
     }
     let mut year_folders: Vec<(i32, Path)> = Vec::new();
-    for year_folder in listing.common_prefixes {
+    for year_folder in listing.folders {
         let name = year_folder.filename().unwrap_or_default().to_string();
         let year = name
             .strip_prefix("year=")
@@ -227,7 +229,7 @@ pub async fn discover_member(
     }
     year_folders.sort();
     for (year, year_folder) in year_folders.into_iter().filter(|(y, _)| years.contains(y)) {
-        let listing = match root.store.list_with_delimiter(Some(&year_folder)).await {
+        let mut listing = match list_folder(root, &year_folder).await {
             Ok(listing) => listing,
             Err(e) => {
                 found.issues.push(issue(
@@ -241,7 +243,8 @@ pub async fn discover_member(
                 continue;
             }
         };
-        for sub in listing.common_prefixes {
+        refused(&mut listing, member, year, &mut found.issues);
+        for sub in listing.folders {
             found.issues.push(issue(
                 member,
                 year,
@@ -283,9 +286,9 @@ pub async fn year_folders(
     root: &StoreRoot,
     folder: &Path,
 ) -> Result<Vec<i32>, object_store::Error> {
-    let listing = root.store.list_with_delimiter(Some(folder)).await?;
+    let listing = list_folder(root, folder).await?;
     let mut years: Vec<i32> = listing
-        .common_prefixes
+        .folders
         .iter()
         .filter_map(|p| {
             p.filename()?
@@ -299,12 +302,118 @@ pub async fn year_folders(
     Ok(years)
 }
 
+/// One level of a folder: its objects and sub-folders, and the entries that will not be read.
+struct Listing {
+    objects: Vec<ObjectMeta>,
+    folders: Vec<Path>,
+    /// (relative path as shown, rule, message) of each entry refused.
+    refused: Vec<(String, &'static str, String)>,
+}
+
+/// Lists one level of `folder`. A cloud store lists as it does. A local folder is read entry
+/// by entry, so that a symbolic link is never followed (it is refused with rule `symlink`),
+/// and a name the store cannot represent (a line feed, a name that is not UTF-8) or an entry
+/// that is not a file or folder (a pipe, a socket, a device) is refused on its own while the
+/// rest of the folder is read. The files' metadata still comes from the store.
+async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_store::Error> {
+    if root.url.scheme() != "file" {
+        let listing = root.store.list_with_delimiter(Some(folder)).await?;
+        return Ok(Listing {
+            objects: listing.objects,
+            folders: listing.common_prefixes,
+            refused: Vec::new(),
+        });
+    }
+    let dir = std::path::PathBuf::from("/").join(folder.as_ref());
+    let entries = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<_>> {
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            entries.push((entry.file_name(), entry.file_type()?));
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(entries)
+    })
+    .await
+    .map_err(|e| object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(e),
+    })?
+    .map_err(|e| object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: Box::new(e),
+    })?;
+    let mut listing = Listing {
+        objects: Vec::new(),
+        folders: Vec::new(),
+        refused: Vec::new(),
+    };
+    let base = root.relative(folder);
+    let shown = |name: &str| {
+        if base.is_empty() {
+            shorten(name)
+        } else {
+            format!("{base}/{}", shorten(name))
+        }
+    };
+    for (name, kind) in entries {
+        let Some(name) = name.to_str() else {
+            listing.refused.push((
+                shown(&name.to_string_lossy()),
+                "bad_name",
+                "the name is not valid UTF-8: rename it (letters, digits, `.`, `-`, `_`); it is not read".into(),
+            ));
+            continue;
+        };
+        if let Err(e) = object_store::path::PathPart::parse(name) {
+            listing.refused.push((
+                shown(name),
+                "bad_name",
+                format!(
+                    "the name holds a character the store cannot represent ({}): rename it; it is not read",
+                    crate::text::shown_within(&e.to_string())
+                ),
+            ));
+            continue;
+        }
+        let key = folder.clone().join(name);
+        if kind.is_symlink() {
+            listing.refused.push((
+                shown(name),
+                "symlink",
+                "a symbolic link: links are never followed; put the file itself in the folder"
+                    .into(),
+            ));
+        } else if kind.is_dir() {
+            listing.folders.push(key);
+        } else if kind.is_file() {
+            match root.store.head(&key).await {
+                Ok(meta) => listing.objects.push(meta),
+                Err(e) => listing.refused.push((
+                    shown(name),
+                    "unreadable",
+                    format!("cannot read the file's metadata: {e}"),
+                )),
+            }
+        } else {
+            listing.refused.push((
+                shown(name),
+                "not_a_file",
+                "not a regular file (a pipe, socket or device): it is not read".into(),
+            ));
+        }
+    }
+    Ok(listing)
+}
+
+/// Records an issue for each entry a listing refused.
+fn refused(listing: &mut Listing, member: &str, year: i32, issues: &mut Vec<ValidationIssue>) {
+    for (file, rule, message) in listing.refused.drain(..) {
+        issues.push(issue(member, year, file, rule, Severity::Error, message));
+    }
+}
+
 /// Names from the store can be anything: keep messages readable.
 fn shorten(s: &str) -> String {
-    const MAX: usize = 120;
-    if s.chars().count() > MAX {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    } else {
-        s.to_string()
-    }
+    crate::text::shown_path(s)
 }

@@ -11,11 +11,13 @@ mod convert;
 mod csv;
 mod discover;
 mod issue;
+mod limits;
 mod parquet_source;
 mod read;
 mod schema;
 mod stage;
 mod store;
+mod text;
 mod validate;
 
 #[cfg(test)]
@@ -26,6 +28,7 @@ pub use discover::{
     Discovery, FileFormat, SourceObject, SubmissionFiles, discover, discover_member, year_folders,
 };
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
+pub use limits::LimitExceeded;
 pub use read::{
     InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,
     read_dataset, stage_text,
@@ -36,6 +39,7 @@ pub use stage::{
     StageWriter, StagedEntry, StagedFile, StagingArea, fingerprint,
 };
 pub use store::{StoreError, StoreRoot, count_write, display_url, open_object, open_store};
+pub use text::{MAX_SHOWN_CHARS, shown, shown_path};
 pub use validate::{DatasetOutcome, DatasetValidator, RowSink};
 
 /// Errors of the ingestion crate that are not a user's data problem (those are

@@ -18,9 +18,11 @@ use object_store::ObjectStoreExt;
 use pmm_catalog::{Catalog, DatasetContract, SubmissionManifest};
 use serde::{Deserialize, Serialize};
 
+use crate::csv::READ_BUFFER;
 use crate::csv::feed;
 use crate::discover::{FileFormat, SourceObject, SubmissionFiles};
 use crate::issue::{Severity, ValidationIssue};
+use crate::limits::{DecompressedLimit, RecordLimit, Records};
 use crate::parquet_source::StoreParquetReader;
 use crate::schema::table_schema;
 use crate::stage::{
@@ -122,17 +124,17 @@ impl SubmissionReader {
             match manifest {
                 Ok(manifest) => outcome.manifest = Some(manifest),
                 Err(messages) => {
-                    for message in messages {
+                    for (rule, message) in messages {
                         outcome.issues.push(ValidationIssue {
                             member: files.member.clone(),
                             year: files.year,
                             dataset: None,
-                            file: Some(object.relative.clone()),
+                            file: Some(crate::text::shown_path(&object.relative)),
                             row: None,
                             column: None,
-                            rule: "manifest".into(),
+                            rule: rule.into(),
                             severity: Severity::Error,
-                            message,
+                            message: crate::text::shown_within(&message),
                             count: 1,
                         });
                     }
@@ -284,8 +286,23 @@ impl SubmissionReader {
         files: &SubmissionFiles,
     ) -> Result<(
         InputRecord,
-        std::result::Result<SubmissionManifest, Vec<String>>,
+        std::result::Result<SubmissionManifest, Vec<(&'static str, String)>>,
     )> {
+        let limit = self.settings.limits.max_manifest_bytes;
+        if object.size > limit {
+            let record = InputRecord {
+                object: InputObject::from(object),
+                status: InputStatus::Read,
+                fingerprint: None,
+                staged: None,
+            };
+            let message = format!(
+                "the manifest is {} bytes, more than {} (limits.max_manifest_bytes): it is not read",
+                object.size,
+                crate::limits::human(limit)
+            );
+            return Ok((record, Err(vec![("max_manifest_bytes", message)])));
+        }
         let fingerprint = fingerprint(
             &self.source.display,
             object,
@@ -313,7 +330,13 @@ impl SubmissionReader {
                             fingerprint: Some(fingerprint),
                             staged: None,
                         };
-                        return Ok((record, Err(vec![format!("cannot read the manifest: {e}")])));
+                        return Ok((
+                            record,
+                            Err(vec![(
+                                "unreadable",
+                                format!("cannot read the manifest: {e}"),
+                            )]),
+                        ));
                     }
                 };
                 let text = String::from_utf8(bytes.to_vec()).ok();
@@ -347,7 +370,10 @@ impl SubmissionReader {
         let Some(text) = text else {
             return Ok((
                 record,
-                Err(vec!["the manifest is not valid UTF-8".to_string()]),
+                Err(vec![(
+                    "manifest",
+                    "the manifest is not valid UTF-8".to_string(),
+                )]),
             ));
         };
         let checked = SubmissionManifest::parse(
@@ -361,7 +387,7 @@ impl SubmissionReader {
             problems
                 .into_sorted()
                 .iter()
-                .map(ToString::to_string)
+                .map(|p| ("manifest", p.to_string()))
                 .collect()
         });
         Ok((record, checked))
@@ -399,6 +425,7 @@ pub async fn read_dataset(
         file: object.relative.clone(),
         fingerprint: fingerprint.to_string(),
         max_invalid_row_fraction: settings.max_invalid_row_fraction,
+        max_columns: settings.limits.max_columns,
     };
     match format {
         FileFormat::Parquet => read_parquet(root, object, job).await,
@@ -407,6 +434,7 @@ pub async fn read_dataset(
                 Ok(result) => Ok(ObjectReader::open(result)),
                 Err(e) => Err(e),
             };
+            let limits = settings.limits;
             job.run(move |validator| {
                 let reader = match stream {
                     Ok(reader) => reader,
@@ -420,12 +448,10 @@ pub async fn read_dataset(
                         let gzip = GzipReader(flate2::read::MultiGzDecoder::new(
                             BufReader::with_capacity(READ_BUFFER, reader),
                         ));
-                        read_csv(BufReader::with_capacity(READ_BUFFER, gzip), validator)
+                        read_csv(DecompressedLimit::new(gzip, &limits), validator, &limits)
                     }
-                    FileFormat::Jsonl => {
-                        read_jsonl(BufReader::with_capacity(READ_BUFFER, reader), validator)
-                    }
-                    _ => read_csv(BufReader::with_capacity(READ_BUFFER, reader), validator),
+                    FileFormat::Jsonl => read_jsonl(reader, validator, &limits),
+                    _ => read_csv(reader, validator, &limits),
                 }
             })
             .await
@@ -510,6 +536,7 @@ struct StagingJob {
     file: String,
     fingerprint: String,
     max_invalid_row_fraction: f64,
+    max_columns: u64,
 }
 
 impl StagingJob {
@@ -562,9 +589,6 @@ impl StagingJob {
         .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?
     }
 }
-
-/// Bytes read from an object at a time by the parsers.
-const READ_BUFFER: usize = 1 << 20;
 
 /// Chunks of an object in flight between the download and the parser: with the chunk sizes
 /// of object stores (8 KiB to 1 MiB), a few MiB at most per file being read.
@@ -659,7 +683,13 @@ impl<R: BufRead> Read for GzipReader<R> {
 
 /// JSONL: one JSON object per line, keys named as the contract's columns. Values are read as
 /// text (numbers and booleans too) and converted like CSV values.
-fn read_jsonl(data: impl BufRead, validator: &mut DatasetValidator<'_>) -> Result<()> {
+fn read_jsonl(
+    data: impl Read,
+    validator: &mut DatasetValidator<'_>,
+    limits: &pmm_catalog::Limits,
+) -> Result<()> {
+    let data =
+        BufReader::with_capacity(READ_BUFFER, RecordLimit::new(data, Records::Lines, limits));
     let names: Vec<String> = validator
         .contract()
         .columns
@@ -683,13 +713,19 @@ fn read_jsonl(data: impl BufRead, validator: &mut DatasetValidator<'_>) -> Resul
             validator.reject(
                 "unreadable",
                 None,
-                format!("not readable as JSON lines: {e}"),
+                format!(
+                    "not readable as JSON lines: {}",
+                    crate::text::shown_within(&e.to_string())
+                ),
             );
             return Ok(());
         }
     };
     feed(reader, validator, |e| {
-        format!("not readable as JSON lines: {e}")
+        format!(
+            "not readable as JSON lines: {}",
+            crate::text::shown_within(e)
+        )
     })
 }
 
@@ -706,7 +742,10 @@ fn not_parquet(validator: &mut DatasetValidator<'_>, error: &ParquetError) {
         validator.reject(
             "unreadable",
             None,
-            format!("not a readable Parquet file: {error}"),
+            format!(
+                "not a readable Parquet file: {}",
+                crate::text::shown_within(&error.to_string())
+            ),
         );
     }
 }
@@ -747,7 +786,19 @@ async fn read_parquet(
         .with_batch_size(BATCH_ROWS)
         .build();
     let handle = tokio::runtime::Handle::current();
+    let max_columns = job.max_columns;
     job.run(move |validator| {
+        if names.len() as u64 > max_columns {
+            validator.reject(
+                "max_columns",
+                None,
+                format!(
+                    "the file has {} columns, more than {max_columns} (limits.max_columns): it is not read",
+                    names.len()
+                ),
+            );
+            return Ok(());
+        }
         if !validator.check_columns(&names) {
             return Ok(());
         }
@@ -819,7 +870,12 @@ mod tests {
             let contract = catalog.dataset("staff").unwrap();
             let mut rows = Vec::new();
             let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv", &mut rows);
-            read_csv(BufReader::new(reader), &mut validator).unwrap();
+            read_csv(
+                BufReader::new(reader),
+                &mut validator,
+                &pmm_catalog::Limits::default(),
+            )
+            .unwrap();
             let outcome = validator.finish(max_invalid);
             (outcome, rows)
         })
@@ -885,7 +941,12 @@ mod tests {
             let mut validator =
                 DatasetValidator::new(contract, "XA", 2024, "staff.csv.gz", &mut rows);
             let gzip = GzipReader(flate2::read::MultiGzDecoder::new(BufReader::new(reader)));
-            read_csv(BufReader::new(gzip), &mut validator).unwrap();
+            read_csv(
+                BufReader::new(gzip),
+                &mut validator,
+                &pmm_catalog::Limits::default(),
+            )
+            .unwrap();
             validator.finish(1.0)
         })
         .await

@@ -59,6 +59,8 @@ const UPLOAD_CHUNK: usize = 8 << 20;
 pub struct ReadSettings {
     /// Above this share of invalid records a dataset is rejected.
     pub max_invalid_row_fraction: f64,
+    /// What one file may cost.
+    pub limits: pmm_catalog::Limits,
 }
 
 /// Where the staged data of a pipeline lives.
@@ -188,6 +190,7 @@ pub fn fingerprint(
         year: i32,
         contract: Option<&'a DatasetContract>,
         settings: Option<&'a ReadSettings>,
+        manifest_limit: Option<u64>,
     }
     let fields = Fingerprinted {
         format: STAGING_FORMAT,
@@ -203,8 +206,11 @@ pub fn fingerprint(
         member,
         year,
         contract,
-        // A manifest's reading does not depend on the validation settings.
+        // A manifest's reading depends only on its size limit.
         settings: contract.map(|_| settings),
+        manifest_limit: contract
+            .is_none()
+            .then_some(settings.limits.max_manifest_bytes),
     };
     let bytes = serde_json::to_vec(&fields).unwrap_or_default();
     hex(&Sha256::digest(bytes))

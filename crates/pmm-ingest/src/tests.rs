@@ -36,7 +36,12 @@ fn read(dataset: &str, csv: &str, max_invalid: f64) -> Read {
     let mut rows = Vec::new();
     let file = format!("{dataset}.csv");
     let mut validator = DatasetValidator::new(contract, "XA", 2024, &file, &mut rows);
-    read_csv(csv.as_bytes(), &mut validator).expect("no internal error");
+    read_csv(
+        csv.as_bytes(),
+        &mut validator,
+        &pmm_catalog::Limits::default(),
+    )
+    .expect("no internal error");
     let outcome = validator.finish(max_invalid);
     // A rejected dataset's rows are discarded by whoever stages them.
     if !outcome.accepted {

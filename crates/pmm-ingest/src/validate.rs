@@ -204,9 +204,9 @@ impl<'a> DatasetValidator<'a> {
             member: self.member.clone(),
             year: self.year,
             dataset: Some(self.contract.name.clone()),
-            file: Some(self.file.clone()),
+            file: Some(crate::text::shown_path(&self.file)),
             row,
-            column: column.map(str::to_string),
+            column: column.map(crate::text::shown),
             rule: rule.to_string(),
             severity,
             message,
@@ -237,7 +237,10 @@ impl<'a> DatasetValidator<'a> {
                 self.reject(
                     "duplicate_column",
                     None,
-                    format!("column `{name}` appears twice in the header"),
+                    format!(
+                        "column `{}` appears twice in the header",
+                        crate::text::shown(name)
+                    ),
                 );
             }
         }
@@ -268,7 +271,8 @@ impl<'a> DatasetValidator<'a> {
                     "extra_column",
                     Severity::Warning,
                     format!(
-                        "column `{name}` is not part of the {} contract and is ignored",
+                        "column `{}` is not part of the {} contract and is ignored",
+                        crate::text::shown(name),
                         self.contract.name
                     ),
                 );

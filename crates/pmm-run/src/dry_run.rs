@@ -220,6 +220,7 @@ pub async fn dry_run(
         catalog: catalog.clone(),
         settings: ReadSettings {
             max_invalid_row_fraction: DEFAULT_MAX_INVALID_ROW_FRACTION,
+            limits: pmm_catalog::Limits::default(),
         },
     };
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

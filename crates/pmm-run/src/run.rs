@@ -203,6 +203,7 @@ pub async fn run_pipeline(
         catalog: catalog.clone(),
         settings: ReadSettings {
             max_invalid_row_fraction: pipeline.max_invalid_row_fraction,
+            limits: pipeline.limits,
         },
     };
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -29,6 +29,7 @@ async fn submit(
     let contract = catalog.dataset(dataset).unwrap();
     let settings = ReadSettings {
         max_invalid_row_fraction: 0.0,
+        limits: pmm_catalog::Limits::default(),
     };
     let file = format!("{dataset}.csv");
     let staged = stage_text(staging, contract, member, year, &file, csv, &settings)

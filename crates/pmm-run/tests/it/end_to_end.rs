@@ -370,10 +370,20 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         status("XF", "esps.drug_control_effectiveness"),
         "invalid_submission"
     );
-    let long = issue("XG", "missing_column");
+    // A 50 MB header: past limits.max_record_bytes, read no further, nothing of it copied.
+    let long = issue("XG", "max_record_bytes");
     assert!(
-        long["message"].text().len() < 1000,
-        "a 50 MB header is not copied into the message"
+        long["message"]
+            .text()
+            .contains("the header row is longer than 1 MiB"),
+        "{long:?}"
+    );
+    assert!(
+        issues
+            .iter()
+            .filter(|r| r["member"].text() == "XG")
+            .all(|r| !r["message"].text().contains(&"a".repeat(121))),
+        "no more than 120 characters of submitted text in a message"
     );
     assert_eq!(
         status("XG", "esps.alcohol_seizure_variation"),
@@ -435,8 +445,9 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
             .any(|r| r["rule"].text() == "bad_folder" && r["file"].text() == "member=xa-old/")
     );
 
-    // Peer statistics: n counts the members with a value; small groups have no statistics.
-    let (_, peers) = read_table(&run.join("public/peer_stats.arrow"));
+    // Peer statistics: n counts the members with a value (all of them for the Secretariat;
+    // `disclosure.rs` checks the other audiences); small groups have no statistics.
+    let (_, peers) = read_table(&run.join("secretariat/peer_stats.arrow"));
     let global = find(
         &peers,
         &[
