@@ -65,6 +65,13 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
     })
 }
 
+/// Parses a YAML document into any serde type, through the crate's one YAML module: for
+/// other crates' test data (the bad-input corpus's `expected.yaml`), so that no other crate
+/// parses YAML itself.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, Problem> {
+    yaml::parse(path, text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,7 +73,11 @@ pub(crate) fn convert_column(
 ) -> Result<std::result::Result<Converted, Incompatible>> {
     let target = arrow_type(&column.column_type);
     let from = source.data_type();
-    if is_text(from) {
+    // Whole numbers where the contract wants text (an id column written as integers) read as
+    // their decimal digits: nothing is lost.
+    let digits =
+        from.is_integer() && matches!(column.column_type, ColumnType::String | ColumnType::Enum);
+    if is_text(from) || digits {
         let text = cast_with_options(source, &DataType::Utf8, &CastOptions::default())
             .map_err(|e| Error::Internal(format!("text column {}: {e}", column.name)))?;
         let text = text

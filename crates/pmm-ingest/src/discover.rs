@@ -365,8 +365,10 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
             ));
             continue;
         };
-        if let Err(e) = object_store::path::PathPart::parse(name) {
-            listing.refused.push((
+        let part = match object_store::path::PathPart::parse(name) {
+            Ok(part) => part,
+            Err(e) => {
+                listing.refused.push((
                 shown(name),
                 "bad_name",
                 format!(
@@ -374,9 +376,11 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
                     crate::text::shown_within(&e.to_string())
                 ),
             ));
-            continue;
-        }
-        let key = folder.clone().join(name);
+                continue;
+            }
+        };
+        // The name as it is (`join` of a `&str` would percent-encode `%` and other characters).
+        let key = folder.clone().join(part);
         if kind.is_symlink() {
             listing.refused.push((
                 shown(name),

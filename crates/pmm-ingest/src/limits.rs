@@ -98,7 +98,11 @@ impl<R: Read> RecordLimit<R> {
             records,
             limit: limits.max_record_bytes,
             current: 0,
-            record: 0,
+            // A CSV file starts with its header; a JSON lines file with record 1.
+            record: match records {
+                Records::Csv => 0,
+                Records::Lines => 1,
+            },
             in_quotes: false,
         }
     }
@@ -228,7 +232,7 @@ mod tests {
         assert!(read_all(RecordLimit::new(&text[..], Records::Csv, &limits(15))).is_ok());
         // As lines, the quoted record is two short lines.
         let e = read_all(RecordLimit::new(&text[..], Records::Lines, &limits(12))).unwrap_err();
-        assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), Some(4));
+        assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), Some(5));
         let e = read_all(RecordLimit::new(&b"abcdef"[..], Records::Csv, &limits(3))).unwrap_err();
         assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), None);
         assert!(

@@ -577,7 +577,8 @@ impl<'a> DatasetValidator<'a> {
                     };
                     let column = self.contract.key.join(", ");
                     let message = format!(
-                        "repeats the key {shown} of record {first}; keys must be unique in a file"
+                        "repeats the key {} of record {first}; keys must be unique in a file",
+                        quote(&shown)
                     );
                     let issue =
                         self.issue(Some(record), Some(&column), "key", Severity::Error, message);

@@ -4,6 +4,7 @@
 // A failing test should panic with the value it got: unwrap and expect are how it says so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod corpus;
 mod disclosure;
 mod end_to_end;
 mod metrics;
