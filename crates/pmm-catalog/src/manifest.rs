@@ -166,3 +166,60 @@ impl SubmissionManifest {
             .unwrap_or(pipeline_default)
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::SubmissionManifest;
+    use crate::Catalog;
+
+    fn catalog() -> &'static Catalog {
+        static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        CATALOG.get_or_init(|| {
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"))
+                .expect("the shipped catalog loads")
+        })
+    }
+
+    /// A plausible manifest line: keys of a manifest, values of any shape.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("member"),
+            Just("year"),
+            Just("not_applicable"),
+            Just("disclosure"),
+            Just("  - "),
+            Just("    "),
+            Just("x"),
+        ];
+        let value = prop_oneof![
+            Just("XA".to_string()),
+            Just("2024".to_string()),
+            "[\\[\\]{}:, a-z0-9.-]{0,24}",
+            "[ -~]{0,30}",
+        ];
+        (key, value).prop_map(|(k, v)| format!("{k}: {v}"))
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,400}") {
+            let _ = SubmissionManifest::parse(Path::new("manifest.yaml"), &text, "XA", 2024, catalog());
+        }
+
+        #[test]
+        fn plausible_manifests_are_accepted_or_say_where(lines in proptest::collection::vec(line(), 0..12)) {
+            let text = lines.join("\n");
+            if let Err(problems) = SubmissionManifest::parse(Path::new("manifest.yaml"), &text, "XA", 2024, catalog()) {
+                let problems = problems.into_sorted();
+                prop_assert!(!problems.is_empty(), "a rejected manifest has a problem");
+                for p in &problems {
+                    prop_assert!(p.to_string().starts_with("manifest.yaml:"), "{p}");
+                }
+            }
+        }
+    }
+}

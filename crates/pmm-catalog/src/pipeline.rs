@@ -754,4 +754,62 @@ mod tests {
         assert!(shown.contains("pipelines/p.yaml:9:"), "{shown}");
         assert!(shown.contains("memory_limit"), "{shown}");
     }
+
+    #[test]
+    fn limits_have_defaults_and_are_checked() {
+        let base =
+            "name: p\nyear: 2024\ncatalog: ../indicators\nmembers: m.yaml\nsource: s\nresults: r\n";
+        let pipeline = Pipeline::parse(Path::new("p.yaml"), base).unwrap();
+        assert_eq!(pipeline.limits, Limits::default());
+        assert_eq!(pipeline.limits.max_record_bytes, 1 << 20);
+        let text = format!(
+            "{base}limits:\n  max_record_bytes: 2KiB\n  max_columns: 50\n  max_manifest_bytes: 1000\n  max_decompressed_bytes: 1GiB\n"
+        );
+        let limits = Pipeline::parse(Path::new("p.yaml"), &text).unwrap().limits;
+        assert_eq!(
+            limits,
+            Limits {
+                max_record_bytes: 2048,
+                max_columns: 50,
+                max_manifest_bytes: 1000,
+                max_decompressed_bytes: 1 << 30,
+            }
+        );
+        for (bad, message) in [
+            ("max_columns: 0", "max_columns must be at least 1"),
+            (
+                "max_record_bytes: 0",
+                "max_record_bytes: must be at least 1 byte",
+            ),
+            (
+                "max_manifest_bytes: huge",
+                "max_manifest_bytes: `huge` is not",
+            ),
+            ("max_rows: 5", "unknown field `max_rows`"),
+        ] {
+            let text = format!("{base}limits:\n  {bad}\n");
+            let shown = Pipeline::parse(Path::new("p.yaml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                shown.contains("p.yaml:8:") && shown.contains(message),
+                "{bad}: {shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn out_of_range_timeouts_are_refused_not_a_panic() {
+        let base =
+            "name: p\nyear: 2024\ncatalog: ../indicators\nmembers: m.yaml\nsource: s\nresults: r\n";
+        for value in ["1e20", "-1", ".nan", ".inf", "604801"] {
+            let text = format!("{base}storage:\n  retry_timeout_seconds: {value}\n");
+            let shown = Pipeline::parse(Path::new("p.yaml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(shown.contains("at most 604800"), "{value}: {shown}");
+        }
+        let text = format!("{base}storage:\n  retry_timeout_seconds: 604800\n");
+        assert!(Pipeline::parse(Path::new("p.yaml"), &text).is_ok());
+    }
 }

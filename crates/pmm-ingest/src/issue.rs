@@ -58,12 +58,18 @@ pub struct ValidationIssue {
 
 impl fmt::Display for ValidationIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let place = self
-            .file
-            .as_deref()
-            .or(self.dataset.as_deref())
-            .unwrap_or("submission");
-        write!(f, "member={}/year={}/{place}: ", self.member, self.year)?;
+        // The file is relative to the source (`member=XA/year=2024/staff.csv`) and is shown as
+        // it is; an issue without one is placed in the member's folder.
+        match &self.file {
+            Some(file) => write!(f, "{file}: ")?,
+            None => write!(
+                f,
+                "member={}/year={}/{}: ",
+                self.member,
+                self.year,
+                self.dataset.as_deref().unwrap_or("submission")
+            )?,
+        }
         if let Some(row) = self.row {
             write!(f, "record {row}, ")?;
         }
@@ -129,5 +135,37 @@ impl IssueLimiter {
             });
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    fn issue(file: Option<&str>) -> ValidationIssue {
+        ValidationIssue {
+            member: "XA".into(),
+            year: 2024,
+            dataset: Some("staff".into()),
+            file: file.map(str::to_string),
+            row: Some(3),
+            column: Some("headcount".into()),
+            rule: "min".into(),
+            severity: Severity::Error,
+            message: "\"-1\" is below the minimum 0".into(),
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn an_issue_names_its_file_once() {
+        assert_eq!(
+            issue(Some("member=XA/year=2024/staff.csv")).to_string(),
+            "member=XA/year=2024/staff.csv: record 3, column headcount: \"-1\" is below the minimum 0"
+        );
+        assert_eq!(
+            issue(None).to_string(),
+            "member=XA/year=2024/staff: record 3, column headcount: \"-1\" is below the minimum 0"
+        );
     }
 }

@@ -21,6 +21,8 @@ mod text;
 mod validate;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub use csv::read_csv;

@@ -487,13 +487,12 @@ pub async fn stage_text(
     settings: &ReadSettings,
 ) -> Result<StagedDataset> {
     let source = StoreRoot {
-        prefix: staging
-            .root
-            .key(&format!("inputs/member={member}/year={year}")),
+        prefix: staging.root.key("inputs"),
         display: "memory://inputs".into(),
         ..staging.root.clone()
     };
-    let key = source.key(name);
+    // Laid out as a submission, so the file is named as in a run.
+    let key = source.key(&format!("member={member}/year={year}/{name}"));
     let stored = async {
         source
             .store
@@ -683,7 +682,7 @@ impl<R: BufRead> Read for GzipReader<R> {
 
 /// JSONL: one JSON object per line, keys named as the contract's columns. Values are read as
 /// text (numbers and booleans too) and converted like CSV values.
-fn read_jsonl(
+pub(crate) fn read_jsonl(
     data: impl Read,
     validator: &mut DatasetValidator<'_>,
     limits: &pmm_catalog::Limits,

@@ -121,7 +121,7 @@ fn every_row_rule_names_record_and_column() {
     let key = outcome.issues.iter().find(|i| i.rule == "key").unwrap();
     assert_eq!(
         key.message,
-        "repeats the key D1 of record 1; keys must be unique in a file"
+        "repeats the key \"D1\" of record 1; keys must be unique in a file"
     );
 }
 

@@ -11,6 +11,10 @@
 //! pair of files, a few invalid rows under the threshold, a corrupt gzip, KPIs declared not
 //! applicable, an unregistered member folder and a malformed one.
 
+mod hostile;
+
+pub use hostile::{Hostile, write_hostile};
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

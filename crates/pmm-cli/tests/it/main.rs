@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod depcheck;
+mod hostile;
 mod indicators;
 mod member;
 mod metrics;

@@ -4,11 +4,11 @@
 //! Adding a case is adding a folder.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use pmm_catalog::Pipeline;
 use pmm_run::{NoProgress, RunOptions, run_pipeline};
+use pmm_synth::{Hostile, write_hostile};
 use serde::Deserialize;
 
 use crate::read_table;
@@ -156,43 +156,21 @@ pub fn generate(name: &str, to: &Path, outside: &Path) {
                 .unwrap();
             assert!(status.success(), "mkfifo");
         }
-        "gzip_of_zeros" => {
-            // One gzip member of 1 MiB of zeros, repeated: 10 GiB once decompressed, about
-            // 10 MB stored (a reader of concatenated members reads them as one stream).
-            let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-            member.write_all(&vec![0u8; 1 << 20]).unwrap();
-            let member = member.finish().unwrap();
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(year.join("declarations.csv.gz")).unwrap(),
-            );
-            for _ in 0..10 * 1024 {
-                file.write_all(&member).unwrap();
-            }
-            file.flush().unwrap();
-        }
-        "two_million_columns" => {
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(year.join("declarations.csv")).unwrap(),
-            );
-            for i in 0..2_000_000 {
-                if i > 0 {
-                    file.write_all(b",").unwrap();
-                }
-                write!(file, "c{i}").unwrap();
-            }
-            file.write_all(b"\n1\n").unwrap();
-            file.flush().unwrap();
-        }
-        "huge_line" => {
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(year.join("declarations.csv")).unwrap(),
-            );
-            let chunk = vec![b'a'; 1 << 20];
-            for _ in 0..100 {
-                file.write_all(&chunk).unwrap();
-            }
-            file.flush().unwrap();
-        }
+        "gzip_of_zeros" => write_hostile(
+            Hostile::GzipOfZeros { gib: 10 },
+            &year.join("declarations.csv.gz"),
+        )
+        .unwrap(),
+        "two_million_columns" => write_hostile(
+            Hostile::WideHeader { columns: 2_000_000 },
+            &year.join("declarations.csv"),
+        )
+        .unwrap(),
+        "huge_line" => write_hostile(
+            Hostile::LongLine { bytes: 100 << 20 },
+            &year.join("declarations.csv"),
+        )
+        .unwrap(),
         other => panic!("no generator `{other}`"),
     }
 }
