@@ -122,3 +122,5 @@ impl From<Problem> for Problems {
         Problems(vec![problem])
     }
 }
+
+impl std::error::Error for Problems {}

@@ -13,7 +13,7 @@ use pmm_ingest::{EntryKind, StagedEntry, StagingArea, StoreRoot, open_store};
 use pmm_publish::serve::{latest_run, read_manifest, read_table};
 use pmm_publish::tables;
 use pmm_report::{DatasetFile, Lang, Origin, ReportInput};
-use pmm_run::{DryRunOptions, RunError, dry_run};
+use pmm_run::{DryRunOptions, dry_run};
 
 use crate::run::CliProgress;
 use crate::{EXIT_CONFIG, EXIT_FAILED};
@@ -171,13 +171,13 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
     progress.clear();
     let outcome = match outcome {
         Ok(outcome) => outcome,
-        Err(RunError::Config(message)) => {
-            eprintln!("error: {message}");
+        Err(e) if e.is_config() => {
+            eprintln!("error: {e}");
             eprintln!("nothing ran");
             return Ok(EXIT_CONFIG);
         }
-        Err(RunError::Failed(message)) => {
-            eprintln!("error: {message}");
+        Err(e) => {
+            eprintln!("error: {e}");
             return Ok(EXIT_FAILED);
         }
     };

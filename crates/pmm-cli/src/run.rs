@@ -8,7 +8,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use pmm_catalog::{Pipeline, StoreLocation};
 use pmm_engine::{RollupStatus, ScoreRow};
-use pmm_run::{Progress, ProgressEvent, RunError, RunOptions, RunSummary, run_pipeline};
+use pmm_run::{Progress, ProgressEvent, RunOptions, RunSummary, run_pipeline};
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
 
@@ -48,15 +48,15 @@ pub(crate) async fn run(
             print_summary(&pipeline, &summary);
             Ok(0)
         }
-        Err(RunError::Config(message)) => {
+        Err(e) if e.is_config() => {
             progress.clear();
-            eprintln!("error: {message}");
+            eprintln!("error: {e}");
             eprintln!("nothing ran");
             Ok(EXIT_CONFIG)
         }
-        Err(RunError::Failed(message)) => {
+        Err(e) => {
             progress.clear();
-            eprintln!("error: {message}");
+            eprintln!("error: {e}");
             eprintln!(
                 "the run failed: nothing new was published; the previous run is still the latest"
             );

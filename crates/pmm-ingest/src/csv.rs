@@ -13,6 +13,7 @@ use datafusion::arrow::error::ArrowError;
 use pmm_catalog::Limits;
 
 use crate::Result;
+use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records, csv_header_fields, limit_exceeded};
 use crate::read::is_download_failure;
 use crate::validate::DatasetValidator;
@@ -43,7 +44,7 @@ pub fn read_csv(
             validator.reject_transient(format!("the header row cannot be read: {e}"));
         } else {
             validator.reject(
-                "unreadable",
+                Rule::Unreadable,
                 None,
                 format!("the header row cannot be read: {e}"),
             );
@@ -64,13 +65,13 @@ pub fn read_csv(
         } else {
             "the first line is empty: a CSV file starts with its header row"
         };
-        validator.reject("missing_header", None, message.into());
+        validator.reject(Rule::MissingHeader, None, message.into());
         return Ok(());
     }
     let fields = csv_header_fields(&header);
     if fields > limits.max_columns {
         validator.reject(
-            "max_columns",
+            Rule::MaxColumns,
             None,
             format!(
                 "the header has {fields} columns, more than {} (limits.max_columns): the file is not read further",
@@ -90,7 +91,7 @@ pub fn read_csv(
             .collect::<Vec<_>>(),
         Err(e) => {
             validator.reject(
-                "unreadable",
+                Rule::Unreadable,
                 None,
                 format!("the header row cannot be read: {}", clean(&e.to_string())),
             );
@@ -113,7 +114,7 @@ pub fn read_csv(
     let reader = match reader {
         Ok(r) => r,
         Err(e) => {
-            validator.reject("unreadable", None, clean(&e.to_string()));
+            validator.reject(Rule::Unreadable, None, clean(&e.to_string()));
             return Ok(());
         }
     };
@@ -149,7 +150,7 @@ pub(crate) fn feed(
                 } else if io.is_some_and(is_download_failure) {
                     validator.reject_transient(message);
                 } else {
-                    validator.reject("unreadable", None, message);
+                    validator.reject(Rule::Unreadable, None, message);
                 }
                 break;
             }

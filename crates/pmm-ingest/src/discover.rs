@@ -8,6 +8,7 @@ use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use pmm_catalog::{Catalog, MembersRegistry, is_member_code};
 
+use crate::issue::Rule;
 use crate::issue::{Severity, ValidationIssue};
 use crate::store::StoreRoot;
 
@@ -112,7 +113,7 @@ pub async fn discover(
             "",
             report_year,
             relative,
-            "unknown_file",
+            Rule::UnknownFile,
             Severity::Warning,
             "a file outside any member=CODE/ folder is ignored".into(),
         ));
@@ -124,9 +125,9 @@ pub async fn discover(
         let code = name.strip_prefix("member=");
         match code {
             Some(code) if is_member_code(code) && registry.get(code).is_some() => members.push((code.to_string(), folder)),
-            Some(code) if is_member_code(code) => found.issues.push(issue(code, report_year, format!("{relative}/"), "unknown_member", Severity::Error,
+            Some(code) if is_member_code(code) => found.issues.push(issue(code, report_year, format!("{relative}/"), Rule::UnknownMember, Severity::Error,
                 format!("member {code} is not in the members registry: its folder is not read"))),
-            _ => found.issues.push(issue(code.map(shorten).unwrap_or_default().as_str(), report_year, format!("{}/", shorten(&relative)), "bad_folder", Severity::Error,
+            _ => found.issues.push(issue(code.map(shorten).unwrap_or_default().as_str(), report_year, format!("{}/", shorten(&relative)), Rule::BadFolder, Severity::Error,
                 "not a member=CODE folder (CODE is a capital letter then one or two capitals or digits): it is not read".into())),
         }
     }
@@ -151,7 +152,7 @@ fn issue(
     member: &str,
     year: i32,
     file: String,
-    rule: &str,
+    rule: Rule,
     severity: Severity,
     message: String,
 ) -> ValidationIssue {
@@ -162,7 +163,7 @@ fn issue(
         file: Some(shorten(&file)),
         row: None,
         column: None,
-        rule: rule.to_string(),
+        rule,
         severity,
         message,
         count: 1,
@@ -191,7 +192,7 @@ pub async fn discover_member(
                 member,
                 report_year,
                 format!("{}/", root.relative(folder)),
-                "unreadable",
+                Rule::Unreadable,
                 Severity::Error,
                 format!("cannot list the member's folder: {e}; its submissions are not read"),
             ));
@@ -204,7 +205,7 @@ pub async fn discover_member(
             member,
             report_year,
             root.relative(&object.location),
-            "unknown_file",
+            Rule::UnknownFile,
             Severity::Warning,
             "a file outside any year=YYYY/ folder is ignored".into(),
         ));
@@ -221,7 +222,7 @@ pub async fn discover_member(
                 member,
                 report_year,
                 format!("{}/", shorten(&root.relative(&year_folder))),
-                "bad_folder",
+                Rule::BadFolder,
                 Severity::Error,
                 "not a year=YYYY folder (four digits): it is not read".into(),
             )),
@@ -236,7 +237,7 @@ pub async fn discover_member(
                     member,
                     year,
                     format!("{}/", root.relative(&year_folder)),
-                    "unreadable",
+                    Rule::Unreadable,
                     Severity::Error,
                     format!("cannot list the submission's folder: {e}; it is not read"),
                 ));
@@ -249,7 +250,7 @@ pub async fn discover_member(
                 member,
                 year,
                 format!("{}/", shorten(&root.relative(&sub))),
-                "unknown_file",
+                Rule::UnknownFile,
                 Severity::Warning,
                 "a folder inside a submission is ignored".into(),
             ));
@@ -271,7 +272,7 @@ pub async fn discover_member(
                 Some((stem, format)) if catalog.dataset(stem).is_some() => {
                     files.datasets.entry(stem.to_string()).or_default().push((object, format));
                 }
-                _ => found.issues.push(issue(member, year, shorten(&object.relative), "unknown_file", Severity::Warning, format!(
+                _ => found.issues.push(issue(member, year, shorten(&object.relative), Rule::UnknownFile, Severity::Warning, format!(
                     "not a dataset file: the name must be a dataset ({}) with .csv, .csv.gz, .parquet or .jsonl; the file is ignored",
                     catalog.datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
                 ))),
@@ -307,7 +308,7 @@ struct Listing {
     objects: Vec<ObjectMeta>,
     folders: Vec<Path>,
     /// (relative path as shown, rule, message) of each entry refused.
-    refused: Vec<(String, &'static str, String)>,
+    refused: Vec<(String, Rule, String)>,
 }
 
 /// Lists one level of `folder`. A cloud store lists as it does. A local folder is read entry
@@ -360,7 +361,7 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
         let Some(name) = name.to_str() else {
             listing.refused.push((
                 shown(&name.to_string_lossy()),
-                "bad_name",
+                Rule::BadName,
                 "the name is not valid UTF-8: rename it (letters, digits, `.`, `-`, `_`); it is not read".into(),
             ));
             continue;
@@ -370,7 +371,7 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
             Err(e) => {
                 listing.refused.push((
                 shown(name),
-                "bad_name",
+                Rule::BadName,
                 format!(
                     "the name holds a character the store cannot represent ({}): rename it; it is not read",
                     crate::text::shown_within(&e.to_string())
@@ -384,7 +385,7 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
         if kind.is_symlink() {
             listing.refused.push((
                 shown(name),
-                "symlink",
+                Rule::Symlink,
                 "a symbolic link: links are never followed; put the file itself in the folder"
                     .into(),
             ));
@@ -395,14 +396,14 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
                 Ok(meta) => listing.objects.push(meta),
                 Err(e) => listing.refused.push((
                     shown(name),
-                    "unreadable",
+                    Rule::Unreadable,
                     format!("cannot read the file's metadata: {e}"),
                 )),
             }
         } else {
             listing.refused.push((
                 shown(name),
-                "not_a_file",
+                Rule::NotAFile,
                 "not a regular file (a pipe, socket or device): it is not read".into(),
             ));
         }

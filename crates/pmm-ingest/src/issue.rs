@@ -31,6 +31,152 @@ impl fmt::Display for Severity {
     }
 }
 
+/// The rule an issue is about: the `rule` column of `validation_issues` (its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// `type`: a value does not read as its column's type.
+    Type,
+    /// `enum`: a value is not one of the enum's values.
+    Enum,
+    /// `required`: a required value is empty.
+    Required,
+    /// `min`: a value is below the column's minimum.
+    Min,
+    /// `not_before`: a value is before another column's.
+    NotBefore,
+    /// `not_after`: a value is after another column's.
+    NotAfter,
+    /// `within_year`: a date is outside the submission's year.
+    WithinYear,
+    /// `not_after_year_end`: a date is after the year's end.
+    NotAfterYearEnd,
+    /// `first_of_month`: a date is not the first of a month.
+    FirstOfMonth,
+    /// `required_with`: a value is missing where another column has one.
+    RequiredWith,
+    /// `year`: the dataset's year column is outside the year.
+    Year,
+    /// `key`: a record repeats an earlier record's key.
+    Key,
+    /// `max_invalid_row_fraction`: too many invalid records: the dataset is rejected.
+    MaxInvalidRowFraction,
+    /// `missing_header`: a CSV file without its header row.
+    MissingHeader,
+    /// `missing_column`: a required column is missing.
+    MissingColumn,
+    /// `duplicate_column`: a column appears twice.
+    DuplicateColumn,
+    /// `extra_column`: a column the contract does not have (a warning).
+    ExtraColumn,
+    /// `column_type`: a Parquet column whose type does not convert without loss.
+    ColumnType,
+    /// `unreadable`: the file or folder cannot be read as what it claims to be.
+    Unreadable,
+    /// `ambiguous`: two files for one dataset.
+    Ambiguous,
+    /// `max_record_bytes`: a record past `limits.max_record_bytes`.
+    MaxRecordBytes,
+    /// `max_columns`: a header past `limits.max_columns`.
+    MaxColumns,
+    /// `max_decompressed_bytes`: a file that decompresses past `limits.max_decompressed_bytes`.
+    MaxDecompressedBytes,
+    /// `manifest`: the manifest is invalid: the submission is rejected.
+    Manifest,
+    /// `max_manifest_bytes`: a manifest past `limits.max_manifest_bytes`.
+    MaxManifestBytes,
+    /// `unknown_file`: a file or folder outside the layout (a warning).
+    UnknownFile,
+    /// `unknown_member`: a member folder whose code is not registered.
+    UnknownMember,
+    /// `bad_folder`: a folder that is not `member=CODE` or `year=YYYY`.
+    BadFolder,
+    /// `symlink`: a symbolic link, never followed.
+    Symlink,
+    /// `bad_name`: a name the store cannot represent.
+    BadName,
+    /// `not_a_file`: a pipe, socket or device.
+    NotAFile,
+}
+
+impl Rule {
+    /// The name written in result files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Type => "type",
+            Rule::Enum => "enum",
+            Rule::Required => "required",
+            Rule::Min => "min",
+            Rule::NotBefore => "not_before",
+            Rule::NotAfter => "not_after",
+            Rule::WithinYear => "within_year",
+            Rule::NotAfterYearEnd => "not_after_year_end",
+            Rule::FirstOfMonth => "first_of_month",
+            Rule::RequiredWith => "required_with",
+            Rule::Year => "year",
+            Rule::Key => "key",
+            Rule::MaxInvalidRowFraction => "max_invalid_row_fraction",
+            Rule::MissingHeader => "missing_header",
+            Rule::MissingColumn => "missing_column",
+            Rule::DuplicateColumn => "duplicate_column",
+            Rule::ExtraColumn => "extra_column",
+            Rule::ColumnType => "column_type",
+            Rule::Unreadable => "unreadable",
+            Rule::Ambiguous => "ambiguous",
+            Rule::MaxRecordBytes => "max_record_bytes",
+            Rule::MaxColumns => "max_columns",
+            Rule::MaxDecompressedBytes => "max_decompressed_bytes",
+            Rule::Manifest => "manifest",
+            Rule::MaxManifestBytes => "max_manifest_bytes",
+            Rule::UnknownFile => "unknown_file",
+            Rule::UnknownMember => "unknown_member",
+            Rule::BadFolder => "bad_folder",
+            Rule::Symlink => "symlink",
+            Rule::BadName => "bad_name",
+            Rule::NotAFile => "not_a_file",
+        }
+    }
+
+    /// The rule of a dataset contract's column rule.
+    pub fn of(rule: &pmm_catalog::ColumnRule) -> Rule {
+        use pmm_catalog::ColumnRule as C;
+        match rule {
+            C::Min(_) => Rule::Min,
+            C::NotBefore(_) => Rule::NotBefore,
+            C::NotAfter(_) => Rule::NotAfter,
+            C::WithinYear => Rule::WithinYear,
+            C::NotAfterYearEnd => Rule::NotAfterYearEnd,
+            C::FirstOfMonth => Rule::FirstOfMonth,
+            C::RequiredWith(_) => Rule::RequiredWith,
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Rules sort by name, as the issues table lists them.
+impl Ord for Rule {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl PartialOrd for Rule {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq<&str> for Rule {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One problem of a submission, as the `validation_issues` result table holds it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationIssue {
@@ -46,8 +192,8 @@ pub struct ValidationIssue {
     pub row: Option<u64>,
     /// The column, when the issue concerns one.
     pub column: Option<String>,
-    /// The rule broken: `type`, `required`, `enum`, `min`, `key`, `year`, `missing_column`, ...
-    pub rule: String,
+    /// The rule broken.
+    pub rule: Rule,
     /// How bad it is.
     pub severity: Severity,
     /// What is wrong, for the person who will fix the file.
@@ -92,8 +238,8 @@ pub const MAX_LISTED_ROWS_PER_RULE: u64 = 100;
 #[derive(Debug, Default)]
 pub struct IssueLimiter {
     listed: Vec<ValidationIssue>,
-    overflow: HashMap<String, (u64, ValidationIssue)>,
-    per_rule: HashMap<String, u64>,
+    overflow: HashMap<Rule, (u64, ValidationIssue)>,
+    per_rule: HashMap<Rule, u64>,
 }
 
 impl IssueLimiter {
@@ -104,13 +250,13 @@ impl IssueLimiter {
 
     /// Records one row issue: listed while its rule has room, counted after.
     pub fn push(&mut self, issue: ValidationIssue) {
-        let n = self.per_rule.entry(issue.rule.clone()).or_insert(0);
+        let n = self.per_rule.entry(issue.rule).or_insert(0);
         *n += 1;
         if *n <= MAX_LISTED_ROWS_PER_RULE {
             self.listed.push(issue);
         } else {
             self.overflow
-                .entry(issue.rule.clone())
+                .entry(issue.rule)
                 .and_modify(|(count, _)| *count += issue.count)
                 .or_insert((issue.count, issue));
         }
@@ -150,7 +296,7 @@ mod display_tests {
             file: file.map(str::to_string),
             row: Some(3),
             column: Some("headcount".into()),
-            rule: "min".into(),
+            rule: Rule::Min,
             severity: Severity::Error,
             message: "\"-1\" is below the minimum 0".into(),
             count: 1,

@@ -29,7 +29,7 @@ pub use csv::read_csv;
 pub use discover::{
     Discovery, FileFormat, SourceObject, SubmissionFiles, discover, discover_member, year_folders,
 };
-pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Severity, ValidationIssue};
+pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Rule, Severity, ValidationIssue};
 pub use limits::LimitExceeded;
 pub use read::{
     InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,

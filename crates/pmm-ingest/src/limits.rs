@@ -7,6 +7,8 @@ use std::io::{self, Read};
 
 use pmm_catalog::Limits;
 
+use crate::issue::Rule;
+
 /// A limit that a file went past.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitExceeded {
@@ -28,10 +30,10 @@ pub enum LimitExceeded {
 
 impl LimitExceeded {
     /// The `rule` of the issue: the limit's name.
-    pub fn rule(&self) -> &'static str {
+    pub fn rule(&self) -> Rule {
         match self {
-            LimitExceeded::Record { .. } => "max_record_bytes",
-            LimitExceeded::Decompressed { .. } => "max_decompressed_bytes",
+            LimitExceeded::Record { .. } => Rule::MaxRecordBytes,
+            LimitExceeded::Decompressed { .. } => Rule::MaxDecompressedBytes,
         }
     }
 
@@ -252,7 +254,7 @@ mod tests {
         let e = read_all(DecompressedLimit::new(&[0u8; 11][..], &limits)).unwrap_err();
         assert_eq!(
             limit_exceeded(&e).map(LimitExceeded::rule),
-            Some("max_decompressed_bytes")
+            Some(Rule::MaxDecompressedBytes)
         );
     }
 

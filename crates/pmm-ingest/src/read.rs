@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::csv::READ_BUFFER;
 use crate::csv::feed;
 use crate::discover::{FileFormat, SourceObject, SubmissionFiles};
+use crate::issue::Rule;
 use crate::issue::{Severity, ValidationIssue};
 use crate::limits::{DecompressedLimit, RecordLimit, Records};
 use crate::parquet_source::StoreParquetReader;
@@ -132,7 +133,7 @@ impl SubmissionReader {
                             file: Some(crate::text::shown_path(&object.relative)),
                             row: None,
                             column: None,
-                            rule: rule.into(),
+                            rule,
                             severity: Severity::Error,
                             message: crate::text::shown_within(&message),
                             count: 1,
@@ -175,7 +176,7 @@ impl SubmissionReader {
                         &mut nothing,
                     );
                     validator.reject(
-                        "ambiguous",
+                        Rule::Ambiguous,
                         None,
                         format!(
                             "{} files for dataset {dataset}: {}; submit one file per dataset",
@@ -286,7 +287,7 @@ impl SubmissionReader {
         files: &SubmissionFiles,
     ) -> Result<(
         InputRecord,
-        std::result::Result<SubmissionManifest, Vec<(&'static str, String)>>,
+        std::result::Result<SubmissionManifest, Vec<(Rule, String)>>,
     )> {
         let limit = self.settings.limits.max_manifest_bytes;
         if object.size > limit {
@@ -301,7 +302,7 @@ impl SubmissionReader {
                 object.size,
                 crate::limits::human(limit)
             );
-            return Ok((record, Err(vec![("max_manifest_bytes", message)])));
+            return Ok((record, Err(vec![(Rule::MaxManifestBytes, message)])));
         }
         let fingerprint = fingerprint(
             &self.source.display,
@@ -333,7 +334,7 @@ impl SubmissionReader {
                         return Ok((
                             record,
                             Err(vec![(
-                                "unreadable",
+                                Rule::Unreadable,
                                 format!("cannot read the manifest: {e}"),
                             )]),
                         ));
@@ -371,7 +372,7 @@ impl SubmissionReader {
             return Ok((
                 record,
                 Err(vec![(
-                    "manifest",
+                    Rule::Manifest,
                     "the manifest is not valid UTF-8".to_string(),
                 )]),
             ));
@@ -387,7 +388,7 @@ impl SubmissionReader {
             problems
                 .into_sorted()
                 .iter()
-                .map(|p| ("manifest", p.to_string()))
+                .map(|p| (Rule::Manifest, p.to_string()))
                 .collect()
         });
         Ok((record, checked))
@@ -710,7 +711,7 @@ pub(crate) fn read_jsonl(
         Ok(r) => r,
         Err(e) => {
             validator.reject(
-                "unreadable",
+                Rule::Unreadable,
                 None,
                 format!(
                     "not readable as JSON lines: {}",
@@ -739,7 +740,7 @@ fn not_parquet(validator: &mut DatasetValidator<'_>, error: &ParquetError) {
         validator.reject_transient(format!("cannot read the object: {error}"));
     } else {
         validator.reject(
-            "unreadable",
+            Rule::Unreadable,
             None,
             format!(
                 "not a readable Parquet file: {}",
@@ -789,7 +790,7 @@ async fn read_parquet(
     job.run(move |validator| {
         if names.len() as u64 > max_columns {
             validator.reject(
-                "max_columns",
+                Rule::MaxColumns,
                 None,
                 format!(
                     "the file has {} columns, more than {max_columns} (limits.max_columns): it is not read",
@@ -828,7 +829,7 @@ async fn read_parquet(
                 }
                 Err(e) => {
                     validator.reject(
-                        "unreadable",
+                        Rule::Unreadable,
                         None,
                         format!(
                             "the Parquet file cannot be read past record {}: {e}",

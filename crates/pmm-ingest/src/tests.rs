@@ -58,7 +58,7 @@ fn places(outcome: &Read) -> Vec<(Option<u64>, Option<String>, String)> {
     outcome
         .issues
         .iter()
-        .map(|i| (i.row, i.column.clone(), i.rule.clone()))
+        .map(|i| (i.row, i.column.clone(), i.rule.to_string()))
         .collect()
 }
 

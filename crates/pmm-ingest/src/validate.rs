@@ -20,6 +20,7 @@ use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 
 use crate::convert::{Incompatible, convert_column, expected_form, quote, show};
+use crate::issue::Rule;
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::schema::table_schema;
 use crate::{Error, Result};
@@ -196,7 +197,7 @@ impl<'a> DatasetValidator<'a> {
         &self,
         row: Option<u64>,
         column: Option<&str>,
-        rule: &str,
+        rule: Rule,
         severity: Severity,
         message: String,
     ) -> ValidationIssue {
@@ -207,7 +208,7 @@ impl<'a> DatasetValidator<'a> {
             file: Some(crate::text::shown_path(&self.file)),
             row,
             column: column.map(crate::text::shown),
-            rule: rule.to_string(),
+            rule,
             severity,
             message,
             count: 1,
@@ -215,7 +216,7 @@ impl<'a> DatasetValidator<'a> {
     }
 
     /// Rejects the whole dataset: the file cannot be read, or is not what the contract needs.
-    pub fn reject(&mut self, rule: &str, row: Option<u64>, message: String) {
+    pub fn reject(&mut self, rule: Rule, row: Option<u64>, message: String) {
         let issue = self.issue(row, None, rule, Severity::Error, message);
         self.dataset_issues.push(issue);
         self.rejected = true;
@@ -224,7 +225,7 @@ impl<'a> DatasetValidator<'a> {
     /// Rejects the whole dataset because the store failed while it was read: the file itself
     /// may be fine, so the outcome is not kept for later runs.
     pub fn reject_transient(&mut self, message: String) {
-        self.reject("unreadable", None, message);
+        self.reject(Rule::Unreadable, None, message);
         self.transient = true;
     }
 
@@ -232,10 +233,14 @@ impl<'a> DatasetValidator<'a> {
     /// repeated name rejects the dataset; an extra column is ignored with a warning. Returns
     /// false when the dataset was rejected.
     pub fn check_columns(&mut self, names: &[String]) -> bool {
-        for (i, name) in names.iter().enumerate() {
-            if names[..i].contains(name) {
+        // Linear in the header's width: a hostile header can be as wide as the limits allow.
+        // Each repeated name is one issue, however often it repeats.
+        let mut seen = std::collections::HashSet::with_capacity(names.len());
+        let mut repeated = std::collections::HashSet::new();
+        for name in names {
+            if !seen.insert(name.as_str()) && repeated.insert(name.as_str()) {
                 self.reject(
-                    "duplicate_column",
+                    Rule::DuplicateColumn,
                     None,
                     format!(
                         "column `{}` appears twice in the header",
@@ -255,7 +260,7 @@ impl<'a> DatasetValidator<'a> {
                 let issue = self.issue(
                     None,
                     Some(&column.name),
-                    "missing_column",
+                    Rule::MissingColumn,
                     Severity::Error,
                     message,
                 );
@@ -268,7 +273,7 @@ impl<'a> DatasetValidator<'a> {
                 let issue = self.issue(
                     None,
                     Some(name),
-                    "extra_column",
+                    Rule::ExtraColumn,
                     Severity::Warning,
                     format!(
                         "column `{}` is not part of the {} contract and is ignored",
@@ -307,7 +312,7 @@ impl<'a> DatasetValidator<'a> {
                     let issue = self.issue(
                         None,
                         Some(&column.name),
-                        "column_type",
+                        Rule::ColumnType,
                         Severity::Error,
                         message,
                     );
@@ -317,9 +322,9 @@ impl<'a> DatasetValidator<'a> {
                 }
             };
             let rule = if column.column_type == ColumnType::Enum {
-                "enum"
+                Rule::Enum
             } else {
-                "type"
+                Rule::Type
             };
             for &i in &converted.bad {
                 invalid[i] = true;
@@ -339,7 +344,7 @@ impl<'a> DatasetValidator<'a> {
                     let issue = self.issue(
                         Some(first_record + i as u64),
                         Some(&column.name),
-                        "required",
+                        Rule::Required,
                         Severity::Error,
                         "is empty, but the column is required".into(),
                     );
@@ -401,14 +406,14 @@ impl<'a> DatasetValidator<'a> {
         let (year_start, year_end) = year_bounds_days(self.year);
         let index = |name: &str| self.contract.columns.iter().position(|c| c.name == name);
         let year_column = self.contract.year_column.as_deref().and_then(index);
-        let mut found: Vec<(usize, usize, &'static str, String)> = Vec::new();
+        let mut found: Vec<(usize, usize, Rule, String)> = Vec::new();
         for (ci, column) in self.contract.columns.iter().enumerate() {
             let values = Ordinals::new(&typed[ci]);
             let shown = |i: usize| show(&sources[ci], i);
-            let mut year_rules: Vec<(&'static str, f64, f64, String)> = Vec::new();
+            let mut year_rules: Vec<(Rule, f64, f64, String)> = Vec::new();
             if year_column == Some(ci) {
                 year_rules.push((
-                    "year",
+                    Rule::Year,
                     year_start,
                     year_end,
                     format!("is outside the submission's year {}", self.year),
@@ -424,7 +429,7 @@ impl<'a> DatasetValidator<'a> {
                             found.push((
                                 i,
                                 ci,
-                                "min",
+                                Rule::Min,
                                 format!("{} is below the minimum {min}", shown(i)),
                             ));
                         }
@@ -443,7 +448,7 @@ impl<'a> DatasetValidator<'a> {
                                 found.push((
                                     i,
                                     ci,
-                                    rule.id(),
+                                    Rule::of(rule),
                                     format!("{} is {relation} {other} ({other_shown})", shown(i)),
                                 ));
                             }
@@ -451,14 +456,14 @@ impl<'a> DatasetValidator<'a> {
                     }
                     ColumnRule::WithinYear => {
                         year_rules.push((
-                            "within_year",
+                            Rule::WithinYear,
                             year_start,
                             year_end,
                             format!("is outside the submission's year {}", self.year),
                         ));
                     }
                     ColumnRule::NotAfterYearEnd => year_rules.push((
-                        "not_after_year_end",
+                        Rule::NotAfterYearEnd,
                         f64::NEG_INFINITY,
                         year_end,
                         format!("is after the end of the submission's year {}", self.year),
@@ -472,7 +477,7 @@ impl<'a> DatasetValidator<'a> {
                                     found.push((
                                         i,
                                         ci,
-                                        "first_of_month",
+                                        Rule::FirstOfMonth,
                                         format!("{} is not the first day of a month", shown(i)),
                                     ));
                                 }
@@ -491,7 +496,7 @@ impl<'a> DatasetValidator<'a> {
                             found.push((
                                 i,
                                 ci,
-                                "required_with",
+                                Rule::RequiredWith,
                                 format!("is empty, but it is required when {other} is present"),
                             ));
                         }
@@ -580,8 +585,13 @@ impl<'a> DatasetValidator<'a> {
                         "repeats the key {} of record {first}; keys must be unique in a file",
                         quote(&shown)
                     );
-                    let issue =
-                        self.issue(Some(record), Some(&column), "key", Severity::Error, message);
+                    let issue = self.issue(
+                        Some(record),
+                        Some(&column),
+                        Rule::Key,
+                        Severity::Error,
+                        message,
+                    );
                     self.row_issues.push(issue);
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
@@ -605,7 +615,7 @@ impl<'a> DatasetValidator<'a> {
                     100.0 * fraction,
                     100.0 * max_invalid_row_fraction
                 );
-                self.reject("max_invalid_row_fraction", None, message);
+                self.reject(Rule::MaxInvalidRowFraction, None, message);
             }
         }
         let mut issues = self.dataset_issues;

@@ -166,7 +166,7 @@ pub(crate) async fn evaluate(
     progress: &dyn Progress,
 ) -> Result<Evaluated, RunError> {
     let keys = member_keys(catalog, &inputs, fingerprints);
-    let failed = |e: pmm_ingest::Error| RunError::Failed(e.to_string());
+    let failed = RunError::Ingest;
     let mut lookups = futures::stream::iter(keys.iter().map(|(member, key)| {
         let path = entry_path(member, inputs.year, key);
         async move {
@@ -214,15 +214,14 @@ pub(crate) async fn evaluate(
     });
     if !stale.is_empty() {
         let subset = only(inputs, &stale);
-        let engine =
-            Engine::new(catalog, &subset, settings).map_err(|e| RunError::Failed(e.to_string()))?;
+        let engine = Engine::new(catalog, &subset, settings).map_err(RunError::Engine)?;
         for indicator in &catalog.indicators {
             let clock = Instant::now();
             computed.extend(
                 engine
                     .evaluate(indicator, &subset)
                     .await
-                    .map_err(|e| RunError::Failed(e.to_string()))?,
+                    .map_err(RunError::Engine)?,
             );
             tracing::debug!(
                 indicator = indicator.id,

@@ -73,7 +73,10 @@ impl Progress for NoProgress {
     fn event(&self, _: ProgressEvent<'_>) {}
 }
 
-/// Why a run did not publish.
+/// Why a run did not publish. Two kinds, which the CLI turns into exit codes
+/// ([`RunError::is_config`]): configuration (nothing ran, exit 2) and failure (the run
+/// started, nothing new was published, exit 1). Each message is written for people whole;
+/// the error it comes from, when there is one, stays reachable through `source()`.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The catalog, registry or pipeline is wrong, or a location cannot be used: nothing ran.
@@ -82,6 +85,52 @@ pub enum RunError {
     /// The run started and failed; nothing new was published.
     #[error("{0}")]
     Failed(String),
+    /// The catalog has problems (each with its place).
+    #[error("the catalog has problems:\n{0}")]
+    Catalog(#[source] pmm_catalog::Problems),
+    /// A pipeline location (source, results, staging, registry) cannot be opened.
+    #[error("{what} {source}")]
+    Store {
+        /// Which location.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: pmm_ingest::StoreError,
+    },
+    /// Reading or staging failed for a reason that is not a member's data (the staging store).
+    #[error("{0}")]
+    Ingest(#[source] pmm_ingest::Error),
+    /// The query engine failed.
+    #[error("{0}")]
+    Engine(#[source] pmm_engine::Error),
+    /// A store request failed midway.
+    #[error("{context}: {source}")]
+    Request {
+        /// What was being done.
+        context: String,
+        /// The store's error.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The results could not be written.
+    #[error("cannot write the results to {location}: {source}")]
+    Publish {
+        /// Where (without credentials).
+        location: String,
+        /// Why.
+        #[source]
+        source: PublishError,
+    },
+}
+
+impl RunError {
+    /// Whether nothing ran (a usage or configuration error) rather than a failed run.
+    pub fn is_config(&self) -> bool {
+        matches!(
+            self,
+            RunError::Config(_) | RunError::Catalog(_) | RunError::Store { .. }
+        )
+    }
 }
 
 /// What happened to one submission.
@@ -149,27 +198,33 @@ pub async fn run_pipeline(
     let started = Utc::now();
     let clock = Instant::now();
     let year = options.year.unwrap_or(pipeline.year);
-    let catalog = Arc::new(
-        Catalog::load(&pipeline.catalog)
-            .map_err(|p| RunError::Config(format!("the catalog has problems:\n{p}")))?,
-    );
+    let catalog = Arc::new(Catalog::load(&pipeline.catalog).map_err(RunError::Catalog)?);
     let registry = load_registry(pipeline).await?;
     let settings = &pipeline.storage;
     let source = match &options.source {
         Some(source) => source.clone(),
-        None => open_store(&pipeline.source, false, settings)
-            .map_err(|e| RunError::Config(format!("source {e}")))?,
+        None => {
+            open_store(&pipeline.source, false, settings).map_err(|source| RunError::Store {
+                what: "source",
+                source,
+            })?
+        }
     };
     let results_location = options
         .results
         .clone()
         .unwrap_or_else(|| pipeline.results.clone());
-    let results = open_store(&results_location, true, settings)
-        .map_err(|e| RunError::Config(format!("results {e}")))?;
+    let results =
+        open_store(&results_location, true, settings).map_err(|source| RunError::Store {
+            what: "results",
+            source,
+        })?;
     let staging_location = pipeline.staging_for(&results_location);
     let staging = StagingArea {
-        root: open_store(&staging_location, true, settings)
-            .map_err(|e| RunError::Config(format!("staging {e}")))?,
+        root: open_store(&staging_location, true, settings).map_err(|source| RunError::Store {
+            what: "staging",
+            source,
+        })?,
     };
     let engine_settings = EngineSettings {
         memory_limit: pipeline.engine.memory_limit,
@@ -190,7 +245,10 @@ pub async fn run_pipeline(
     });
     let discovery = discover(&source, &registry, &catalog, &[year, year - 1], year)
         .await
-        .map_err(|e| RunError::Failed(format!("cannot list the source {}: {e}", source.display)))?;
+        .map_err(|e| RunError::Request {
+            context: format!("cannot list the source {}", source.display),
+            source: e,
+        })?;
     progress.event(ProgressEvent::StageDone);
     tracing::info!(
         submissions = discovery.submissions.len(),
@@ -269,11 +327,9 @@ pub async fn run_pipeline(
         year,
         part_size: PART_SIZE,
     };
-    let write_failed = |e: PublishError| {
-        RunError::Failed(format!(
-            "cannot write the results to {}: {e}",
-            results.display
-        ))
+    let write_failed = |source: PublishError| RunError::Publish {
+        location: results.display.clone(),
+        source,
     };
     progress.event(ProgressEvent::Stage {
         name: "publishing results",
@@ -355,7 +411,7 @@ pub async fn run_pipeline(
             manifest: format!("runs/{run_id}/manifest.json"),
         })
         .await
-        .map_err(|e| RunError::Failed(e.to_string()))?;
+        .map_err(RunError::Ingest)?;
     let latest = publication.replace_latest().await.map_err(write_failed)?;
     if let Latest::Newer(newer) = &latest {
         tracing::warn!(
@@ -598,7 +654,7 @@ pub(crate) async fn read_all(
     while let Some(joined) = tasks.next().await {
         let outcome = joined
             .map_err(|e| RunError::Failed(format!("a reading task failed: {e}")))?
-            .map_err(|e| RunError::Failed(e.to_string()))?;
+            .map_err(RunError::Ingest)?;
         let reused = outcome
             .inputs
             .iter()
@@ -672,13 +728,17 @@ async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError>
     match &pipeline.members {
         StoreLocation::Local(path) => MembersRegistry::load(path).map_err(problems),
         remote => {
-            let (root, name) = open_object(remote, &pipeline.storage)
-                .map_err(|e| RunError::Config(format!("members {e}")))?;
+            let (root, name) =
+                open_object(remote, &pipeline.storage).map_err(|source| RunError::Store {
+                    what: "members",
+                    source,
+                })?;
             let display = format!("{}/{name}", root.display.trim_end_matches('/'));
             let bytes = async { root.store.get(&root.key(&name)).await?.bytes().await }
                 .await
-                .map_err(|e| {
-                    RunError::Failed(format!("cannot read the members registry {display}: {e}"))
+                .map_err(|e| RunError::Request {
+                    context: format!("cannot read the members registry {display}"),
+                    source: e,
                 })?;
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
                 RunError::Config(format!("the members registry {display} is not UTF-8"))

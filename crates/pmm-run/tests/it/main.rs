@@ -7,6 +7,7 @@
 mod corpus;
 mod disclosure;
 mod end_to_end;
+mod errors;
 mod metrics;
 mod staging;
 
