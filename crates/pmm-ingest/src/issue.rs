@@ -267,7 +267,7 @@ impl IssueLimiter {
     pub fn finish(self) -> Vec<ValidationIssue> {
         let mut out = self.listed;
         let mut summaries: Vec<_> = self.overflow.into_values().collect();
-        summaries.sort_by(|a, b| a.1.rule.cmp(&b.1.rule));
+        summaries.sort_by_key(|s| s.1.rule);
         for (count, first) in summaries {
             out.push(ValidationIssue {
                 row: None,
