@@ -620,4 +620,18 @@ async fn serve_before_any_run_says_so_and_a_busy_port_is_a_usage_error() {
         stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
         "{stderr}"
     );
+
+    // A refresh no timer can hold is a usage error, not a panic.
+    for refresh in ["1e20", "0", "NaN"] {
+        let output = pmm(
+            root,
+            &["serve", "--results", "results", "--refresh", refresh],
+        );
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{refresh}: {stderr}");
+        assert!(
+            stderr.contains("--refresh must be between 0.1 and 86400 seconds"),
+            "{stderr}"
+        );
+    }
 }
