@@ -1,92 +1,140 @@
 //! The crates' dependencies point one way (catalog -> ingest -> engine -> publish -> run ->
-//! cli), and YAML is
-//! parsed in one module only. Reads the manifests and sources, so a new dependency or a stray
-//! `serde_yaml` call fails here, not in review.
+//! cli, the report renderer beside publish), and YAML is parsed in one module only. Reads the
+//! workspace's resolved dependency graph (`cargo metadata`), so a new edge between crates, or
+//! a path by which the catalog would reach the query engine or the network, fails here, not
+//! in review.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, PackageId};
 
 use crate::repo_root;
 
-/// The names in a manifest's `[dependencies]` table.
-fn dependencies(krate: &str) -> Vec<String> {
-    let text =
-        std::fs::read_to_string(repo_root().join("crates").join(krate).join("Cargo.toml")).unwrap();
-    let mut in_deps = false;
-    let mut names = Vec::new();
-    for line in text.lines() {
-        if line.starts_with('[') {
-            in_deps = line == "[dependencies]";
-            continue;
-        }
-        if in_deps && let Some((name, _)) = line.split_once(['=', '.']) {
-            let name = name.trim();
-            if !name.is_empty() && !name.starts_with('#') {
-                names.push(name.to_string());
+fn metadata() -> Metadata {
+    MetadataCommand::new()
+        .manifest_path(repo_root().join("Cargo.toml"))
+        .exec()
+        .expect("cargo metadata")
+}
+
+/// Each workspace crate's normal (not dev) dependencies, by package name: direct, and every
+/// crate reached through them.
+fn graph(metadata: &Metadata) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let resolve = metadata.resolve.as_ref().expect("a resolved graph");
+    let name = |id: &PackageId| metadata[id].name.to_string();
+    let direct: BTreeMap<&PackageId, Vec<&PackageId>> = resolve
+        .nodes
+        .iter()
+        .map(|node| {
+            let deps = node
+                .deps
+                .iter()
+                .filter(|d| d.dep_kinds.iter().any(|k| k.kind == DependencyKind::Normal))
+                .map(|d| &d.pkg)
+                .collect();
+            (&node.id, deps)
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for member in &metadata.workspace_members {
+        let mut reached: BTreeSet<&PackageId> = BTreeSet::new();
+        let mut stack: Vec<&PackageId> = direct[member].clone();
+        while let Some(id) = stack.pop() {
+            if reached.insert(id) {
+                stack.extend(direct[id].iter().copied());
             }
         }
+        out.insert(
+            name(member),
+            (
+                direct[member].iter().map(|id| name(id)).collect(),
+                reached.iter().map(|id| name(id)).collect(),
+            ),
+        );
     }
-    names
+    out
 }
 
 #[test]
 fn crate_dependencies_point_one_way() {
-    for (krate, forbidden) in [
+    let graph = graph(&metadata());
+    // Every edge between workspace crates, exactly: a new one is a design change.
+    let allowed: BTreeMap<&str, &[&str]> = BTreeMap::from([
+        ("pmm-catalog", &[][..]),
+        ("pmm-ingest", &["pmm-catalog"][..]),
+        ("pmm-engine", &["pmm-catalog", "pmm-ingest"][..]),
         (
-            "pmm-catalog",
+            "pmm-publish",
+            &["pmm-catalog", "pmm-engine", "pmm-ingest"][..],
+        ),
+        ("pmm-report", &["pmm-catalog", "pmm-engine"][..]),
+        (
+            "pmm-run",
+            &["pmm-catalog", "pmm-engine", "pmm-ingest", "pmm-publish"][..],
+        ),
+        ("pmm-synth", &[][..]),
+        (
+            "pmm-cli",
             &[
-                "datafusion",
-                "object_store",
-                "tokio",
-                "pmm-ingest",
+                "pmm-catalog",
                 "pmm-engine",
-                "pmm-cli",
-            ][..],
-        ),
-        (
-            "pmm-ingest",
-            &[
-                "serde_yaml",
-                "pmm-engine",
-                "pmm-publish",
-                "pmm-run",
-                "pmm-cli",
-            ][..],
-        ),
-        (
-            "pmm-engine",
-            &[
-                "serde_yaml",
-                "object_store",
-                "pmm-publish",
-                "pmm-run",
-                "pmm-cli",
-            ][..],
-        ),
-        ("pmm-publish", &["serde_yaml", "pmm-run", "pmm-cli"][..]),
-        ("pmm-run", &["serde_yaml", "pmm-cli"][..]),
-        (
-            "pmm-report",
-            &[
-                "serde_yaml",
-                "object_store",
-                "tokio",
                 "pmm-ingest",
                 "pmm-publish",
+                "pmm-report",
                 "pmm-run",
-                "pmm-cli",
+                "pmm-synth",
             ][..],
         ),
-    ] {
-        let deps = dependencies(krate);
-        assert!(!deps.is_empty(), "{krate} has dependencies to check");
-        for f in forbidden {
-            assert!(
-                !deps.iter().any(|d| d == f),
-                "{krate} must not depend on {f}: {deps:?}"
-            );
-        }
+    ]);
+    let workspace: BTreeSet<&str> = allowed.keys().copied().collect();
+    assert_eq!(
+        graph.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+        workspace,
+        "every workspace crate has its line here"
+    );
+    for (krate, (direct, _)) in &graph {
+        let edges: BTreeSet<&str> = direct
+            .iter()
+            .map(String::as_str)
+            .filter(|d| workspace.contains(d))
+            .collect();
+        let expected: BTreeSet<&str> = allowed[krate.as_str()].iter().copied().collect();
+        assert_eq!(
+            edges, expected,
+            "{krate}'s dependencies on workspace crates"
+        );
     }
-    assert!(dependencies("pmm-engine").contains(&"datafusion".to_string()));
+    // Through any path: the catalog never reaches the query engine, an async runtime, an
+    // object store or an HTTP client; the renderer never reaches publication or the run.
+    let (_, catalog) = &graph["pmm-catalog"];
+    for forbidden in [
+        "datafusion",
+        "arrow",
+        "parquet",
+        "object_store",
+        "tokio",
+        "reqwest",
+        "hyper",
+    ] {
+        assert!(
+            !catalog.contains(forbidden),
+            "pmm-catalog reaches {forbidden}"
+        );
+    }
+    let (_, report) = &graph["pmm-report"];
+    for forbidden in ["pmm-publish", "pmm-run", "pmm-cli"] {
+        assert!(
+            !report.contains(forbidden),
+            "pmm-report reaches {forbidden}"
+        );
+    }
+    let (_, engine) = &graph["pmm-engine"];
+    assert!(engine.contains("datafusion"), "the engine is DataFusion");
+    assert!(
+        !engine.contains("pmm-publish") && !engine.contains("pmm-run"),
+        "the engine does not reach publication or the run"
+    );
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
