@@ -190,15 +190,36 @@ fn timeouts(settings: &StorageSettings) -> [(object_store::ClientConfigKey, Stri
     ]
 }
 
-/// A URL for messages: scheme, bucket and path only (no user, password or query).
+/// A URL for messages, logs and results: without user, password, query or fragment (where
+/// signatures and keys travel). The one place pmm takes credentials out of a URL: store
+/// locations and the Pushgateway alike. Text that does not parse as a URL is cut at the
+/// first `?` or `#` and loses anything before an `@`.
 pub fn display_url(url: &str) -> String {
-    let url = url.split(['?', '#']).next().unwrap_or(url);
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-            format!("{scheme}://{rest}")
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            // Both fail only for URLs that cannot carry credentials at all.
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            let shown = parsed.to_string();
+            // `s3://bucket` parses as `s3://bucket` (no added slash); keep what was written.
+            if !url.ends_with('/') && shown.ends_with('/') && parsed.path() == "/" {
+                shown.trim_end_matches('/').to_string()
+            } else {
+                shown
+            }
         }
-        None => url.to_string(),
+        Err(_) => {
+            let url = url.split(['?', '#']).next().unwrap_or(url);
+            match url.split_once("://") {
+                Some((scheme, rest)) => {
+                    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+                    format!("{scheme}://{rest}")
+                }
+                None => url.to_string(),
+            }
+        }
     }
 }
 
@@ -305,6 +326,20 @@ mod tests {
             "s3://bucket/a/b"
         );
         assert_eq!(display_url("gs://bucket/x"), "gs://bucket/x");
+        assert_eq!(display_url("s3://bucket"), "s3://bucket");
+        assert_eq!(
+            display_url("https://user:secret@push.example.org:9091/metrics/job/pmm"),
+            "https://push.example.org:9091/metrics/job/pmm"
+        );
+        assert_eq!(
+            display_url("http://127.0.0.1:9091"),
+            "http://127.0.0.1:9091"
+        );
+        assert_eq!(
+            display_url("az://acct:k%40y@container/a@b/c"),
+            "az://container/a@b/c",
+            "an @ in the path stays"
+        );
     }
 
     #[test]

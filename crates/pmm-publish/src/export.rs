@@ -70,24 +70,12 @@ pub fn push_url(base: &str, pipeline: &str) -> String {
     )
 }
 
-/// A URL fit for messages: user and password removed.
-pub fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            format!("{scheme}://{host}{path}")
-        }
-        None => url.to_string(),
-    }
-}
-
 /// Replaces the pipeline's group on the Pushgateway with `text`: one PUT, so series of members
 /// or KPIs that left the results disappear too.
 pub async fn push(base: &str, pipeline: &str, text: &str) -> Result<(), ExportError> {
     let url = push_url(base, pipeline);
     let error = |message: String| ExportError::Push {
-        url: redact(&url),
+        url: pmm_ingest::display_url(&url),
         message,
     };
     let client = reqwest::Client::builder()
@@ -122,15 +110,6 @@ pub async fn push(base: &str, pipeline: &str, text: &str) -> Result<(), ExportEr
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redact_removes_credentials_only() {
-        assert_eq!(
-            redact("https://user:secret@push.example.org:9091/metrics/job/pmm"),
-            "https://push.example.org:9091/metrics/job/pmm"
-        );
-        assert_eq!(redact("http://127.0.0.1:9091"), "http://127.0.0.1:9091");
-    }
 
     #[test]
     fn push_url_names_job_and_pipeline() {

@@ -706,7 +706,7 @@ async fn export_metrics(
         Some(base) => {
             let pushed = export::push(base, &health.pipeline, &metrics.text)
                 .await
-                .map(|()| export::redact(&export::push_url(base, &health.pipeline)));
+                .map(|()| pmm_ingest::display_url(&export::push_url(base, &health.pipeline)));
             if let Err(e) = &pushed {
                 tracing::error!("{e}");
             }
