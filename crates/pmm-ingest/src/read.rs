@@ -18,6 +18,9 @@ use object_store::ObjectStoreExt;
 use pmm_catalog::{Catalog, DatasetContract, SubmissionManifest};
 use serde::{Deserialize, Serialize};
 
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
 use crate::csv::READ_BUFFER;
 use crate::csv::feed;
 use crate::discover::{FileFormat, SourceObject, SubmissionFiles};
@@ -595,17 +598,15 @@ impl StagingJob {
 const CHUNKS_IN_FLIGHT: usize = 16;
 
 /// A blocking reader over an object. A local file is read directly (object_store hands over
-/// the open file). A remote object's byte stream is downloaded by an async task and handed
-/// over a bounded channel. Either way a large file is parsed as it arrives and never held
-/// whole in memory.
+/// the open file). A remote object's byte stream is downloaded by an async task ahead of the
+/// parser, over a bounded channel, and read through tokio-util's `StreamReader` and
+/// `SyncIoBridge`. Either way a large file is parsed as it arrives and never held whole in
+/// memory.
 enum ObjectReader {
     /// A local file, opened by the store.
     File(std::fs::File),
     /// Chunks of a remote object.
-    Stream {
-        chunks: tokio::sync::mpsc::Receiver<object_store::Result<Bytes>>,
-        current: Bytes,
-    },
+    Stream(SyncIoBridge<StreamReader<ReceiverStream<std::io::Result<Bytes>>, Bytes>>),
 }
 
 impl ObjectReader {
@@ -617,40 +618,31 @@ impl ObjectReader {
         }
     }
 
+    /// Must be called inside the runtime; the reader is then read on a blocking thread.
     fn spawn(mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>) -> Self {
         let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
         tokio::spawn(async move {
             while let Some(chunk) = stream.next().await {
                 let failed = chunk.is_err();
+                let chunk = chunk.map_err(|e| std::io::Error::other(DownloadFailed(e)));
                 // The parser stopped (a rejected dataset): stop downloading.
                 if sender.send(chunk).await.is_err() || failed {
                     break;
                 }
             }
         });
-        ObjectReader::Stream {
+        ObjectReader::Stream(SyncIoBridge::new(StreamReader::new(ReceiverStream::new(
             chunks,
-            current: Bytes::new(),
-        }
+        ))))
     }
 }
 
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let (chunks, current) = match self {
-            ObjectReader::File(file) => return file.read(buf),
-            ObjectReader::Stream { chunks, current } => (chunks, current),
-        };
-        while current.is_empty() {
-            match chunks.blocking_recv() {
-                None => return Ok(0),
-                Some(Ok(chunk)) => *current = chunk,
-                Some(Err(e)) => return Err(std::io::Error::other(DownloadFailed(e))),
-            }
+        match self {
+            ObjectReader::File(file) => file.read(buf),
+            ObjectReader::Stream(stream) => stream.read(buf),
         }
-        let n = buf.len().min(current.len());
-        buf[..n].copy_from_slice(&current.split_to(n));
-        Ok(n)
     }
 }
 
