@@ -3,10 +3,7 @@
 //! with a percentile written for this test, and compared with every row each audience got.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use pmm_catalog::Pipeline;
-use pmm_run::{NoProgress, RunOptions, run_pipeline};
+use std::path::Path;
 
 use crate::{Row, read_table};
 
@@ -108,26 +105,10 @@ fn check_run(run: &Path, min_group_size: usize) {
     );
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_audience_gets_the_peer_statistics_of_the_values_it_may_see() {
-    let results = tempfile::tempdir().unwrap();
-    let mut pipeline = Pipeline::load(&repo_root().join("pipelines/demo.yaml")).unwrap();
     // Small groups, so that every audience has statistics to check.
-    pipeline.min_group_size = 2;
-    let options = RunOptions {
-        results: Some(pmm_catalog::StoreLocation::Local(
-            results.path().to_path_buf(),
-        )),
-        ..RunOptions::default()
-    };
-    let summary = run_pipeline(&pipeline, &options, &NoProgress)
-        .await
-        .unwrap();
-    let run = results.path().join("runs").join(&summary.run_id);
+    let (_results, run) = crate::run_demo(|p| p.min_group_size = 2).await;
     check_run(&run, 2);
     // A public statistic over public values never equals a hidden value by construction;
     // spot-check that some public group is smaller than the secretariat's.

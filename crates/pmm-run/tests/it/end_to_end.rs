@@ -541,20 +541,6 @@ async fn rerunning_on_the_same_inputs_gives_the_same_rows() {
 /// every row in memory before staging existed: how data reaches the engine changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_results_match_the_golden_copies() {
-    let results = tempfile::tempdir().unwrap();
-    let pipeline = Pipeline::load(&repo_root().join("pipelines/demo.yaml")).unwrap();
-    let options = RunOptions {
-        results: Some(pmm_catalog::StoreLocation::Local(
-            results.path().to_path_buf(),
-        )),
-        ..RunOptions::default()
-    };
-    let summary = run_pipeline(&pipeline, &options, &NoProgress)
-        .await
-        .unwrap();
-    assert_golden(
-        &results.path().join("runs").join(&summary.run_id),
-        "demo",
-        &[],
-    );
+    let (_results, run) = crate::run_demo(|_| {}).await;
+    assert_golden(&run, "demo", &[]);
 }

@@ -62,6 +62,30 @@ impl Cell {
 /// A result row by column name.
 pub type Row = BTreeMap<String, Cell>;
 
+/// The demo pipeline (`pipelines/demo.yaml`, changed by `adjust`) run into a temporary
+/// results folder: the folder (kept alive by the caller) and the run's own folder in it.
+pub async fn run_demo(
+    adjust: impl FnOnce(&mut pmm_catalog::Pipeline),
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let results = tempfile::tempdir().unwrap();
+    let mut pipeline = pmm_catalog::Pipeline::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/demo.yaml"),
+    )
+    .unwrap();
+    adjust(&mut pipeline);
+    let options = pmm_run::RunOptions {
+        results: Some(pmm_catalog::StoreLocation::Local(
+            results.path().to_path_buf(),
+        )),
+        ..pmm_run::RunOptions::default()
+    };
+    let summary = pmm_run::run_pipeline(&pipeline, &options, &pmm_run::NoProgress)
+        .await
+        .unwrap();
+    let run = results.path().join("runs").join(&summary.run_id);
+    (results, run)
+}
+
 /// Every result table of a run folder, by path relative to it, rows without `run_id`.
 pub fn run_tables(run: &Path) -> BTreeMap<String, Vec<Row>> {
     let mut tables = BTreeMap::new();
