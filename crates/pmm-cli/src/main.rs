@@ -172,71 +172,13 @@ enum Command {
     /// --peers names a store URL. A second dry run into the same --out reads only the files that
     /// changed. Exits 0 when computed (rejected files are in the report), 2 on a usage or
     /// configuration error.
-    DryRun {
-        /// The member code, such as XA.
-        #[arg(long, value_name = "CODE")]
-        member: String,
-        /// The member's data folder.
-        #[arg(long, value_name = "DIR")]
-        data: PathBuf,
-        /// Reporting year T (default: the latest year=YYYY folder in DATA).
-        #[arg(long, value_name = "Y")]
-        year: Option<i32>,
-        /// The catalog folder, instead of the one built into pmm.
-        #[arg(long, value_name = "DIR")]
-        catalog: Option<PathBuf>,
-        /// A members registry with the member's region and income group (default: the
-        /// example registry built into pmm).
-        #[arg(long, value_name = "FILE")]
-        members: Option<PathBuf>,
-        /// The member's WCO region, when it is not in the registry.
-        #[arg(long, value_name = "REGION")]
-        region: Option<String>,
-        /// The member's income group, when it is not in the registry.
-        #[arg(long, value_name = "GROUP")]
-        income_group: Option<String>,
-        /// A published run's results (a folder or a store URL) whose public peer statistics
-        /// the report shows beside the member's values.
-        #[arg(long, value_name = "URL")]
-        peers: Option<String>,
-        /// Language of the report.
-        #[arg(long, value_enum, default_value_t = LangArg::En)]
-        lang: LangArg,
-        /// Output folder.
-        #[arg(long, value_name = "DIR", default_value = "pmm-dry-run")]
-        out: PathBuf,
-        /// What to print: a summary for people, or summary.json for scripts.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
-    },
+    DryRun(member::DryRunArgs),
     /// The report.html of one member from a published run, as one audience sees it.
     ///
     /// Reads the latest run under RESULTS (or --run-id) and renders the member's results for
     /// the audience: nothing disclosed above its level appears, and validation details are
     /// the Secretariat's only.
-    Report {
-        /// Where the runs are published (a folder or a store URL).
-        #[arg(long, value_name = "URL")]
-        results: String,
-        /// The member code.
-        #[arg(long, value_name = "CODE")]
-        member: String,
-        /// Whose view of the results to show.
-        #[arg(long, value_enum, default_value_t = Audience::Secretariat)]
-        audience: Audience,
-        /// Language of the report.
-        #[arg(long, value_enum, default_value_t = LangArg::En)]
-        lang: LangArg,
-        /// Output file (default: report-CODE-YEAR.html).
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-        /// A run other than the latest.
-        #[arg(long, value_name = "ID")]
-        run_id: Option<String>,
-        /// The catalog folder, instead of the one built into pmm.
-        #[arg(long, value_name = "DIR")]
-        catalog: Option<PathBuf>,
-    },
+    Report(member::ReportArgs),
     /// Remove staged data that no published run uses any more.
     ///
     /// A run stages the valid rows of every input it reads under the pipeline's `staging`
@@ -290,7 +232,7 @@ enum IndicatorsCommand {
 
 /// Who results are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Audience {
+pub(crate) enum Audience {
     /// Anyone: only values members disclosed as public.
     Public,
     /// WCO Members' contact points and peer reviewers.
@@ -311,7 +253,7 @@ impl From<Audience> for pmm_catalog::Disclosure {
 
 /// Languages of the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum LangArg {
+pub(crate) enum LangArg {
     /// English.
     En,
     /// French.
@@ -414,54 +356,8 @@ fn main() -> ExitCode {
                 refresh,
             } => serve::run(&results, audience.into(), listen, refresh).await,
             Command::Validate { pipelines, catalog } => validate::run(pipelines, catalog).await,
-            Command::DryRun {
-                member,
-                data,
-                year,
-                catalog,
-                members,
-                region,
-                income_group,
-                peers,
-                lang,
-                out,
-                format,
-            } => {
-                member::run_dry_run(member::DryRunArgs {
-                    member,
-                    data,
-                    year,
-                    catalog,
-                    members,
-                    region,
-                    income_group,
-                    peers,
-                    lang: lang.into(),
-                    out,
-                    json: format == Format::Json,
-                })
-                .await
-            }
-            Command::Report {
-                results,
-                member,
-                audience,
-                lang,
-                out,
-                run_id,
-                catalog,
-            } => {
-                member::run_report(member::ReportArgs {
-                    results,
-                    member,
-                    audience: audience.into(),
-                    lang: lang.into(),
-                    out,
-                    run_id,
-                    catalog,
-                })
-                .await
-            }
+            Command::DryRun(args) => member::run_dry_run(args).await,
+            Command::Report(args) => member::run_report(args).await,
             Command::Gc {
                 staging,
                 dry_run,

@@ -12,11 +12,11 @@ use pmm_catalog::{
 use pmm_ingest::{EntryKind, StagedEntry, StagingArea, StoreRoot, open_store};
 use pmm_publish::serve::{latest_run, read_manifest, read_table};
 use pmm_publish::tables;
-use pmm_report::{DatasetFile, Lang, Origin, ReportInput};
+use pmm_report::{DatasetFile, Origin, ReportInput};
 use pmm_run::{DryRunOptions, dry_run};
 
 use crate::run::CliProgress;
-use crate::{EXIT_CONFIG, EXIT_FAILED};
+use crate::{Audience, EXIT_CONFIG, EXIT_FAILED, Format, LangArg};
 
 /// The catalog built into this binary (see `build.rs`).
 mod shipped {
@@ -50,18 +50,43 @@ fn shipped_registry() -> Result<MembersRegistry, String> {
 }
 
 /// What `pmm dry-run` was given.
+#[derive(Debug, clap::Args)]
 pub(crate) struct DryRunArgs {
-    pub member: String,
-    pub data: PathBuf,
-    pub year: Option<i32>,
-    pub catalog: Option<PathBuf>,
-    pub members: Option<PathBuf>,
-    pub region: Option<String>,
-    pub income_group: Option<String>,
-    pub peers: Option<String>,
-    pub lang: Lang,
-    pub out: PathBuf,
-    pub json: bool,
+    /// The member code, such as XA.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) member: String,
+    /// The member's data folder.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: PathBuf,
+    /// Reporting year T (default: the latest year=YYYY folder in DATA).
+    #[arg(long, value_name = "Y")]
+    pub(crate) year: Option<i32>,
+    /// The catalog folder, instead of the one built into pmm.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) catalog: Option<PathBuf>,
+    /// A members registry with the member's region and income group (default: the
+    /// example registry built into pmm).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) members: Option<PathBuf>,
+    /// The member's WCO region, when it is not in the registry.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// The member's income group, when it is not in the registry.
+    #[arg(long, value_name = "GROUP")]
+    pub(crate) income_group: Option<String>,
+    /// A published run's results (a folder or a store URL) whose public peer statistics
+    /// the report shows beside the member's values.
+    #[arg(long, value_name = "URL")]
+    pub(crate) peers: Option<String>,
+    /// Language of the report.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub(crate) lang: LangArg,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "pmm-dry-run")]
+    pub(crate) out: PathBuf,
+    /// What to print: a summary for people, or summary.json for scripts.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
 }
 
 fn parse_region(text: &str) -> Result<Region, String> {
@@ -202,7 +227,7 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
         .unwrap_or_default();
     let input = ReportInput {
         catalog: &catalog,
-        lang: args.lang,
+        lang: args.lang.into(),
         member: &args.member,
         member_name: name.as_deref(),
         year: summary.year,
@@ -225,7 +250,7 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
     std::fs::write(&report, html)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", report.display()))?;
 
-    if args.json {
+    if args.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(summary)?);
         return Ok(0);
     }
@@ -308,18 +333,34 @@ async fn published_peers(url: &str) -> Result<pmm_report::RecordBatch, String> {
 }
 
 /// What `pmm report` was given.
+#[derive(Debug, clap::Args)]
 pub(crate) struct ReportArgs {
-    pub results: String,
-    pub member: String,
-    pub audience: Disclosure,
-    pub lang: Lang,
-    pub out: Option<PathBuf>,
-    pub run_id: Option<String>,
-    pub catalog: Option<PathBuf>,
+    /// Where the runs are published (a folder or a store URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) results: String,
+    /// The member code.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) member: String,
+    /// Whose view of the results to show.
+    #[arg(long, value_enum, default_value_t = Audience::Secretariat)]
+    pub(crate) audience: Audience,
+    /// Language of the report.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub(crate) lang: LangArg,
+    /// Output file (default: report-CODE-YEAR.html).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// A run other than the latest.
+    #[arg(long, value_name = "ID")]
+    pub(crate) run_id: Option<String>,
+    /// The catalog folder, instead of the one built into pmm.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) catalog: Option<PathBuf>,
 }
 
 /// `pmm report`; returns the exit code.
 pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
+    let audience: Disclosure = args.audience.into();
     let catalog = match load_catalog(args.catalog.as_deref()) {
         Ok(c) => c,
         Err(message) => {
@@ -358,11 +399,11 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_FAILED);
         }
     };
-    if !manifest.audiences.contains(&args.audience) {
+    if !manifest.audiences.contains(&audience) {
         eprintln!(
             "error: run {} was not published for the {} audience (it was for: {})",
             manifest.run_id,
-            args.audience,
+            audience,
             manifest
                 .audiences
                 .iter()
@@ -380,7 +421,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             &catalog.hash[..12]
         );
     }
-    let table = |name: &str| format!("{path}/{}/{name}.arrow", args.audience.as_str());
+    let table = |name: &str| format!("{path}/{}/{name}.arrow", audience.as_str());
     let read = |name: &'static str| {
         let root = &root;
         let relative = table(name);
@@ -403,7 +444,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         }
     };
     // What only the Secretariat sees: the issues, and what validation found of each file.
-    let secretariat = args.audience == Disclosure::Secretariat;
+    let secretariat = audience == Disclosure::Secretariat;
     let issues = if secretariat {
         match read(tables::VALIDATION_ISSUES).await {
             Ok(issues) => Some(issues),
@@ -422,7 +463,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
     };
     let input = ReportInput {
         catalog: &catalog,
-        lang: args.lang,
+        lang: args.lang.into(),
         member: &args.member,
         member_name: None,
         year: manifest.year,
@@ -430,7 +471,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             run_id: manifest.run_id.clone(),
             results: root.display.clone(),
         },
-        audience: args.audience,
+        audience,
         generated_at: &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         indicator_values: &values,
         outcome_scores: &outcomes,
@@ -446,7 +487,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         Err(pmm_report::ReportError::NoMember(member)) => {
             eprintln!(
                 "error: run {} has no result for member {member} that the {} audience may see",
-                manifest.run_id, args.audience
+                manifest.run_id, audience
             );
             return Ok(EXIT_FAILED);
         }
@@ -462,7 +503,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         args.member,
         manifest.year,
         manifest.run_id,
-        args.audience,
+        audience,
         out.display()
     );
     Ok(0)

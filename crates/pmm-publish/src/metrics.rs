@@ -11,6 +11,7 @@ use pmm_ingest::{Severity, ValidationIssue};
 use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::manifest::RunManifest;
+use crate::tables;
 
 /// The media type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -44,6 +45,35 @@ pub struct AudienceTables {
     pub dimension_scores: RecordBatch,
     /// `peer_stats`.
     pub peer_stats: RecordBatch,
+}
+
+impl AudienceTables {
+    /// The tables `audience` may see of a run's results: the one place the four are built
+    /// (publication, metrics and the dry-run all take them from here).
+    pub fn of(
+        run_id: &str,
+        year: i32,
+        all: &pmm_engine::ResultTables,
+        audience: pmm_catalog::Disclosure,
+    ) -> Result<AudienceTables, datafusion::arrow::error::ArrowError> {
+        let view = all.for_audience(audience);
+        Ok(AudienceTables {
+            indicator_values: tables::indicator_values(run_id, year, &view.indicators)?,
+            outcome_scores: tables::scores(run_id, year, &view.outcomes, true)?,
+            dimension_scores: tables::scores(run_id, year, &view.dimensions, false)?,
+            peer_stats: tables::peer_stats(run_id, year, &view.peers)?,
+        })
+    }
+
+    /// Each table with its file name (without `.arrow`).
+    pub fn named(&self) -> [(&'static str, &RecordBatch); 4] {
+        [
+            (tables::INDICATOR_VALUES, &self.indicator_values),
+            (tables::OUTCOME_SCORES, &self.outcome_scores),
+            (tables::DIMENSION_SCORES, &self.dimension_scores),
+            (tables::PEER_STATS, &self.peer_stats),
+        ]
+    }
 }
 
 /// The health of a published run: always exported, whatever the audience.

@@ -10,10 +10,8 @@ use pmm_engine::ResultTables;
 use pmm_ingest::{StoreRoot, ValidationIssue, count_write};
 
 use crate::manifest::{LatestPointer, RunManifest};
-use crate::metrics;
-use crate::tables::{
-    self, DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
-};
+use crate::metrics::{self, AudienceTables};
+use crate::tables::{self, VALIDATION_ISSUES};
 
 /// The files of one run, written under `runs/<run_id>/` and then `latest.json`.
 pub struct Publication<'a> {
@@ -115,35 +113,18 @@ impl Publication<'_> {
         all: &ResultTables,
         issues: &[ValidationIssue],
     ) -> Result<Vec<String>, PublishError> {
-        let view = all.for_audience(audience);
-        let mut batches = vec![
-            (
-                INDICATOR_VALUES,
-                tables::indicator_values(self.run_id, self.year, &view.indicators)?,
-            ),
-            (
-                OUTCOME_SCORES,
-                tables::scores(self.run_id, self.year, &view.outcomes, true)?,
-            ),
-            (
-                DIMENSION_SCORES,
-                tables::scores(self.run_id, self.year, &view.dimensions, false)?,
-            ),
-            (
-                PEER_STATS,
-                tables::peer_stats(self.run_id, self.year, &view.peers)?,
-            ),
-        ];
-        if audience == Disclosure::Secretariat {
-            batches.push((
-                VALIDATION_ISSUES,
-                tables::validation_issues(self.run_id, issues)?,
-            ));
-        }
+        let tables = AudienceTables::of(self.run_id, self.year, all, audience)?;
+        let issues = (audience == Disclosure::Secretariat)
+            .then(|| tables::validation_issues(self.run_id, issues))
+            .transpose()?;
         let mut files = Vec::new();
-        for (name, batch) in batches {
+        for (name, batch) in tables
+            .named()
+            .into_iter()
+            .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES, b)))
+        {
             let relative = format!("runs/{}/{}/{name}.arrow", self.run_id, audience);
-            self.put(&relative, tables::ipc_file(&batch)?).await?;
+            self.put(&relative, tables::ipc_file(batch)?).await?;
             files.push(relative);
         }
         Ok(files)

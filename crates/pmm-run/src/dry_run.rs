@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
+use object_store::ObjectStoreExt;
 use pmm_catalog::{
     Catalog, DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE,
     Disclosure, IncomeGroup, Member, Region, StorageSettings, StoreLocation, SubmissionManifest,
@@ -267,30 +268,25 @@ pub async fn dry_run(
     let run_id = new_run_id(started);
     let internal =
         |e: &dyn std::fmt::Display| RunError::Failed(format!("writing the results: {e}"));
-    let view = results.for_audience(Disclosure::Secretariat);
-    let tables = AudienceTables {
-        indicator_values: tables::indicator_values(&run_id, year, &view.indicators)
-            .map_err(|e| internal(&e))?,
-        outcome_scores: tables::scores(&run_id, year, &view.outcomes, true)
-            .map_err(|e| internal(&e))?,
-        dimension_scores: tables::scores(&run_id, year, &view.dimensions, false)
-            .map_err(|e| internal(&e))?,
-        peer_stats: tables::peer_stats(&run_id, year, &view.peers).map_err(|e| internal(&e))?,
-    };
+    // Written as a run writes its files: through the store, each file whole.
+    let out = open_store(&StoreLocation::Local(options.out.clone()), true, &settings)
+        .map_err(|e| config("--out", &e))?;
+    let tables = AudienceTables::of(&run_id, year, &results, Disclosure::Secretariat)
+        .map_err(|e| internal(&e))?;
     let issues_table = tables::validation_issues(&run_id, &issues).map_err(|e| internal(&e))?;
-    let folder = options.out.join(Disclosure::Secretariat.as_str());
-    std::fs::create_dir_all(&folder).map_err(|e| internal(&e))?;
     let mut files = Vec::new();
-    for (name, batch) in [
-        (tables::INDICATOR_VALUES, &tables.indicator_values),
-        (tables::OUTCOME_SCORES, &tables.outcome_scores),
-        (tables::DIMENSION_SCORES, &tables.dimension_scores),
-        (tables::PEER_STATS, &tables.peer_stats),
-        (tables::VALIDATION_ISSUES, &issues_table),
-    ] {
+    for (name, batch) in tables
+        .named()
+        .into_iter()
+        .chain([(tables::VALIDATION_ISSUES, &issues_table)])
+    {
+        let relative = format!("{}/{name}.arrow", Disclosure::Secretariat.as_str());
         let bytes = tables::ipc_file(batch).map_err(|e| internal(&e))?;
-        std::fs::write(folder.join(format!("{name}.arrow")), bytes).map_err(|e| internal(&e))?;
-        files.push(format!("secretariat/{name}.arrow"));
+        out.store
+            .put(&out.key(&relative), bytes.into())
+            .await
+            .map_err(|e| internal(&e))?;
+        files.push(relative);
     }
 
     let member_datasets = datasets.remove(&options.member).unwrap_or_default();
@@ -366,7 +362,10 @@ pub async fn dry_run(
         files,
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| internal(&e))?;
-    std::fs::write(options.out.join("summary.json"), json).map_err(|e| internal(&e))?;
+    out.store
+        .put(&out.key("summary.json"), json.into())
+        .await
+        .map_err(|e| internal(&e))?;
     Ok(DryRun {
         summary,
         results,

@@ -23,7 +23,7 @@ use pmm_ingest::{
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
-use pmm_publish::{Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest, tables};
+use pmm_publish::{Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest};
 
 use crate::evaluation;
 
@@ -682,13 +682,7 @@ async fn export_metrics(
     all: &ResultTables,
     health: &RunHealth,
 ) -> Result<MetricsReport, PublishError> {
-    let view = all.for_audience(publish.audience);
-    let tables = AudienceTables {
-        indicator_values: tables::indicator_values(run_id, year, &view.indicators)?,
-        outcome_scores: tables::scores(run_id, year, &view.outcomes, true)?,
-        dimension_scores: tables::scores(run_id, year, &view.dimensions, false)?,
-        peer_stats: tables::peer_stats(run_id, year, &view.peers)?,
-    };
+    let tables = AudienceTables::of(run_id, year, all, publish.audience)?;
     let metrics = metrics::encode(&tables, health)?;
     let textfile = match &publish.textfile {
         Some(path) => {

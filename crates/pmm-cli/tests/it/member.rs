@@ -576,23 +576,27 @@ fn the_public_report_holds_nothing_above_public() {
         "{levels:?}"
     );
     let out = tempfile::tempdir().unwrap();
-    let page = out.path().join("public.html");
-    let output = pmm(
-        &repo_root(),
-        &[
-            "report",
-            "--results",
-            published.path().to_str().unwrap(),
-            "--member",
-            "XE",
-            "--audience",
-            "public",
-            "--out",
-            page.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
-    let html = unescaped(&std::fs::read_to_string(&page).unwrap());
+    // XE's report for `audience`, its text unescaped.
+    let report = |audience: &str| {
+        let page = out.path().join(format!("{audience}.html"));
+        let output = pmm(
+            &repo_root(),
+            &[
+                "report",
+                "--results",
+                published.path().to_str().unwrap(),
+                "--member",
+                "XE",
+                "--audience",
+                audience,
+                "--out",
+                page.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+        unescaped(&std::fs::read_to_string(&page).unwrap())
+    };
+    let html = report("public");
     for kpi in &hidden {
         assert!(
             !html.contains(&format!("\"{kpi}\"")),
@@ -617,21 +621,7 @@ fn the_public_report_holds_nothing_above_public() {
         "no issue message for the public"
     );
     // The Secretariat's report of the same run has the issues and every KPI.
-    let secretariat = out.path().join("secretariat.html");
-    let output = pmm(
-        &repo_root(),
-        &[
-            "report",
-            "--results",
-            published.path().to_str().unwrap(),
-            "--member",
-            "XE",
-            "--out",
-            secretariat.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
-    let html = unescaped(&std::fs::read_to_string(&secretariat).unwrap());
+    let html = report("secretariat");
     assert!(html.contains("id=\"issues\"") && html.contains("is not one of IM, EX, TR"));
     assert_eq!(
         attributes(&html, "data-kind")
