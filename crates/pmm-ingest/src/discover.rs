@@ -11,6 +11,7 @@ use pmm_catalog::{Catalog, MembersRegistry, is_member_code};
 use crate::issue::Rule;
 use crate::issue::{Severity, ValidationIssue};
 use crate::store::StoreRoot;
+use crate::text::shown_path;
 
 /// The format of a dataset file, chosen by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,7 +128,7 @@ pub async fn discover(
             Some(code) if is_member_code(code) && registry.get(code).is_some() => members.push((code.to_string(), folder)),
             Some(code) if is_member_code(code) => found.issues.push(issue(code, report_year, format!("{relative}/"), Rule::UnknownMember, Severity::Error,
                 format!("member {code} is not in the members registry: its folder is not read"))),
-            _ => found.issues.push(issue(code.map(shorten).unwrap_or_default().as_str(), report_year, format!("{}/", shorten(&relative)), Rule::BadFolder, Severity::Error,
+            _ => found.issues.push(issue(code.map(shown_path).unwrap_or_default().as_str(), report_year, format!("{relative}/"), Rule::BadFolder, Severity::Error,
                 "not a member=CODE folder (CODE is a capital letter then one or two capitals or digits): it is not read".into())),
         }
     }
@@ -147,7 +148,8 @@ pub async fn discover(
     Ok(found)
 }
 
-/// An issue about a folder or file discovery will not read.
+/// An issue about a folder or file discovery will not read; the path is shown as submitted
+/// text is (cut, escaped).
 fn issue(
     member: &str,
     year: i32,
@@ -160,7 +162,7 @@ fn issue(
         member: member.to_string(),
         year,
         dataset: None,
-        file: Some(shorten(&file)),
+        file: Some(shown_path(&file)),
         row: None,
         column: None,
         rule,
@@ -221,7 +223,7 @@ pub async fn discover_member(
             None => found.issues.push(issue(
                 member,
                 report_year,
-                format!("{}/", shorten(&root.relative(&year_folder))),
+                format!("{}/", root.relative(&year_folder)),
                 Rule::BadFolder,
                 Severity::Error,
                 "not a year=YYYY folder (four digits): it is not read".into(),
@@ -249,7 +251,7 @@ pub async fn discover_member(
             found.issues.push(issue(
                 member,
                 year,
-                format!("{}/", shorten(&root.relative(&sub))),
+                format!("{}/", root.relative(&sub)),
                 Rule::UnknownFile,
                 Severity::Warning,
                 "a folder inside a submission is ignored".into(),
@@ -272,7 +274,7 @@ pub async fn discover_member(
                 Some((stem, format)) if catalog.dataset(stem).is_some() => {
                     files.datasets.entry(stem.to_string()).or_default().push((object, format));
                 }
-                _ => found.issues.push(issue(member, year, shorten(&object.relative), Rule::UnknownFile, Severity::Warning, format!(
+                _ => found.issues.push(issue(member, year, object.relative.clone(), Rule::UnknownFile, Severity::Warning, format!(
                     "not a dataset file: the name must be a dataset ({}) with .csv, .csv.gz, .parquet or .jsonl; the file is ignored",
                     catalog.datasets.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join(", ")
                 ))),
@@ -307,7 +309,7 @@ pub async fn year_folders(
 struct Listing {
     objects: Vec<ObjectMeta>,
     folders: Vec<Path>,
-    /// (relative path as shown, rule, message) of each entry refused.
+    /// (relative path, rule, message) of each entry refused.
     refused: Vec<(String, Rule, String)>,
 }
 
@@ -350,11 +352,12 @@ async fn list_folder(root: &StoreRoot, folder: &Path) -> Result<Listing, object_
         refused: Vec::new(),
     };
     let base = root.relative(folder);
+    // The issue shows the path (`issue` cuts and escapes it).
     let shown = |name: &str| {
         if base.is_empty() {
-            shorten(name)
+            name.to_string()
         } else {
-            format!("{base}/{}", shorten(name))
+            format!("{base}/{name}")
         }
     };
     for (name, kind) in entries {
@@ -416,9 +419,4 @@ fn refused(listing: &mut Listing, member: &str, year: i32, issues: &mut Vec<Vali
     for (file, rule, message) in listing.refused.drain(..) {
         issues.push(issue(member, year, file, rule, Severity::Error, message));
     }
-}
-
-/// Names from the store can be anything: keep messages readable.
-fn shorten(s: &str) -> String {
-    crate::text::shown_path(s)
 }

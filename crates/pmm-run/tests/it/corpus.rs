@@ -86,26 +86,21 @@ fn copy_case(from: &Path, to: &Path, member: &str) {
         if entry.file_type().unwrap().is_dir() {
             copy_case(&entry.path(), &target, member);
         } else if name == "manifest.yaml" {
+            // Byte for byte: some manifests are not UTF-8 on purpose.
             let bytes = std::fs::read(entry.path()).unwrap();
-            let text = String::from_utf8_lossy(&bytes);
-            if text.contains("${member}") && std::str::from_utf8(&bytes).is_ok() {
-                std::fs::write(&target, text.replace("${member}", member)).unwrap();
-            } else {
-                // Not UTF-8 on purpose: replace the placeholder byte for byte.
-                let placeholder = b"${member}";
-                let mut out = Vec::new();
-                let mut i = 0;
-                while i < bytes.len() {
-                    if bytes[i..].starts_with(placeholder) {
-                        out.extend_from_slice(member.as_bytes());
-                        i += placeholder.len();
-                    } else {
-                        out.push(bytes[i]);
-                        i += 1;
-                    }
+            let placeholder = b"${member}";
+            let mut out = Vec::with_capacity(bytes.len());
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i..].starts_with(placeholder) {
+                    out.extend_from_slice(member.as_bytes());
+                    i += placeholder.len();
+                } else {
+                    out.push(bytes[i]);
+                    i += 1;
                 }
-                std::fs::write(&target, out).unwrap();
             }
+            std::fs::write(&target, out).unwrap();
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }
