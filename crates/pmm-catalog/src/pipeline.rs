@@ -143,6 +143,9 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
+    if number.is_empty() {
+        return Err(format!("`{text}` is not a size such as 2GiB or 512MiB"));
+    }
     let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KB" => 1_000,

@@ -33,9 +33,10 @@ pub(crate) async fn test(catalog: &Path, filter: Option<&str>) -> anyhow::Result
     }
     let passed = report.cases - report.failures.len();
     println!(
-        "{passed} passed, {} failed ({} indicators)",
+        "{passed} passed, {} failed ({} indicator{})",
         report.failures.len(),
-        report.indicators
+        report.indicators,
+        if report.indicators == 1 { "" } else { "s" }
     );
     if report.indicators == 0 {
         eprintln!("no indicator matched");

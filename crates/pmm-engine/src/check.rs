@@ -26,6 +26,9 @@ pub async fn check_catalog_sql(catalog: &Catalog) -> Result<Problems> {
         {
             continue; // the dangling dataset is reported by the catalog check
         }
+        if indicator.sql.trim().is_empty() {
+            continue; // so is an empty SQL
+        }
         if let Some(problem) = check_indicator_sql(&session, indicator).await {
             problems.push(problem);
         }

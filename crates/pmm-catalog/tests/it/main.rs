@@ -1,10 +1,9 @@
-//! Integration tests of the catalog crate: the shipped catalog loads, and each kind of defect
-//! is reported with its message and place.
+//! Integration tests of the catalog crate: the shipped catalog loads. Each kind of defect is a
+//! golden case under `tests/cases/validate/`, run through `pmm validate` by the CLI's tests.
 
 // A failing test should panic with the value it got: unwrap and expect are how it says so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod defects;
 mod shipped;
 
 use std::path::{Path, PathBuf};

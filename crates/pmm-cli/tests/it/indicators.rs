@@ -1,6 +1,7 @@
-//! `pmm test` and `pmm indicators list|show`.
+//! `pmm test` on the shipped catalog and `pmm indicators list|show`. The failures `pmm test`
+//! reports are golden cases under `tests/cases/test/` (run by `cases.rs`).
 
-use crate::{catalog_copy, edit, pmm, repo_root, text};
+use crate::{pmm, repo_root, text};
 
 #[test]
 fn pmm_test_passes_on_the_shipped_catalog() {
@@ -12,46 +13,6 @@ fn pmm_test_passes_on_the_shipped_catalog() {
         "stdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains(" 0 failed (29 indicators)"), "{stdout}");
-}
-
-#[test]
-fn pmm_test_prints_expected_and_actual_and_exits_1() {
-    let dir = catalog_copy();
-    edit(
-        &dir.path()
-            .join("indicators/tfec/electronic_declarations_rate.yaml"),
-        "XA: {value: 75, numerator: 3, denominator: 4}",
-        "XA: {value: 76, numerator: 3, denominator: 4}",
-    );
-    let output = pmm(dir.path(), &["test", "--indicator", "electronic"]);
-    let (stdout, _) = text(&output);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert!(
-        stdout.contains("indicators/tfec/electronic_declarations_rate.yaml:24: tfec.electronic_declarations_rate test `three of four declarations are electronic, every flow counts, T-1 rows are ignored`: XA: expected value 76, got 75 (status ok, value 75, numerator 3, denominator 4)"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("3 passed, 1 failed (1 indicators)"),
-        "{stdout}"
-    );
-}
-
-#[test]
-fn pmm_test_reports_invalid_fixture_rows_with_record_and_column() {
-    let dir = catalog_copy();
-    edit(
-        &dir.path()
-            .join("indicators/tfec/electronic_declarations_rate.yaml"),
-        "D2,EX,2024-02-10T08:00:00Z",
-        "D2,XX,2024-02-10T08:00:00Z",
-    );
-    let output = pmm(dir.path(), &["test", "--indicator", "electronic"]);
-    let (stdout, _) = text(&output);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stdout.contains("member=XA/year=2024/declarations.csv: record 2, column flow: \"XX\" is not one of IM, EX, TR"),
-        "{stdout}"
-    );
 }
 
 #[test]
@@ -157,20 +118,4 @@ fn the_catalog_reference_names_every_indicator_and_dataset() {
             "docs/catalog.md does not describe dataset {name}"
         );
     }
-}
-
-#[test]
-fn a_missing_catalog_folder_is_one_problem() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = pmm(dir.path(), &["test", "--catalog", "nowhere"]);
-    let (_, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(2));
-    let problems: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("nowhere"))
-        .collect();
-    assert_eq!(
-        problems,
-        ["nowhere:1:1: cannot read the catalog folder: No such file or directory (os error 2)"]
-    );
 }

@@ -3,6 +3,7 @@
 // A failing test should panic with the value it got: unwrap and expect are how it says so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cases;
 mod depcheck;
 mod hostile;
 mod indicators;
@@ -35,17 +36,8 @@ pub fn pmm(dir: &Path, args: &[&str]) -> Output {
         .expect("the pmm binary runs")
 }
 
-/// A copy of the shipped catalog (`indicators/`) in a fresh temporary folder.
-pub fn catalog_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    copy_dir(
-        &repo_root().join("indicators"),
-        &dir.path().join("indicators"),
-    );
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a folder and everything in it.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create folder");
     for entry in std::fs::read_dir(from).expect("read folder").flatten() {
         let path = entry.path();
@@ -56,27 +48,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&path, &target).expect("copy file");
         }
     }
-}
-
-/// Replaces the first occurrence of `find` in a file, failing when it is not there.
-pub fn edit(path: &Path, find: &str, replace: &str) {
-    let text = std::fs::read_to_string(path).expect("read file");
-    assert!(
-        text.contains(find),
-        "{} does not contain {find:?}",
-        path.display()
-    );
-    std::fs::write(path, text.replacen(find, replace, 1)).expect("write file");
-}
-
-/// Replaces an indicator file's `sql:` block with `sql`.
-pub fn replace_sql(path: &Path, sql: &str) {
-    let text = std::fs::read_to_string(path).expect("read file");
-    let start = text.find("sql: |\n").expect("an sql block");
-    let end = text.find("\ntests:").expect("a tests block");
-    let indented: String = sql.lines().map(|l| format!("  {l}\n")).collect();
-    let new = format!("{}sql: |\n{}{}", &text[..start], indented, &text[end + 1..]);
-    std::fs::write(path, new).expect("write file");
 }
 
 /// stdout and stderr of a run, as text.
