@@ -1,9 +1,17 @@
 //! Pipeline files (`pipelines/*.yaml`): what a run computes, on what, and where it publishes.
 //! Relative paths and relative `file:` URLs are resolved against the pipeline file's folder.
+//!
+//! Why this length (about 550 lines before its tests): the pipeline's model types and its
+//! one `parse` function that places each problem at its key; the optional sections
+//! (`publish`, `storage`, `engine`, `limits`) are checked in `pipeline/settings.rs`.
 
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+mod settings;
+
+use settings::{check_engine, check_limits, check_prometheus, check_storage};
 
 use crate::model::Disclosure;
 use crate::problem::{Problem, Problems};
@@ -436,168 +444,24 @@ impl Pipeline {
                 "min_group_size must be at least 1".into(),
             );
         }
-        let prometheus = spec.publish.and_then(|p| p.prometheus).map(|p| {
-            let audience = p.audience.unwrap_or(Disclosure::Public);
-            if !audiences.contains(&audience) {
-                at(
-                    &["publish", "prometheus", "audience"],
-                    format!("metrics audience `{audience}` is not one of the pipeline's audiences"),
-                );
-            }
-            if let Some(url) = &p.pushgateway
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
-                at(
-                    &["publish", "prometheus", "pushgateway"],
-                    format!("pushgateway must be an http:// or https:// URL, not `{url}`"),
-                );
-            }
-            let textfile = p.textfile.map(|t| normalize(&base.join(t)));
-            if let Some(t) = &textfile
-                && t.extension().and_then(|e| e.to_str()) != Some("prom")
-            {
-                at(
-                    &["publish", "prometheus", "textfile"],
-                    "the node_exporter textfile collector only reads files ending in `.prom`"
-                        .into(),
-                );
-            }
-            PrometheusPublish {
-                audience,
-                textfile,
-                pushgateway: p.pushgateway,
-            }
-        });
-        let defaults = StorageSettings::default();
-        let storage = match spec.storage {
-            None => defaults,
-            Some(st) => {
-                let mut seconds = |key: &str, value: Option<f64>, default: f64| match value {
-                    Some(v) if !(v.is_finite() && v > 0.0 && v <= MAX_STORAGE_SECONDS) => {
-                        at(
-                            &["storage", key],
-                            format!(
-                                "{key} must be a number of seconds above 0 and at most {MAX_STORAGE_SECONDS} (a week), not {v}"
-                            ),
-                        );
-                        default
-                    }
-                    Some(v) => v,
-                    None => default,
-                };
-                let settings = StorageSettings {
-                    max_retries: st.max_retries.unwrap_or(defaults.max_retries),
-                    retry_timeout_seconds: seconds(
-                        "retry_timeout_seconds",
-                        st.retry_timeout_seconds,
-                        defaults.retry_timeout_seconds,
-                    ),
-                    request_timeout_seconds: seconds(
-                        "request_timeout_seconds",
-                        st.request_timeout_seconds,
-                        defaults.request_timeout_seconds,
-                    ),
-                    connect_timeout_seconds: seconds(
-                        "connect_timeout_seconds",
-                        st.connect_timeout_seconds,
-                        defaults.connect_timeout_seconds,
-                    ),
-                    concurrency: st.concurrency.or(defaults.concurrency),
-                };
-                if settings.concurrency == Some(0) {
-                    at(
-                        &["storage", "concurrency"],
-                        "concurrency must be at least 1".into(),
-                    );
-                }
-                settings
-            }
-        };
+        let prometheus = spec
+            .publish
+            .and_then(|p| p.prometheus)
+            .map(|p| check_prometheus(p, &audiences, base, &mut at));
+        let storage = spec
+            .storage
+            .map_or_else(StorageSettings::default, |st| check_storage(st, &mut at));
         let staging = spec.staging.as_deref().and_then(|value| {
             resolve_store(base, value)
                 .map_err(|e| at(&["staging"], e))
                 .ok()
         });
-        let engine = match spec.engine {
-            None => EngineConfig::default(),
-            Some(engine) => {
-                let memory_limit = engine.memory_limit.and_then(|size| {
-                    let parsed = match size {
-                        SizeSpec::Bytes(0) => Err("must be at least 1 byte".to_string()),
-                        SizeSpec::Bytes(n) => Ok(n),
-                        SizeSpec::Text(text) => parse_bytes(&text),
-                    };
-                    match parsed {
-                        Ok(n) if n < MIN_MEMORY_LIMIT => {
-                            at(
-                                &["engine", "memory_limit"],
-                                format!(
-                                    "memory_limit must be at least 1MiB: the query engine needs a few batches to work with ({n} bytes given)"
-                                ),
-                            );
-                            None
-                        }
-                        Ok(n) => Some(n),
-                        Err(e) => {
-                            at(&["engine", "memory_limit"], format!("memory_limit: {e}"));
-                            None
-                        }
-                    }
-                });
-                let spill_dir = engine.spill_dir.and_then(|dir| {
-                    resolve_local(base, &dir)
-                        .map_err(|e| at(&["engine", "spill_dir"], e))
-                        .ok()
-                });
-                EngineConfig {
-                    memory_limit,
-                    spill_dir,
-                }
-            }
-        };
-        let defaults = Limits::default();
-        let limits = match spec.limits {
-            None => defaults,
-            Some(l) => {
-                let mut size = |key: &str, value: Option<SizeSpec>, default: u64| {
-                    let parsed = match value {
-                        None => return default,
-                        Some(SizeSpec::Bytes(0)) => Err("must be at least 1 byte".to_string()),
-                        Some(SizeSpec::Bytes(n)) => Ok(n),
-                        Some(SizeSpec::Text(text)) => parse_bytes(&text),
-                    };
-                    parsed.unwrap_or_else(|e| {
-                        at(&["limits", key], format!("{key}: {e}"));
-                        default
-                    })
-                };
-                let limits = Limits {
-                    max_record_bytes: size(
-                        "max_record_bytes",
-                        l.max_record_bytes,
-                        defaults.max_record_bytes,
-                    ),
-                    max_columns: l.max_columns.unwrap_or(defaults.max_columns),
-                    max_manifest_bytes: size(
-                        "max_manifest_bytes",
-                        l.max_manifest_bytes,
-                        defaults.max_manifest_bytes,
-                    ),
-                    max_decompressed_bytes: size(
-                        "max_decompressed_bytes",
-                        l.max_decompressed_bytes,
-                        defaults.max_decompressed_bytes,
-                    ),
-                };
-                if limits.max_columns == 0 {
-                    at(
-                        &["limits", "max_columns"],
-                        "max_columns must be at least 1".into(),
-                    );
-                }
-                limits
-            }
-        };
+        let engine = spec
+            .engine
+            .map_or_else(EngineConfig::default, |e| check_engine(e, base, &mut at));
+        let limits = spec
+            .limits
+            .map_or_else(Limits::default, |l| check_limits(l, &mut at));
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -622,12 +486,6 @@ impl Pipeline {
         })
     }
 }
-
-/// The longest timeout a pipeline may set: a week.
-const MAX_STORAGE_SECONDS: f64 = 604_800.0;
-
-/// The smallest memory pool a pipeline may set.
-const MIN_MEMORY_LIMIT: u64 = 1 << 20;
 
 /// A local path, relative to the pipeline's folder unless absolute.
 fn resolve_local(base: &Path, value: &str) -> Result<PathBuf, String> {

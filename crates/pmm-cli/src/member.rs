@@ -1,5 +1,9 @@
 //! The member's commands: `pmm dry-run` (a self-assessment on the member's own files) and
 //! `pmm report` (the same report from a published run, as one audience sees it).
+//!
+//! Why one file of this length (about 580 lines): both commands print the same summary and
+//! write the same report, from two sources (a run on the member's files, a published run);
+//! keeping them together keeps the two outputs the same.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,9 +13,9 @@ use pmm_catalog::{
     Catalog, Disclosure, IncomeGroup, MembersRegistry, Region, StorageSettings, StoreLocation,
     SubmissionManifest, is_member_code,
 };
+use pmm_engine::results;
 use pmm_ingest::{EntryKind, StagedEntry, StagingArea, StoreRoot, open_store};
 use pmm_publish::serve::{latest_run, read_manifest, read_table};
-use pmm_publish::tables;
 use pmm_report::{DatasetFile, Origin, ReportInput};
 use pmm_run::{DryRunOptions, dry_run};
 
@@ -326,7 +330,7 @@ async fn published_peers(url: &str) -> Result<pmm_report::RecordBatch, String> {
     let latest = latest_run(&root).await.map_err(|e| e.to_string())?;
     read_table(
         &root,
-        &format!("{}/public/{}.arrow", latest.path, tables::PEER_STATS),
+        &format!("{}/public/{}.arrow", latest.path, results::PEER_STATS.name),
     )
     .await
     .map_err(|e| e.to_string())
@@ -429,10 +433,10 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
     };
     let loaded = async {
         Ok::<_, pmm_publish::serve::LoadError>((
-            read(tables::INDICATOR_VALUES).await?,
-            read(tables::OUTCOME_SCORES).await?,
-            read(tables::DIMENSION_SCORES).await?,
-            read(tables::PEER_STATS).await?,
+            read(results::INDICATOR_VALUES.name).await?,
+            read(results::OUTCOME_SCORES.name).await?,
+            read(results::DIMENSION_SCORES.name).await?,
+            read(results::PEER_STATS.name).await?,
         ))
     }
     .await;
@@ -446,7 +450,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
     // What only the Secretariat sees: the issues, and what validation found of each file.
     let secretariat = audience == Disclosure::Secretariat;
     let issues = if secretariat {
-        match read(tables::VALIDATION_ISSUES).await {
+        match read(results::VALIDATION_ISSUES.name).await {
             Ok(issues) => Some(issues),
             Err(e) => {
                 eprintln!("error: {e}");

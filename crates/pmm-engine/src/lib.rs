@@ -18,6 +18,8 @@ mod functions;
 mod guard;
 mod scoring;
 
+pub mod results;
+
 pub use check::check_catalog_sql;
 pub use evaluate::{
     DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, TableFile,

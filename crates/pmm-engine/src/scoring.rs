@@ -1,5 +1,9 @@
 //! Scoring, roll-up, peer statistics and disclosure: from evaluated indicator values to the
 //! rows of the result tables. Pure functions over data; no I/O.
+//!
+//! Why one file of this length (about 560 lines): score, level, roll-up, peer statistics and
+//! disclosure are the documented formulas, one after the other, as `docs/catalog.md` states
+//! them; reading them side by side is how they are checked against the documentation.
 
 use std::collections::BTreeMap;
 use std::fmt;

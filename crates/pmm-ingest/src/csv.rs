@@ -15,7 +15,7 @@ use pmm_catalog::Limits;
 use crate::Result;
 use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records, csv_header_fields, limit_exceeded};
-use crate::read::is_download_failure;
+use crate::object_reader::is_download_failure;
 use crate::validate::DatasetValidator;
 
 /// Rows per batch: large enough for vectorised checks, small enough to bound memory.

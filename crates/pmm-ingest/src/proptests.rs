@@ -8,7 +8,7 @@ use std::path::Path;
 use pmm_catalog::{Catalog, Limits};
 use proptest::prelude::*;
 
-use crate::read::read_jsonl;
+use crate::jsonl::read_jsonl;
 use crate::{DatasetOutcome, DatasetValidator, Severity, read_csv};
 
 fn catalog() -> &'static Catalog {

@@ -2,32 +2,29 @@
 //! it is read and staged as it is validated. An input whose fingerprint has a staged entry is
 //! not read at all: its entry gives the rows, issues and counts. A problem with one file
 //! becomes an issue on that dataset; nothing here stops the run but a failing staging store.
+//!
+//! Why one file of this length (about 590 lines before its tests): [`SubmissionReader`] is one
+//! sequence over a submission (manifest, then each file: reuse, read, stage, record) and its
+//! steps share the submission's state; the byte sources, JSON lines and Parquet readers are
+//! in their own modules (`object_reader`, `jsonl`, `parquet_source`, `csv`).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufReader;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::json::ReaderBuilder as JsonReaderBuilder;
-use datafusion::parquet::arrow::ProjectionMask;
-use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use datafusion::parquet::errors::ParquetError;
-use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{Catalog, DatasetContract, SubmissionManifest};
 use serde::{Deserialize, Serialize};
 
-use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::io::{StreamReader, SyncIoBridge};
-
 use crate::csv::READ_BUFFER;
-use crate::csv::feed;
 use crate::discover::{FileFormat, SourceObject, SubmissionFiles};
 use crate::issue::Rule;
 use crate::issue::{Severity, ValidationIssue};
-use crate::limits::{DecompressedLimit, RecordLimit, Records};
-use crate::parquet_source::StoreParquetReader;
+use crate::jsonl::read_jsonl;
+use crate::limits::DecompressedLimit;
+use crate::object_reader::{GzipReader, ObjectReader};
+use crate::parquet_source::read_parquet;
 use crate::schema::table_schema;
 use crate::stage::{
     EntryKind, InputObject, ReadSettings, StagedEntry, StagedFile, StagingArea, fingerprint, now,
@@ -37,7 +34,7 @@ use crate::validate::{DatasetOutcome, DatasetValidator};
 use crate::{Error, Result, read_csv};
 
 /// Rows per batch for Parquet and JSONL.
-const BATCH_ROWS: usize = 65_536;
+pub(crate) const BATCH_ROWS: usize = 65_536;
 
 /// How a run came by an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -531,21 +528,21 @@ pub async fn stage_text(
 }
 
 /// Everything a blocking thread needs to validate one file and stage its rows.
-struct StagingJob {
-    staging: StagingArea,
-    contract: DatasetContract,
-    member: String,
+pub(crate) struct StagingJob {
+    pub(crate) staging: StagingArea,
+    pub(crate) contract: DatasetContract,
+    pub(crate) member: String,
     year: i32,
-    file: String,
-    fingerprint: String,
-    max_invalid_row_fraction: f64,
-    max_columns: u64,
+    pub(crate) file: String,
+    pub(crate) fingerprint: String,
+    pub(crate) max_invalid_row_fraction: f64,
+    pub(crate) max_columns: u64,
 }
 
 impl StagingJob {
     /// Runs `body` over a validator on a blocking thread, the valid rows going to a staged
     /// Parquet file that is kept when the dataset is accepted and discarded otherwise.
-    async fn run<F>(self, body: F) -> Result<StagedDataset>
+    pub(crate) async fn run<F>(self, body: F) -> Result<StagedDataset>
     where
         F: FnOnce(&mut DatasetValidator<'_>) -> Result<()> + Send + 'static,
     {
@@ -591,250 +588,6 @@ impl StagingJob {
         .await
         .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?
     }
-}
-
-/// Chunks of an object in flight between the download and the parser: with the chunk sizes
-/// of object stores (8 KiB to 1 MiB), a few MiB at most per file being read.
-const CHUNKS_IN_FLIGHT: usize = 16;
-
-/// A blocking reader over an object. A local file is read directly (object_store hands over
-/// the open file). A remote object's byte stream is downloaded by an async task ahead of the
-/// parser, over a bounded channel, and read through tokio-util's `StreamReader` and
-/// `SyncIoBridge`. Either way a large file is parsed as it arrives and never held whole in
-/// memory.
-enum ObjectReader {
-    /// A local file, opened by the store.
-    File(std::fs::File),
-    /// Chunks of a remote object.
-    Stream(SyncIoBridge<StreamReader<ReceiverStream<std::io::Result<Bytes>>, Bytes>>),
-}
-
-impl ObjectReader {
-    fn open(result: object_store::GetResult) -> Self {
-        match result.payload {
-            // A whole-object get: the file is at its start.
-            object_store::GetResultPayload::File(file, _) => ObjectReader::File(file),
-            object_store::GetResultPayload::Stream(stream) => ObjectReader::spawn(stream),
-        }
-    }
-
-    /// Must be called inside the runtime; the reader is then read on a blocking thread.
-    fn spawn(mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>) -> Self {
-        let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
-        tokio::spawn(async move {
-            while let Some(chunk) = stream.next().await {
-                let failed = chunk.is_err();
-                let chunk = chunk.map_err(|e| std::io::Error::other(DownloadFailed(e)));
-                // The parser stopped (a rejected dataset): stop downloading.
-                if sender.send(chunk).await.is_err() || failed {
-                    break;
-                }
-            }
-        });
-        ObjectReader::Stream(SyncIoBridge::new(StreamReader::new(ReceiverStream::new(
-            chunks,
-        ))))
-    }
-}
-
-impl Read for ObjectReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            ObjectReader::File(file) => file.read(buf),
-            ObjectReader::Stream(stream) => stream.read(buf),
-        }
-    }
-}
-
-/// A download that failed midway, carried through the parsers' `io::Error`s.
-#[derive(Debug, thiserror::Error)]
-#[error("reading the object failed: {0}")]
-pub(crate) struct DownloadFailed(object_store::Error);
-
-/// Whether an I/O error is a download that broke off (the store's fault, not the file's).
-pub(crate) fn is_download_failure(e: &std::io::Error) -> bool {
-    e.get_ref()
-        .is_some_and(|inner| inner.is::<DownloadFailed>())
-}
-
-/// A gzip decoder whose own errors say that the file is not valid gzip (a failed download
-/// passes through as it is).
-struct GzipReader<R>(flate2::read::MultiGzDecoder<R>);
-
-impl<R: BufRead> Read for GzipReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf).map_err(|e| {
-            if is_download_failure(&e) {
-                e
-            } else {
-                std::io::Error::new(e.kind(), format!("not a valid gzip file: {e}"))
-            }
-        })
-    }
-}
-
-/// JSONL: one JSON object per line, keys named as the contract's columns. Values are read as
-/// text (numbers and booleans too) and converted like CSV values.
-pub(crate) fn read_jsonl(
-    data: impl Read,
-    validator: &mut DatasetValidator<'_>,
-    limits: &pmm_catalog::Limits,
-) -> Result<()> {
-    let data =
-        BufReader::with_capacity(READ_BUFFER, RecordLimit::new(data, Records::Lines, limits));
-    let names: Vec<String> = validator
-        .contract()
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    validator.check_columns(&names);
-    let schema = Arc::new(Schema::new(
-        names
-            .iter()
-            .map(|n| Field::new(n, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    ));
-    let reader = JsonReaderBuilder::new(schema)
-        .with_coerce_primitive(true)
-        .with_batch_size(BATCH_ROWS)
-        .build(data);
-    let reader = match reader {
-        Ok(r) => r,
-        Err(e) => {
-            validator.reject(
-                Rule::Unreadable,
-                None,
-                format!(
-                    "not readable as JSON lines: {}",
-                    crate::text::shown_within(&e.to_string())
-                ),
-            );
-            return Ok(());
-        }
-    };
-    feed(reader, validator, |e| {
-        format!(
-            "not readable as JSON lines: {}",
-            crate::text::shown_within(e)
-        )
-    })
-}
-
-/// Whether a Parquet error came from the store rather than the file.
-fn from_store(e: &ParquetError) -> bool {
-    matches!(e, ParquetError::External(_))
-}
-
-/// Rejects a dataset whose file is not readable as Parquet (or could not be fetched).
-fn not_parquet(validator: &mut DatasetValidator<'_>, error: &ParquetError) {
-    if from_store(error) {
-        validator.reject_transient(format!("cannot read the object: {error}"));
-    } else {
-        validator.reject(
-            Rule::Unreadable,
-            None,
-            format!(
-                "not a readable Parquet file: {}",
-                crate::text::shown_within(&error.to_string())
-            ),
-        );
-    }
-}
-
-/// Parquet: read with the store's range requests, only the contract's columns, natively
-/// typed; decoded, validated and staged on a blocking thread.
-async fn read_parquet(
-    root: &StoreRoot,
-    object: &SourceObject,
-    job: StagingJob,
-) -> Result<StagedDataset> {
-    let reader = StoreParquetReader::new(root.store.clone(), object.key.clone(), object.size);
-    let builder = match ParquetRecordBatchStreamBuilder::new(reader).await {
-        Ok(b) => b,
-        Err(e) => {
-            return job
-                .run(move |validator| {
-                    not_parquet(validator, &e);
-                    Ok(())
-                })
-                .await;
-        }
-    };
-    let names: Vec<String> = builder
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let wanted: Vec<String> = names
-        .iter()
-        .filter(|n| job.contract.column(n).is_some())
-        .cloned()
-        .collect();
-    let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.iter().map(String::as_str));
-    let stream = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build();
-    let handle = tokio::runtime::Handle::current();
-    let max_columns = job.max_columns;
-    job.run(move |validator| {
-        if names.len() as u64 > max_columns {
-            validator.reject(
-                Rule::MaxColumns,
-                None,
-                format!(
-                    "the file has {} columns, more than {max_columns} (limits.max_columns): it is not read",
-                    names.len()
-                ),
-            );
-            return Ok(());
-        }
-        if !validator.check_columns(&names) {
-            return Ok(());
-        }
-        validator.use_columns(&wanted);
-        let mut stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                not_parquet(validator, &e);
-                return Ok(());
-            }
-        };
-        let mut next_record = 1u64;
-        while let Some(batch) = handle.block_on(stream.next()) {
-            match batch {
-                Ok(batch) => {
-                    validator.push_columns(batch.columns(), next_record)?;
-                    next_record += batch.num_rows() as u64;
-                    if validator.is_rejected() {
-                        break;
-                    }
-                }
-                Err(e) if from_store(&e) => {
-                    validator.reject_transient(format!(
-                        "reading the object failed past record {}: {e}",
-                        next_record.saturating_sub(1)
-                    ));
-                    break;
-                }
-                Err(e) => {
-                    validator.reject(
-                        Rule::Unreadable,
-                        None,
-                        format!(
-                            "the Parquet file cannot be read past record {}: {e}",
-                            next_record.saturating_sub(1)
-                        ),
-                    );
-                    break;
-                }
-            }
-        }
-        Ok(())
-    })
-    .await
 }
 
 #[cfg(test)]

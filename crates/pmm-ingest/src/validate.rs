@@ -2,6 +2,11 @@
 //! the year column and keys. Works a batch at a time; keys are tracked across batches. The valid
 //! rows of each batch go to a [`RowSink`] as soon as they are checked (the run's sink writes them
 //! to staging), so a file is never held whole in memory.
+//!
+//! Why one file of this length (about 720 lines): [`DatasetValidator`] is the hot loop of a
+//! run, and its checks (types, enums, ranges, ordering, year, keys) share one row cursor and
+//! one set of counters per column; split across files, the per-row path would be harder to
+//! read as the single pass it is and to keep fast.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -11,6 +11,8 @@ use pmm_ingest::{Severity, ValidationIssue};
 use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::manifest::RunManifest;
+use pmm_engine::results::{self, column as c};
+
 use crate::tables;
 
 /// The media type of the text exposition format.
@@ -68,10 +70,10 @@ impl AudienceTables {
     /// Each table with its file name (without `.arrow`).
     pub fn named(&self) -> [(&'static str, &RecordBatch); 4] {
         [
-            (tables::INDICATOR_VALUES, &self.indicator_values),
-            (tables::OUTCOME_SCORES, &self.outcome_scores),
-            (tables::DIMENSION_SCORES, &self.dimension_scores),
-            (tables::PEER_STATS, &self.peer_stats),
+            (results::INDICATOR_VALUES.name, &self.indicator_values),
+            (results::OUTCOME_SCORES.name, &self.outcome_scores),
+            (results::DIMENSION_SCORES.name, &self.dimension_scores),
+            (results::PEER_STATS.name, &self.peer_stats),
         ]
     }
 }
@@ -150,7 +152,7 @@ pub struct MetricsText {
     pub samples: usize,
 }
 
-const MEMBER_LABELS: [&str; 4] = ["member", "region", "income_group", "year"];
+const MEMBER_LABELS: [&str; 4] = [c::MEMBER, c::REGION, c::INCOME_GROUP, c::YEAR];
 
 fn gauge(
     registry: &Registry,
@@ -200,11 +202,11 @@ impl TableGauges<'_> {
         measure: &'static str,
     ) -> Result<usize, MetricsError> {
         let values: &Float64Array = column(self.batch, self.table, measure, "float64")?;
-        let year: &Int64Array = column(self.batch, self.table, "year", "int64")?;
+        let year: &Int64Array = column(self.batch, self.table, c::YEAR, "int64")?;
         let columns = labels
             .iter()
             .map(|&l| {
-                if l == "year" {
+                if l == c::YEAR {
                     Ok(None)
                 } else {
                     column::<StringArray>(self.batch, self.table, l, "utf8").map(Some)
@@ -234,19 +236,23 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
     let indicator_labels: Vec<&str> = MEMBER_LABELS
         .iter()
         .copied()
-        .chain(["dimension", "outcome", "indicator"])
+        .chain([c::DIMENSION, c::OUTCOME, c::INDICATOR])
         .collect();
     let outcome_labels: Vec<&str> = MEMBER_LABELS
         .iter()
         .copied()
-        .chain(["dimension", "outcome"])
+        .chain([c::DIMENSION, c::OUTCOME])
         .collect();
-    let dimension_labels: Vec<&str> = MEMBER_LABELS.iter().copied().chain(["dimension"]).collect();
-    let peer_labels = ["year", "indicator", "group_kind", "group"];
+    let dimension_labels: Vec<&str> = MEMBER_LABELS
+        .iter()
+        .copied()
+        .chain([c::DIMENSION])
+        .collect();
+    let peer_labels = [c::YEAR, c::INDICATOR, c::GROUP_KIND, c::GROUP];
 
     let indicators = TableGauges {
         batch: &tables.indicator_values,
-        table: "indicator_values",
+        table: results::INDICATOR_VALUES.name,
     };
     let mut samples = indicators.fill(
         &gauge(
@@ -256,7 +262,7 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
             &indicator_labels,
         )?,
         &indicator_labels,
-        "value",
+        c::VALUE,
     )?;
     samples += indicators.fill(
         &gauge(
@@ -266,11 +272,11 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
             &indicator_labels,
         )?,
         &indicator_labels,
-        "score",
+        c::SCORE,
     )?;
     samples += TableGauges {
         batch: &tables.outcome_scores,
-        table: "outcome_scores",
+        table: results::OUTCOME_SCORES.name,
     }
     .fill(
         &gauge(
@@ -280,11 +286,11 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
             &outcome_labels,
         )?,
         &outcome_labels,
-        "score",
+        c::SCORE,
     )?;
     samples += TableGauges {
         batch: &tables.dimension_scores,
-        table: "dimension_scores",
+        table: results::DIMENSION_SCORES.name,
     }
     .fill(
         &gauge(
@@ -294,11 +300,11 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
             &dimension_labels,
         )?,
         &dimension_labels,
-        "score",
+        c::SCORE,
     )?;
     samples += TableGauges {
         batch: &tables.peer_stats,
-        table: "peer_stats",
+        table: results::PEER_STATS.name,
     }
     .fill(
         &gauge(
@@ -308,7 +314,7 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
             &peer_labels,
         )?,
         &peer_labels,
-        "median",
+        c::MEDIAN,
     )?;
 
     let pipeline = health.pipeline.as_str();
@@ -356,110 +362,4 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
 
     let text = TextEncoder::new().encode_to_string(&registry.gather())?;
     Ok(MetricsText { text, samples })
-}
-
-/// One sample of the text exposition format.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// Metric name.
-    pub name: String,
-    /// Labels by name.
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// Value.
-    pub value: f64,
-}
-
-/// Reads back the samples of exposition text as [`encode`] writes it (no timestamps; label
-/// values with `\\`, `\"` and `\n` escapes). For checks of what reached a file, a Pushgateway or
-/// a scrape; comment lines are skipped.
-pub fn parse_samples(text: &str) -> Result<Vec<Sample>, String> {
-    let mut samples = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |what: &str| format!("line {}: {what}: {line}", number + 1);
-        let (name, rest) = match line.find(['{', ' ']) {
-            Some(i) => line.split_at(i),
-            None => return Err(bad("no value")),
-        };
-        let mut labels = std::collections::BTreeMap::new();
-        let mut rest = rest;
-        if let Some(inner) = rest.strip_prefix('{') {
-            let mut chars = inner.char_indices().peekable();
-            let mut end = None;
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '}' => {
-                        end = Some(i);
-                        break;
-                    }
-                    ',' | ' ' => continue,
-                    _ => {
-                        let eq = inner[i..].find('=').ok_or_else(|| bad("label without ="))? + i;
-                        let key = inner[i..eq].to_string();
-                        while chars.peek().is_some_and(|&(j, _)| j <= eq + 1) {
-                            chars.next();
-                        }
-                        let mut value = String::new();
-                        let mut closed = false;
-                        while let Some((_, c)) = chars.next() {
-                            match c {
-                                '\\' => match chars.next() {
-                                    Some((_, 'n')) => value.push('\n'),
-                                    Some((_, other)) => value.push(other),
-                                    None => return Err(bad("dangling escape")),
-                                },
-                                '"' => {
-                                    closed = true;
-                                    break;
-                                }
-                                other => value.push(other),
-                            }
-                        }
-                        if !closed {
-                            return Err(bad("unterminated label value"));
-                        }
-                        labels.insert(key, value);
-                    }
-                }
-            }
-            let end = end.ok_or_else(|| bad("no closing brace"))?;
-            rest = &inner[end + 1..];
-        }
-        let value = rest
-            .split_whitespace()
-            .next()
-            .ok_or_else(|| bad("no value"))?;
-        let value = match value {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            v => v.parse::<f64>().map_err(|_| bad("value is not a number"))?,
-        };
-        samples.push(Sample {
-            name: name.to_string(),
-            labels,
-            value,
-        });
-    }
-    Ok(samples)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn samples_read_back_with_escapes() {
-        let text = "# HELP m x\n# TYPE m gauge\nm{a=\"1\",b=\"q\\\"x\\\\y\"} 2.5\nn 3\n";
-        let samples = parse_samples(text).unwrap();
-        assert_eq!(samples.len(), 2);
-        assert_eq!(samples[0].name, "m");
-        assert_eq!(samples[0].labels["b"], "q\"x\\y");
-        assert_eq!(samples[0].value, 2.5);
-        assert_eq!(samples[1].name, "n");
-        assert!(samples[1].labels.is_empty());
-        assert!(parse_samples("m{a=\"1} 2\n").is_err());
-    }
 }

@@ -11,7 +11,9 @@ use pmm_ingest::{StoreRoot, ValidationIssue, count_write};
 
 use crate::manifest::{LatestPointer, RunManifest};
 use crate::metrics::{self, AudienceTables};
-use crate::tables::{self, VALIDATION_ISSUES};
+use pmm_engine::results::VALIDATION_ISSUES;
+
+use crate::tables;
 
 /// The files of one run, written under `runs/<run_id>/` and then `latest.json`.
 pub struct Publication<'a> {
@@ -121,7 +123,7 @@ impl Publication<'_> {
         for (name, batch) in tables
             .named()
             .into_iter()
-            .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES, b)))
+            .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES.name, b)))
         {
             let relative = format!("runs/{}/{}/{name}.arrow", self.run_id, audience);
             self.put(&relative, tables::ipc_file(batch)?).await?;

@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::manifest::{LatestPointer, RunManifest};
 use crate::metrics::{AudienceTables, CONTENT_TYPE, MetricsText, RunHealth, encode};
-use crate::tables::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
+use pmm_engine::results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
 
 /// What `pmm serve` serves, and how often it looks for a new run.
 #[derive(Debug, Clone)]
@@ -155,10 +155,10 @@ pub async fn load_run(
     }
     let table = |name: &str| format!("{path}/{audience}/{name}.arrow");
     let tables = AudienceTables {
-        indicator_values: read_table(root, &table(INDICATOR_VALUES)).await?,
-        outcome_scores: read_table(root, &table(OUTCOME_SCORES)).await?,
-        dimension_scores: read_table(root, &table(DIMENSION_SCORES)).await?,
-        peer_stats: read_table(root, &table(PEER_STATS)).await?,
+        indicator_values: read_table(root, &table(INDICATOR_VALUES.name)).await?,
+        outcome_scores: read_table(root, &table(OUTCOME_SCORES.name)).await?,
+        dimension_scores: read_table(root, &table(DIMENSION_SCORES.name)).await?,
+        peer_stats: read_table(root, &table(PEER_STATS.name)).await?,
     };
     Ok(LoadedRun {
         run_id: run_id.to_string(),

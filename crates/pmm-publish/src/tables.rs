@@ -1,37 +1,17 @@
-//! The result tables as Arrow record batches, with the exact columns and types of the
-//! product's contract, and their encoding as Arrow IPC files.
+//! The result tables as Arrow record batches, and their encoding as Arrow IPC files. Names,
+//! columns and types come from the contract in [`pmm_engine::results`]; this module fills
+//! the columns in that order.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::ipc::writer::FileWriter;
+use pmm_engine::results::{
+    DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
+};
 use pmm_engine::{IndicatorRow, PeerRow, ScoreRow};
 use pmm_ingest::ValidationIssue;
-
-/// The name of the `indicator_values` table (its file is `<name>.arrow`).
-pub const INDICATOR_VALUES: &str = "indicator_values";
-/// The name of the `outcome_scores` table.
-pub const OUTCOME_SCORES: &str = "outcome_scores";
-/// The name of the `dimension_scores` table.
-pub const DIMENSION_SCORES: &str = "dimension_scores";
-/// The name of the `peer_stats` table.
-pub const PEER_STATS: &str = "peer_stats";
-/// The name of the `validation_issues` table (the Secretariat's only).
-pub const VALIDATION_ISSUES: &str = "validation_issues";
-
-/// Columns: (name, type, nullable).
-type Columns = [(&'static str, DataType, bool)];
-
-fn schema(columns: &Columns) -> Arc<Schema> {
-    Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(n, t, null)| Field::new(*n, t.clone(), *null))
-            .collect::<Vec<_>>(),
-    ))
-}
 
 fn text<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(values))
@@ -57,39 +37,15 @@ fn constant_year(year: i32, n: usize) -> ArrayRef {
     Arc::new(Int64Array::from(vec![i64::from(year); n]))
 }
 
-const S: DataType = DataType::Utf8;
-const F: DataType = DataType::Float64;
-const I: DataType = DataType::Int64;
-
 /// `indicator_values`.
 pub fn indicator_values(
     run_id: &str,
     year: i32,
     rows: &[IndicatorRow],
 ) -> Result<RecordBatch, ArrowError> {
-    let columns: &Columns = &[
-        ("run_id", S, false),
-        ("year", I, false),
-        ("member", S, false),
-        ("region", S, false),
-        ("income_group", S, false),
-        ("dimension", S, false),
-        ("outcome", S, false),
-        ("indicator", S, false),
-        ("status", S, false),
-        ("value", F, true),
-        ("numerator", F, true),
-        ("denominator", F, true),
-        ("unit", S, false),
-        ("score", F, true),
-        ("level", I, true),
-        ("disclosure", S, false),
-        ("assessment", S, false),
-        ("definition_hash", S, false),
-    ];
     let n = rows.len();
     RecordBatch::try_new(
-        schema(columns),
+        INDICATOR_VALUES.schema(),
         vec![
             constant_text(run_id, n),
             constant_year(year, n),
@@ -120,24 +76,6 @@ pub fn scores(
     rows: &[ScoreRow],
     with_outcome: bool,
 ) -> Result<RecordBatch, ArrowError> {
-    let mut columns: Vec<(&'static str, DataType, bool)> = vec![
-        ("run_id", S, false),
-        ("year", I, false),
-        ("member", S, false),
-        ("region", S, false),
-        ("income_group", S, false),
-        ("dimension", S, false),
-    ];
-    if with_outcome {
-        columns.push(("outcome", S, false));
-    }
-    columns.extend([
-        ("status", S, false),
-        ("score", F, true),
-        ("level", I, true),
-        ("coverage", F, true),
-        ("disclosure", S, false),
-    ]);
     let n = rows.len();
     let mut arrays = vec![
         constant_text(run_id, n),
@@ -159,31 +97,22 @@ pub fn scores(
         floats(rows.iter().map(|r| r.coverage)),
         text(rows.iter().map(|r| r.disclosure.as_str())),
     ]);
-    RecordBatch::try_new(schema(&columns), arrays)
+    let table = if with_outcome {
+        &OUTCOME_SCORES
+    } else {
+        &DIMENSION_SCORES
+    };
+    RecordBatch::try_new(table.schema(), arrays)
 }
 
 /// `peer_stats`.
 pub fn peer_stats(run_id: &str, year: i32, rows: &[PeerRow]) -> Result<RecordBatch, ArrowError> {
-    let columns: &Columns = &[
-        ("run_id", S, false),
-        ("year", I, false),
-        ("indicator", S, false),
-        ("group_kind", S, false),
-        ("group", S, false),
-        ("n", I, false),
-        ("mean", F, true),
-        ("median", F, true),
-        ("p25", F, true),
-        ("p75", F, true),
-        ("min", F, true),
-        ("max", F, true),
-    ];
     let n = rows.len();
     let stat = |f: fn(&pmm_engine::PeerStats) -> f64| {
         floats(rows.iter().map(move |r| r.stats.as_ref().map(f)))
     };
     RecordBatch::try_new(
-        schema(columns),
+        PEER_STATS.schema(),
         vec![
             constant_text(run_id, n),
             constant_year(year, n),
@@ -206,22 +135,9 @@ pub fn validation_issues(
     run_id: &str,
     rows: &[ValidationIssue],
 ) -> Result<RecordBatch, ArrowError> {
-    let columns: &Columns = &[
-        ("run_id", S, false),
-        ("year", I, false),
-        ("member", S, false),
-        ("dataset", S, true),
-        ("file", S, true),
-        ("row", I, true),
-        ("column", S, true),
-        ("rule", S, false),
-        ("severity", S, false),
-        ("message", S, false),
-        ("count", I, false),
-    ];
     let n = rows.len();
     RecordBatch::try_new(
-        schema(columns),
+        VALIDATION_ISSUES.schema(),
         vec![
             constant_text(run_id, n),
             ints(rows.iter().map(|r| Some(i64::from(r.year)))),

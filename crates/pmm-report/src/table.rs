@@ -3,6 +3,8 @@
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 
+use pmm_engine::results::column as c;
+
 use crate::ReportError;
 
 /// A result table: its batch and the rows picked.
@@ -26,12 +28,12 @@ impl<'a> Table<'a> {
             name,
             rows: (0..batch.num_rows()).collect(),
         };
-        if batch.schema().index_of("member").is_ok() {
+        if batch.schema().index_of(c::MEMBER).is_ok() {
             let rows = table
                 .rows
                 .iter()
                 .copied()
-                .filter(|&i| table.text("member", i).ok().flatten() == Some(member))
+                .filter(|&i| table.text(c::MEMBER, i).ok().flatten() == Some(member))
                 .collect();
             table.rows = rows;
         }

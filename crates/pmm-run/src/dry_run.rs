@@ -18,6 +18,7 @@ use pmm_catalog::{
     Catalog, DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE,
     Disclosure, IncomeGroup, Member, Region, StorageSettings, StoreLocation, SubmissionManifest,
 };
+use pmm_engine::results;
 use pmm_engine::{EngineSettings, ResultTables, ScoringOptions, score_and_roll_up};
 use pmm_ingest::{
     DatasetOutcome, Discovery, ReadSettings, StagingArea, SubmissionReader, ValidationIssue,
@@ -278,7 +279,7 @@ pub async fn dry_run(
     for (name, batch) in tables
         .named()
         .into_iter()
-        .chain([(tables::VALIDATION_ISSUES, &issues_table)])
+        .chain([(results::VALIDATION_ISSUES.name, &issues_table)])
     {
         let relative = format!("{}/{name}.arrow", Disclosure::Secretariat.as_str());
         let bytes = tables::ipc_file(batch).map_err(|e| internal(&e))?;

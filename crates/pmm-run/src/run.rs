@@ -1,5 +1,10 @@
 //! One run of a pipeline, end to end: discover, read and stage (or reuse what is staged),
 //! evaluate, score, publish.
+//!
+//! Why one file of this length (about 750 lines): [`run_pipeline`] reads top to bottom as the
+//! run's steps in the order they take effect (nothing is published before everything is
+//! computed, `latest.json` last), and that order is the thing to see at once. The steps'
+//! helpers (assembling result rows, reading every submission, exporting metrics) sit below it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -163,3 +163,28 @@ fn yaml_is_parsed_in_one_module() {
         .collect();
     assert_eq!(users, vec!["crates/pmm-catalog/src/yaml.rs".to_string()]);
 }
+
+/// A source file (tests aside) past about 500 lines says at its top why it is kept whole.
+#[test]
+fn long_source_files_say_why_they_are_long() {
+    let mut files = Vec::new();
+    rust_files(&repo_root().join("crates"), &mut files);
+    let mut unexplained = Vec::new();
+    for path in files {
+        let in_tests = path.components().any(|c| c.as_os_str() == "tests");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines = text.lines().count();
+        let header: String = text
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !in_tests && lines > 520 && !header.contains("Why ") {
+            unexplained.push(format!("{} ({lines} lines)", path.display()));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "files over 500 lines with no `Why ...` at their top: {unexplained:?}"
+    );
+}

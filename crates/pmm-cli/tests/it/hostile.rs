@@ -4,6 +4,7 @@
 //! grows with the file instead of the limit. And a file behind a symbolic link leaks into no
 //! output, log line or metric.
 
+use pmm_engine::results::VALIDATION_ISSUES;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -129,7 +130,7 @@ fn the_largest_hostile_files_cost_what_the_limits_allow() {
             .unwrap()
             .unwrap()
             .path()
-            .join("secretariat/validation_issues.arrow");
+            .join(VALIDATION_ISSUES.path("secretariat"));
         let bytes = std::fs::read(issues).unwrap();
         assert!(
             bytes.windows(rule.len()).any(|w| w == rule.as_bytes()),
@@ -201,7 +202,7 @@ fn a_file_behind_a_symbolic_link_reaches_no_output_log_or_metric() {
             .unwrap()
             .unwrap()
             .path()
-            .join("secretariat/validation_issues.arrow"),
+            .join(VALIDATION_ISSUES.path("secretariat")),
     )
     .unwrap();
     assert!(

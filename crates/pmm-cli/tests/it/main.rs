@@ -5,6 +5,8 @@
 
 mod cases;
 mod depcheck;
+#[path = "../../../../tests/support/exposition.rs"]
+mod exposition;
 mod hostile;
 mod indicators;
 mod member;

@@ -4,6 +4,7 @@
 //! requests nothing, the public report holds nothing above public, and a dry run opens no
 //! network socket.
 
+use pmm_engine::results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -96,7 +97,7 @@ fn a_dry_run_gives_the_rows_of_a_full_run() {
         };
         for (table, keys, values) in [
             (
-                "indicator_values.arrow",
+                INDICATOR_VALUES.file_name(),
                 &["indicator"][..],
                 &[
                     "status",
@@ -108,19 +109,19 @@ fn a_dry_run_gives_the_rows_of_a_full_run() {
                 ][..],
             ),
             (
-                "outcome_scores.arrow",
+                OUTCOME_SCORES.file_name(),
                 &["outcome"][..],
                 &["status", "score", "level", "coverage"][..],
             ),
             (
-                "dimension_scores.arrow",
+                DIMENSION_SCORES.file_name(),
                 &["dimension"][..],
                 &["status", "score", "level", "coverage"][..],
             ),
         ] {
             let expected =
                 member_rows(&full[&format!("secretariat/{table}")], member, keys, values);
-            let got = member_rows(&read(table), member, keys, values);
+            let got = member_rows(&read(&table), member, keys, values);
             assert!(!expected.is_empty(), "{member} {table}");
             assert_eq!(
                 got, expected,
@@ -341,7 +342,7 @@ fn the_report_opens_offline_with_every_kpi_and_the_numbers_of_the_tables() {
 
         // Every KPI has its row, with the value and score of the result table, exactly.
         let values = without_run_id(
-            std::fs::read(out.path().join("secretariat/indicator_values.arrow")).unwrap(),
+            std::fs::read(out.path().join(INDICATOR_VALUES.path("secretariat"))).unwrap(),
         );
         let table = member_rows(&values, "XA", &["indicator"], &["status", "value", "score"]);
         assert_eq!(table.len(), 29);
@@ -563,7 +564,7 @@ fn the_public_report_holds_nothing_above_public() {
     );
     assert_eq!(run.status.code(), Some(0));
     let (tables, _) = local_tables(published.path());
-    let all = &tables["secretariat/indicator_values.arrow"];
+    let all = &tables[INDICATOR_VALUES.path("secretariat").as_str()];
     // XE discloses some KPIs publicly and keeps others for WCO or the Secretariat.
     let levels = member_rows(all, "XE", &["indicator"], &["disclosure", "value"]);
     let hidden: Vec<&String> = levels

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pmm_publish::metrics::{Sample, parse_samples};
+use crate::exposition::{Sample, parse_samples};
 use serde_json::Value;
 
 use crate::{Server, free_port, pmm, repo_root, text};

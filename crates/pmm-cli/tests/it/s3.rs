@@ -3,6 +3,7 @@
 //! same results. The `garage` binary comes from `bash .ci/run` (`cargo install garage`, cached
 //! in ~/.cache/pmm-tools); `PMM_GARAGE` can name another.
 
+use pmm_engine::results::VALIDATION_ISSUES;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -621,7 +622,7 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("XB 2024"), "{stdout}");
     let (got, _) = s3_tables(&garage, "faults/results").await;
-    let issues = &got["secretariat/validation_issues.arrow"];
+    let issues = &got[VALIDATION_ISSUES.path("secretariat").as_str()];
     let members = issues[0].column_by_name("member").unwrap();
     let messages = issues[0].column_by_name("message").unwrap();
     let (members, messages) = (

@@ -3,6 +3,7 @@
 //! per distinct `limits:`), so the test also shows that no member's files stop the others.
 //! Adding a case is adding a folder.
 
+use pmm_engine::results::VALIDATION_ISSUES;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -254,7 +255,7 @@ async fn every_case_of_the_bad_input_corpus_gets_its_expected_issues() {
             .await
             .unwrap_or_else(|e| panic!("the corpus run with {limits:?} failed: {e}"));
         let run = dir.path().join("results/runs").join(&summary.run_id);
-        let (_, issues) = read_table(&run.join("secretariat/validation_issues.arrow"));
+        let (_, issues) = read_table(&run.join(VALIDATION_ISSUES.path("secretariat")));
         for case in group {
             let e = &case.expected;
             let mut problems = Vec::new();

@@ -2,6 +2,7 @@
 //! from the run's own `secretariat/indicator_values` (every value with its disclosure level),
 //! with a percentile written for this test, and compared with every row each audience got.
 
+use pmm_engine::results::{INDICATOR_VALUES, PEER_STATS};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -38,10 +39,10 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 }
 
 fn check_run(run: &Path, min_group_size: usize) {
-    let (_, values) = read_table(&run.join("secretariat/indicator_values.arrow"));
+    let (_, values) = read_table(&run.join(INDICATOR_VALUES.path("secretariat")));
     let mut hidden_somewhere = 0;
     for audience in ["public", "wco", "secretariat"] {
-        let (_, peers) = read_table(&run.join(format!("{audience}/peer_stats.arrow")));
+        let (_, peers) = read_table(&run.join(PEER_STATS.path(audience)));
         assert!(!peers.is_empty(), "{audience}: no peer statistics");
         let seen = levels_seen_by(audience);
         for row in &peers {
@@ -113,7 +114,7 @@ async fn each_audience_gets_the_peer_statistics_of_the_values_it_may_see() {
     // A public statistic over public values never equals a hidden value by construction;
     // spot-check that some public group is smaller than the secretariat's.
     let count = |audience: &str| -> BTreeMap<String, i64> {
-        read_table(&run.join(format!("{audience}/peer_stats.arrow")))
+        read_table(&run.join(PEER_STATS.path(audience)))
             .1
             .iter()
             .filter(|r| r["group_kind"].text() == "global")

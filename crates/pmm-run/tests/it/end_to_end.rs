@@ -1,6 +1,9 @@
 //! A whole run over synthesized submissions, each fault of the ingestion issue injected on a
 //! different member, plus one hand-made member (XZ) whose figures are computed by hand.
 
+use pmm_engine::results::{
+    DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
+};
 use std::path::{Path, PathBuf};
 
 use pmm_catalog::Pipeline;
@@ -158,9 +161,13 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     // Every row as the run that kept all rows in memory, before staging, made it. Not the
     // issues: they still hold XG's 50 MB line whole in a column name (100 MB of golden text;
     // the hostile-input work cuts it), and are checked one by one below.
-    assert_golden(&run, "end_to_end", &["secretariat/validation_issues.arrow"]);
+    assert_golden(
+        &run,
+        "end_to_end",
+        &[VALIDATION_ISSUES.path("secretariat").as_str()],
+    );
 
-    let (schema, values) = read_table(&run.join("secretariat/indicator_values.arrow"));
+    let (schema, values) = read_table(&run.join(INDICATOR_VALUES.path("secretariat")));
     let names: Vec<&str> = schema.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -249,7 +256,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         "missing_data"
     );
 
-    let (_, outcomes) = read_table(&run.join("secretariat/outcome_scores.arrow"));
+    let (_, outcomes) = read_table(&run.join(OUTCOME_SCORES.path("secretariat")));
     let outcome = |o: &str| find(&outcomes, &[("member", "XZ"), ("outcome", o)]).clone();
     close(outcome("tfec.paperless_trade")["score"].float(), 62.5);
     close(outcome("tfec.trust_with_trade")["coverage"].float(), 0.5); // the AEO variation is missing
@@ -276,7 +283,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         "insufficient_coverage"
     );
 
-    let (_, dimensions) = read_table(&run.join("secretariat/dimension_scores.arrow"));
+    let (_, dimensions) = read_table(&run.join(DIMENSION_SCORES.path("secretariat")));
     let dimension = |d: &str| find(&dimensions, &[("member", "XZ"), ("dimension", d)]).clone();
     close(dimension("tfec")["score"].float(), 63.69054580896686);
     close(dimension("tfec")["coverage"].float(), 10.0 / 11.0);
@@ -287,7 +294,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     close(overall["coverage"].float(), 0.3939393939393939);
 
     // Audience filtering: public sees XZ's public rows and nothing derived from the hidden KPI.
-    let (_, public_values) = read_table(&run.join("public/indicator_values.arrow"));
+    let (_, public_values) = read_table(&run.join(INDICATOR_VALUES.path("public")));
     assert!(
         public_values
             .iter()
@@ -299,7 +306,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         !public_values.iter().any(|r| r["member"].text() == "XZ"
             && r["indicator"].text() == "tfec.physical_inspection_rate")
     );
-    let (_, public_outcomes) = read_table(&run.join("public/outcome_scores.arrow"));
+    let (_, public_outcomes) = read_table(&run.join(OUTCOME_SCORES.path("public")));
     assert!(
         public_outcomes
             .iter()
@@ -308,7 +315,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     assert!(!public_outcomes.iter().any(
         |r| r["member"].text() == "XZ" && r["outcome"].text() == "tfec.risk_based_facilitation"
     ));
-    let (_, public_dimensions) = read_table(&run.join("public/dimension_scores.arrow"));
+    let (_, public_dimensions) = read_table(&run.join(DIMENSION_SCORES.path("public")));
     assert!(!public_dimensions.iter().any(
         |r| r["member"].text() == "XZ" && ["tfec", "overall"].contains(&r["dimension"].text())
     ));
@@ -318,10 +325,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
             .any(|r| r["member"].text() == "XZ" && r["dimension"].text() == "od")
     );
     assert!(
-        !run.join("public/validation_issues.arrow").exists(),
+        !run.join(VALIDATION_ISSUES.path("public")).exists(),
         "issues are for the Secretariat only"
     );
-    let (_, wco_values) = read_table(&run.join("wco/indicator_values.arrow"));
+    let (_, wco_values) = read_table(&run.join(INDICATOR_VALUES.path("wco")));
     assert!(
         wco_values
             .iter()
@@ -329,7 +336,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     );
 
     // The faults: each member's broken dataset is rejected, its other data still counts.
-    let (_, issues) = read_table(&run.join("secretariat/validation_issues.arrow"));
+    let (_, issues) = read_table(&run.join(VALIDATION_ISSUES.path("secretariat")));
     let issue = |member: &str, rule: &str| {
         issues
             .iter()
@@ -447,7 +454,7 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
 
     // Peer statistics: n counts the members with a value (all of them for the Secretariat;
     // `disclosure.rs` checks the other audiences); small groups have no statistics.
-    let (_, peers) = read_table(&run.join("secretariat/peer_stats.arrow"));
+    let (_, peers) = read_table(&run.join(PEER_STATS.path("secretariat")));
     let global = find(
         &peers,
         &[

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use crate::exposition::{Sample, parse_samples};
 use pmm_catalog::{Disclosure, Pipeline};
-use pmm_publish::metrics::{Sample, parse_samples};
 use pmm_run::{NoProgress, RunOptions, RunSummary, run_pipeline};
 use pmm_synth::{FormatChoice, SynthOptions, synthesize};
 
