@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cases;
+mod cloud;
 mod depcheck;
+mod emulators;
 #[path = "../../../../tests/support/exposition.rs"]
 mod exposition;
 mod hostile;

@@ -344,14 +344,28 @@ async fn metrics_reach_prometheus_by_textfile_pushgateway_and_serve() {
         .unwrap();
 
     let push_port = free_port();
+    // Debian's Pushgateway persists to /var/lib/prometheus/pushgateway.data unless told
+    // otherwise, and would load what any earlier Pushgateway on the machine left there: this
+    // one keeps its state in the test's own folder.
     let pushgateway = Server::start(
         "pushgateway",
         "prometheus-pushgateway",
-        &[format!("--web.listen-address=127.0.0.1:{push_port}")],
+        &[
+            format!("--web.listen-address=127.0.0.1:{push_port}"),
+            format!(
+                "--persistence.file={}",
+                root.join("pushgateway.data").display()
+            ),
+        ],
         &logs,
     );
     let push_url = format!("http://127.0.0.1:{push_port}");
     wait_ready(&client, &format!("{push_url}/-/ready"), &pushgateway).await;
+    let (_, before) = get(&client, &format!("{push_url}/metrics")).await.unwrap();
+    assert!(
+        !before.lines().any(|l| l.starts_with("pmm_")),
+        "the Pushgateway starts with pmm series it did not get from this test:\n{before}"
+    );
 
     // The demo's data, with metrics for the public audience by all three ways.
     let results = root.join("results");

@@ -10,15 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::aws::AmazonS3Builder;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{Server, Tables, free_port, local_tables, pmm_env, repo_root, text, without_run_id};
+use crate::cloud::{Cloud, demo_gives_the_local_rows, local_reference, write_pipeline};
+use crate::{Server, free_port, pmm_env, repo_root, text};
 
 const KEY_ID: &str = "GK0123456789abcdef01234567";
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -38,6 +36,8 @@ fn garage_binary() -> PathBuf {
 struct Garage {
     _server: Server,
     endpoint: String,
+    /// The bucket as the tests and `pmm` reach it.
+    cloud: Cloud,
     _dir: tempfile::TempDir,
 }
 
@@ -110,9 +110,25 @@ impl Garage {
         garage(&[
             "bucket", "allow", "--read", "--write", "--owner", BUCKET, "--key", "pmm",
         ]);
+        let endpoint = format!("http://127.0.0.1:{s3_port}");
+        let store = AmazonS3Builder::new()
+            .with_bucket_name(BUCKET)
+            .with_access_key_id(KEY_ID)
+            .with_secret_access_key(SECRET)
+            .with_endpoint(&endpoint)
+            .with_allow_http(true)
+            .with_region("garage")
+            .build()
+            .unwrap();
         Garage {
             _server: server,
-            endpoint: format!("http://127.0.0.1:{s3_port}"),
+            cloud: Cloud {
+                store: Arc::new(store),
+                url: format!("s3://{BUCKET}"),
+                env: Garage::env(&endpoint),
+                secrets: vec![SECRET.to_string()],
+            },
+            endpoint,
             _dir: dir,
         }
     }
@@ -130,304 +146,12 @@ impl Garage {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
     }
-
-    fn store(&self) -> AmazonS3 {
-        AmazonS3Builder::new()
-            .with_bucket_name(BUCKET)
-            .with_access_key_id(KEY_ID)
-            .with_secret_access_key(SECRET)
-            .with_endpoint(&self.endpoint)
-            .with_allow_http(true)
-            .with_region("garage")
-            .build()
-            .unwrap()
-    }
-
-    /// Uploads a local folder under `prefix`.
-    async fn upload(&self, from: &Path, prefix: &str) {
-        let store = self.store();
-        let mut stack = vec![from.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let relative = path
-                    .strip_prefix(from)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let key = Key::parse(format!("{prefix}/{relative}")).unwrap();
-                store
-                    .put(&key, PutPayload::from(std::fs::read(&path).unwrap()))
-                    .await
-                    .unwrap();
-            }
-        }
-    }
-
-    async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        match self.store().get(&Key::parse(key).unwrap()).await {
-            Ok(r) => Some(r.bytes().await.unwrap().to_vec()),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => panic!("{key}: {e}"),
-        }
-    }
-
-    async fn keys(&self, prefix: &str) -> Vec<String> {
-        let store = self.store();
-        let prefix = Key::parse(prefix).unwrap();
-        let mut keys: Vec<String> = store
-            .list(Some(&prefix))
-            .map(|m| m.unwrap().location.to_string())
-            .collect()
-            .await;
-        keys.sort();
-        keys
-    }
-}
-
-/// A pipeline over the demo's sample data, reading and writing where told.
-fn write_pipeline(dir: &Path, name: &str, source: &str, members: &str, results: &str) -> PathBuf {
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(
-        &path,
-        format!(
-            "name: {name}\nyear: 2024\ncatalog: {}/indicators\nmembers: {members}\nsource: {source}\nresults: {results}\n\
-             storage:\n  max_retries: 8\n  retry_timeout_seconds: 20\n  request_timeout_seconds: 10\n  connect_timeout_seconds: 2\n",
-            repo_root().display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
-async fn s3_tables(garage: &Garage, prefix: &str) -> (Tables, Value) {
-    let latest: Value =
-        serde_json::from_slice(&garage.get(&format!("{prefix}/latest.json")).await.unwrap())
-            .unwrap();
-    let run = format!("{prefix}/{}", latest["path"].as_str().unwrap());
-    let manifest: Value =
-        serde_json::from_slice(&garage.get(&format!("{run}/manifest.json")).await.unwrap())
-            .unwrap();
-    let mut tables = Tables::new();
-    for file in manifest["files"].as_array().unwrap() {
-        let file = file.as_str().unwrap();
-        let name = file.split_once('/').unwrap().1.split_once('/').unwrap().1;
-        let bytes = garage
-            .get(&format!("{prefix}/{file}"))
-            .await
-            .unwrap_or_else(|| panic!("{file} is listed in the manifest but missing"));
-        tables.insert(name.to_string(), without_run_id(bytes));
-    }
-    (tables, manifest)
-}
-
-/// Input objects of a run manifest as (path, size).
-fn inputs(manifest: &Value) -> Vec<(String, u64)> {
-    manifest["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["path"].as_str().unwrap().to_string(),
-                i["size"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-/// The local run of the demo data, as the reference.
-fn local_reference(dir: &Path) -> (Tables, Value) {
-    let examples = repo_root().join("examples");
-    let pipeline = write_pipeline(
-        dir,
-        "local",
-        &examples.join("submissions").display().to_string(),
-        &examples.join("members.yaml").display().to_string(),
-        "local-results",
-    );
-    let output = pmm_env(dir, &["run", pipeline.to_str().unwrap()], &[]);
-    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
-    local_tables(&dir.join("local-results"))
-}
-
-async fn upload_demo(garage: &Garage, prefix: &str) {
-    let examples = repo_root().join("examples");
-    garage
-        .upload(
-            &examples.join("submissions"),
-            &format!("{prefix}/submissions"),
-        )
-        .await;
-    garage
-        .store()
-        .put(
-            &Key::parse(format!("{prefix}/members.yaml")).unwrap(),
-            PutPayload::from(std::fs::read(examples.join("members.yaml")).unwrap()),
-        )
-        .await
-        .unwrap();
-}
-
-fn s3_pipeline(dir: &Path, name: &str, prefix: &str) -> PathBuf {
-    write_pipeline(
-        dir,
-        name,
-        &format!("s3://{BUCKET}/{prefix}/submissions"),
-        &format!("s3://{BUCKET}/{prefix}/members.yaml"),
-        &format!("s3://{BUCKET}/{prefix}/results"),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_run_gives_the_rows_of_the_local_run() {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
     let garage = Garage::start();
-    upload_demo(&garage, "same").await;
-    let (expected, local_manifest) = local_reference(dir);
-
-    let pipeline = s3_pipeline(dir, "s3-same", "same");
-    let output = pmm_env(
-        dir,
-        &["run", pipeline.to_str().unwrap()],
-        &Garage::env(&garage.endpoint),
-    );
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains(&format!("results: s3://{BUCKET}/same/results/runs/")),
-        "{stdout}"
-    );
-    for secret in [SECRET, KEY_ID] {
-        assert!(
-            !stdout.contains(secret) && !stderr.contains(secret),
-            "a credential is printed"
-        );
-    }
-    let (got, manifest) = s3_tables(&garage, "same/results").await;
-    assert_eq!(got.len(), 13);
-    assert_eq!(
-        got, expected,
-        "the same rows from S3 as from the local folder"
-    );
-    // Every input object is recorded with its size and the store's ETag.
-    assert_eq!(inputs(&manifest), inputs(&local_manifest));
-    assert!(
-        manifest["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["etag"].is_string()),
-        "{manifest}"
-    );
-    assert_eq!(
-        manifest["source"],
-        format!("s3://{BUCKET}/same/submissions")
-    );
-    // Nothing but results and staged data under the results prefix, and a latest.json naming
-    // the run.
-    let keys = garage.keys("same/results").await;
-    let results: Vec<&String> = keys
-        .iter()
-        .filter(|k| !k.starts_with("same/results/staging/"))
-        .collect();
-    assert_eq!(results.len(), 13 + 2, "{results:#?}");
-    let staged_data = |keys: &[String]| -> Vec<String> {
-        keys.iter()
-            .filter(|k| k.starts_with("same/results/staging/member="))
-            .cloned()
-            .collect()
-    };
-    let staged = staged_data(&keys);
-    assert!(
-        staged.iter().any(|k| k.ends_with(".parquet")) && staged.len() > 100,
-        "the valid rows are staged on S3 beside the results: {keys:#?}"
-    );
-    assert!(
-        manifest["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["status"] != "reused"),
-        "{manifest}"
-    );
-
-    // A second run reuses every staged input from S3 and gives the same rows.
-    let output = pmm_env(
-        dir,
-        &["run", pipeline.to_str().unwrap()],
-        &Garage::env(&garage.endpoint),
-    );
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("inputs: 0 read and staged"), "{stdout}");
-    let (again, manifest) = s3_tables(&garage, "same/results").await;
-    assert_eq!(again, expected, "the same rows from staged data on S3");
-    assert!(
-        manifest["inputs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["status"] != "read"),
-        "{manifest}"
-    );
-    assert_eq!(
-        staged_data(&garage.keys("same/results").await),
-        staged,
-        "nothing new is staged"
-    );
-
-    // `pmm serve` reads the run back from S3.
-    let latest: Value =
-        serde_json::from_slice(&garage.get("same/results/latest.json").await.unwrap()).unwrap();
-    let port = free_port();
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_pmm"))
-        .args(["serve", "--results", &format!("s3://{BUCKET}/same/results")])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .envs(Garage::env(&garage.endpoint))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let health: Value = loop {
-        let answer = client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await;
-        if let Ok(answer) = answer
-            && answer.status() == 200
-        {
-            break serde_json::from_str(&answer.text().await.unwrap()).unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pmm serve never loaded the S3 run"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let metrics = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let _ = serve.kill();
-    let _ = serve.wait();
-    assert_eq!(health["run_id"], latest["run_id"]);
-    assert!(
-        metrics.contains("pmm_run_last_success_timestamp_seconds{pipeline=\"s3-same\"}"),
-        "{metrics}"
-    );
-    assert!(health["samples"].as_u64().unwrap() > 100, "{health}");
+    demo_gives_the_local_rows(&garage.cloud, "same", "etag").await;
 }
 
 /// What the fault proxy does to requests.
@@ -571,11 +295,11 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let garage = Garage::start();
-    upload_demo(&garage, "faults").await;
+    garage.cloud.upload_demo("faults").await;
     let (expected, _) = local_reference(dir);
     let faults = Arc::new(Faults::default());
     let proxy = start_proxy(garage.endpoint.clone(), faults.clone()).await;
-    let pipeline = s3_pipeline(dir, "s3-faults", "faults");
+    let pipeline = garage.cloud.pipeline(dir, "s3-faults", "faults");
     let run = |endpoint: &str| {
         pmm_env(
             dir,
@@ -594,10 +318,16 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
         injected * 4 >= requests && injected >= 20,
         "{injected} faults in {requests} requests"
     );
-    let (got, _) = s3_tables(&garage, "faults/results").await;
+    let (got, _) = garage.cloud.tables("faults/results").await;
     assert_eq!(got, expected, "the same rows through a flaky store");
-    let first: Value =
-        serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
+    let first: Value = serde_json::from_slice(
+        &garage
+            .cloud
+            .get("faults/results/latest.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     faults.flaky.store(false, Ordering::SeqCst);
 
     // One member's objects keep failing: its datasets are rejected with an issue, the run goes
@@ -621,7 +351,7 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("XB 2024"), "{stdout}");
-    let (got, _) = s3_tables(&garage, "faults/results").await;
+    let (got, _) = garage.cloud.tables("faults/results").await;
     let issues = &got[VALIDATION_ISSUES.path("secretariat").as_str()];
     let members = issues[0].column_by_name("member").unwrap();
     let messages = issues[0].column_by_name("message").unwrap();
@@ -643,14 +373,20 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
         "XB's files are each an issue: {unreadable}"
     );
     *faults.fail_objects.lock().unwrap() = None;
-    let second: Value =
-        serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
+    let second: Value = serde_json::from_slice(
+        &garage
+            .cloud
+            .get("faults/results/latest.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert_ne!(first["run_id"], second["run_id"]);
     // A store failure is not staged: the next run reads XB's files again, and only those.
-    let (_, failed_manifest) = s3_tables(&garage, "faults/results").await;
+    let (_, failed_manifest) = garage.cloud.tables("faults/results").await;
     let output = run_fresh(&proxy);
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
-    let (got, manifest) = s3_tables(&garage, "faults/results").await;
+    let (got, manifest) = garage.cloud.tables("faults/results").await;
     assert_eq!(got, expected, "XB's data is back");
     for input in manifest["inputs"].as_array().unwrap() {
         let path = input["path"].as_str().unwrap();
@@ -666,8 +402,14 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
             assert_eq!(input["status"], "reused", "{path}");
         }
     }
-    let second: Value =
-        serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
+    let second: Value = serde_json::from_slice(
+        &garage
+            .cloud
+            .get("faults/results/latest.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
 
     // A results store that keeps failing: exit 1, and latest.json still names the last run.
     faults.fail_writes.store(true, Ordering::SeqCst);
@@ -675,8 +417,14 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("cannot write the results"), "{stderr}");
-    let latest: Value =
-        serde_json::from_slice(&garage.get("faults/results/latest.json").await.unwrap()).unwrap();
+    let latest: Value = serde_json::from_slice(
+        &garage
+            .cloud
+            .get("faults/results/latest.json")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(latest, second);
     faults.fail_writes.store(false, Ordering::SeqCst);
 
@@ -698,8 +446,8 @@ async fn two_runs_racing_leave_latest_naming_a_complete_run() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let garage = Garage::start();
-    upload_demo(&garage, "race").await;
-    let pipeline = s3_pipeline(dir, "s3-race", "race");
+    garage.cloud.upload_demo("race").await;
+    let pipeline = garage.cloud.pipeline(dir, "s3-race", "race");
     let env = Garage::env(&garage.endpoint);
     let local = write_pipeline(
         dir,
@@ -735,18 +483,20 @@ async fn two_runs_racing_leave_latest_naming_a_complete_run() {
             ids.push(stdout.split_whitespace().nth(1).unwrap().to_string());
         }
         let (latest, complete): (Value, Vec<String>) = if round == 0 {
-            let latest: Value =
-                serde_json::from_slice(&garage.get("race/results/latest.json").await.unwrap())
-                    .unwrap();
+            let latest: Value = serde_json::from_slice(
+                &garage.cloud.get("race/results/latest.json").await.unwrap(),
+            )
+            .unwrap();
             let run = latest["path"].as_str().unwrap().to_string();
             let manifest: Value = serde_json::from_slice(
                 &garage
+                    .cloud
                     .get(&format!("race/results/{run}/manifest.json"))
                     .await
                     .unwrap(),
             )
             .unwrap();
-            let keys = garage.keys("race/results").await;
+            let keys = garage.cloud.keys("race/results").await;
             let missing = manifest["files"]
                 .as_array()
                 .unwrap()
