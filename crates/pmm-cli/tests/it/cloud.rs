@@ -249,6 +249,16 @@ pub async fn demo_gives_the_local_rows(cloud: &Cloud, prefix: &str, version: &st
             .cloned()
             .collect()
     };
+    // No credential in any object the run wrote: results, manifest, staged rows and entries.
+    for key in &keys {
+        let bytes = cloud.get(key).await.unwrap();
+        for secret in &cloud.secrets {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{key} holds a credential"
+            );
+        }
+    }
     let staged = staged_data(&keys);
     assert!(
         staged.iter().any(|k| k.ends_with(".parquet")) && staged.len() > 100,
