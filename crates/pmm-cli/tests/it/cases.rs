@@ -60,7 +60,7 @@ fn golden_cases_of_validate_and_test() {
 fn run_case(base: &Path, case: &Path) -> String {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(base, dir.path());
-    overlay(case, dir.path());
+    overlay(case, dir.path(), true);
     if let Ok(remove) = std::fs::read_to_string(case.join("remove")) {
         for line in remove.lines().filter(|l| !l.trim().is_empty()) {
             let path = dir.path().join(line.trim());
@@ -95,17 +95,18 @@ fn run_case(base: &Path, case: &Path) -> String {
     shown
 }
 
-/// Copies a case's own files over the base, keeping their relative paths.
-fn overlay(from: &Path, to: &Path) {
+/// Copies a case's own files over the base, keeping their relative paths (`top`: the case
+/// folder itself, whose `cmd`, `expected.txt` and `remove` are not overlays).
+fn overlay(from: &Path, to: &Path, top: bool) {
     for entry in sorted_entries(from) {
         let name = entry.file_name().unwrap();
-        if from.join("cmd").exists() && CASE_FILES.iter().any(|f| name == *f) {
+        if top && CASE_FILES.iter().any(|f| name == *f) {
             continue;
         }
         let target = to.join(name);
         if entry.is_dir() {
             std::fs::create_dir_all(&target).unwrap();
-            overlay(&entry, &target);
+            overlay(&entry, &target, false);
         } else {
             std::fs::copy(&entry, &target).unwrap();
         }

@@ -451,11 +451,11 @@ fn header(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// An object name as the XML API's path carries it (percent-encoded, `/` as `%2F`).
 fn percent_decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn status(code: u16, body: &str) -> axum::response::Response {
