@@ -36,7 +36,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
 use pmm_ingest::{StagedFile, StoreRoot, table_schema};
 
-use crate::functions::{hours_between, percentile_exact};
+use crate::functions::register_functions;
 use crate::guard::{check_read_only, read_only, tidy};
 use crate::{Error, Result};
 
@@ -226,9 +226,8 @@ impl Engine {
     /// A session with the catalog's functions and, for each dataset `files` admits, its table
     /// over the staged files of the years it gives (empty with none), plus `submitted`.
     fn session(&self, years: impl Fn(&str) -> Option<BTreeSet<i32>>) -> Result<SessionContext> {
-        let ctx = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
-        ctx.register_udf(hours_between());
-        ctx.register_udaf(percentile_exact());
+        let mut ctx = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+        register_functions(&mut ctx)?;
         for (name, (schema, files)) in &self.tables {
             let Some(years) = years(name) else {
                 continue;

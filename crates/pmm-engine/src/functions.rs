@@ -16,6 +16,7 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{Result, ScalarValue, plan_err};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -23,6 +24,15 @@ use datafusion::logical_expr::{
     ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::physical_plan::expressions::Literal;
+
+/// Registers every function of this module on a session, a session state, or any other
+/// function registry: the one place that lists them, for every kind of session that plans or
+/// executes indicator SQL (functions travel in plans by name, so each side needs them).
+pub fn register_functions(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    registry.register_udf(Arc::new(hours_between()))?;
+    registry.register_udaf(Arc::new(percentile_exact()))?;
+    Ok(())
+}
 
 /// `hours_between(start, end)` as a DataFusion scalar function.
 pub fn hours_between() -> ScalarUDF {
@@ -201,7 +211,20 @@ pub fn type7_sorted(values: &[f64], fraction: f64) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{hours, type7};
+    use super::{hours, register_functions, type7};
+    use datafusion::execution::FunctionRegistry;
+    use datafusion::execution::SessionStateBuilder;
+
+    /// A bare session state (as an executor builds one) knows the functions once they are
+    /// registered on it, and not before.
+    #[test]
+    fn register_functions_puts_every_function_on_a_session_state() {
+        let mut state = SessionStateBuilder::new().build();
+        assert!(state.udf("hours_between").is_err());
+        register_functions(&mut state).unwrap();
+        assert!(state.udf("hours_between").is_ok());
+        assert!(state.udaf("percentile_exact").is_ok());
+    }
 
     #[test]
     fn hours_between_extreme_timestamps_does_not_overflow() {

@@ -26,7 +26,7 @@ pub use evaluate::{
     default_memory_limit,
 };
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
-pub use functions::{hours_between, percentile_exact, type7, type7_sorted};
+pub use functions::{hours_between, percentile_exact, register_functions, type7, type7_sorted};
 pub use guard::{Refusal, check_read_only, read_only};
 pub use scoring::{
     IndicatorRow, MemberContext, OVERALL, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow,
