@@ -7,6 +7,7 @@
 // The binary's job is to print: its output is the product here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cluster;
 mod gc;
 mod indicators;
 mod member;
@@ -112,6 +113,21 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 15.0)]
         refresh: f64,
     },
+    /// Run a Ballista scheduler that knows pmm's SQL functions.
+    ///
+    /// The coordinator of an Apache DataFusion Ballista cluster for indicator SQL: a client
+    /// connects with `df://HOST:PORT`, executors register with `pmm executor --scheduler
+    /// HOST:PORT`. (A pipeline setting that sends a run's queries to a cluster is not there
+    /// yet: see docs/distributed.md.) Listens on 127.0.0.1 unless told otherwise. Stops on
+    /// Ctrl-C or SIGTERM; exits 1 when it cannot listen.
+    Scheduler(cluster::SchedulerArgs),
+    /// Run a Ballista executor that knows pmm's SQL functions.
+    ///
+    /// Registers with the scheduler and runs the tasks of the queries it is given. Reads
+    /// staged data from the object store the plans name, with the same environment variables
+    /// as `pmm run`. Listens on 127.0.0.1 unless told otherwise. Stops on Ctrl-C or SIGTERM;
+    /// exits 1 when it cannot listen or reach the scheduler.
+    Executor(cluster::ExecutorArgs),
     /// Write realistic synthetic submissions for demos, tests and benchmarks.
     ///
     /// Writes OUT/members.yaml and OUT/submissions/member=CODE/year=YYYY/ for year T and T-1:
@@ -356,6 +372,8 @@ fn main() -> ExitCode {
                 refresh,
             } => serve::run(&results, audience.into(), listen, refresh).await,
             Command::Validate { pipelines, catalog } => validate::run(pipelines, catalog).await,
+            Command::Scheduler(args) => cluster::scheduler(args).await,
+            Command::Executor(args) => cluster::executor(args).await,
             Command::DryRun(args) => member::run_dry_run(args).await,
             Command::Report(args) => member::run_report(args).await,
             Command::Gc {

@@ -5,6 +5,7 @@
 
 mod cases;
 mod cloud;
+mod cluster;
 mod depcheck;
 mod emulators;
 #[path = "../../../../tests/support/exposition.rs"]
