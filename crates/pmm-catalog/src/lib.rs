@@ -44,6 +44,24 @@ pub fn is_member_code(code: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
+/// The line on which each id was first defined, to report later definitions against the
+/// first (a plain map's `insert` would answer with the latest one on a third definition).
+#[derive(Default)]
+pub(crate) struct FirstSeen<'a>(std::collections::HashMap<&'a str, usize>);
+
+impl<'a> FirstSeen<'a> {
+    /// Records `key` at `line` unless it was seen before; returns the first line it was seen on.
+    pub(crate) fn insert(&mut self, key: &'a str, line: usize) -> Option<usize> {
+        match self.0.entry(key) {
+            std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(line);
+                None
+            }
+        }
+    }
+}
+
 /// Reads a local text file, turning a missing file or bad UTF-8 into a [`Problem`] there.
 pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
     let bytes = std::fs::read(path)

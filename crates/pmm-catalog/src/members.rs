@@ -1,7 +1,6 @@
 //! The members registry: the administrations a run reads, with the region and income group
 //! their results are grouped by.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::problem::{Location, Problems};
 use crate::yaml::{self, SourceText};
-use crate::{is_member_code, read_text};
+use crate::{FirstSeen, is_member_code, read_text};
 
 /// The six WCO regions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -140,7 +139,7 @@ impl MembersRegistry {
         let file: RegistryFile = yaml::parse(path, text)?;
         let source = SourceText::new(text);
         let mut problems = Problems::new();
-        let mut seen: HashMap<&str, usize> = HashMap::new();
+        let mut seen = FirstSeen::default();
         for (i, m) in file.members.iter().enumerate() {
             let at: Location = source.item("members", i);
             if !is_member_code(&m.code) {

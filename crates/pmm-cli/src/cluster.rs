@@ -72,7 +72,9 @@ pub(crate) async fn scheduler(args: SchedulerArgs) -> anyhow::Result<u8> {
     tracing::info!(%address, "pmm scheduler listening; executors register with --scheduler {address}");
     start_server(cluster, address, Arc::new(config))
         .await
-        .with_context(|| format!("the scheduler on {address} stopped"))?;
+        .with_context(|| {
+            format!("the scheduler on {address} stopped (is another process on that port? --port chooses another)")
+        })?;
     Ok(0)
 }
 
@@ -103,6 +105,11 @@ pub(crate) async fn executor(args: ExecutorArgs) -> anyhow::Result<u8> {
     );
     start_executor_process(Arc::new(config))
         .await
-        .with_context(|| format!("the executor (scheduler {}) stopped", args.scheduler))?;
+        .with_context(|| {
+            format!(
+                "the executor stopped: check that `pmm scheduler` runs at {} and that this machine reaches it, and that ports {} and {} are free",
+                args.scheduler, args.port, args.grpc_port
+            )
+        })?;
     Ok(0)
 }

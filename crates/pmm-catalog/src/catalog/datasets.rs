@@ -1,12 +1,12 @@
 //! `datasets/<name>.yaml`: one dataset contract per file (columns, types, enum values, key,
 //! the year column and the cross-column rules the validator enforces).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::is_identifier;
+use crate::FirstSeen;
 use crate::model::{ColumnContract, ColumnRule, ColumnType, DatasetContract};
 use crate::problem::Problems;
 use crate::yaml::{self, SourceText};
@@ -91,7 +91,7 @@ pub(super) fn check_dataset(
             .map(|c| c.column_type.clone())
     };
     let mut columns = Vec::new();
-    let mut seen = HashSetWithLine::default();
+    let mut seen = FirstSeen::default();
     for (i, c) in spec.columns.iter().enumerate() {
         let at = source.item("columns", i);
         let mut complain =
@@ -265,19 +265,4 @@ fn is_ordered(t: &ColumnType) -> bool {
         t,
         ColumnType::Int | ColumnType::Decimal | ColumnType::Date | ColumnType::Timestamp
     )
-}
-
-#[derive(Default)]
-struct HashSetWithLine<'a>(HashMap<&'a str, usize>);
-
-impl<'a> HashSetWithLine<'a> {
-    fn insert(&mut self, key: &'a str, line: usize) -> Option<usize> {
-        match self.0.get(key) {
-            Some(first) => Some(*first),
-            None => {
-                self.0.insert(key, line);
-                None
-            }
-        }
-    }
 }

@@ -1,12 +1,12 @@
 //! `dimensions.yaml` and `outcomes.yaml`: the four dimensions, the expected outcomes under
 //! them, and their weights.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
 use super::{is_identifier, one};
+use crate::FirstSeen;
 use crate::model::{Dimension, Outcome};
 use crate::problem::{Location, Problems};
 use crate::yaml::{self, SourceText};
@@ -65,9 +65,9 @@ pub(super) fn check_dimensions(path: &Path, text: &str, problems: &mut Problems)
         }
     };
     let source = SourceText::new(text);
-    let mut seen = HashMap::new();
+    let mut seen = FirstSeen::default();
     let mut out = Vec::new();
-    for (i, d) in file.dimensions.into_iter().enumerate() {
+    for (i, d) in file.dimensions.iter().enumerate() {
         let at = source.item("dimensions", i);
         if !is_identifier(&d.id) {
             problems.at(
@@ -79,7 +79,7 @@ pub(super) fn check_dimensions(path: &Path, text: &str, problems: &mut Problems)
                 ),
             );
         }
-        if let Some(first) = seen.insert(d.id.clone(), at.line) {
+        if let Some(first) = seen.insert(&d.id, at.line) {
             problems.at(
                 path,
                 at,
@@ -91,9 +91,9 @@ pub(super) fn check_dimensions(path: &Path, text: &str, problems: &mut Problems)
         }
         check_weight(d.weight, "dimension", path, at, problems);
         out.push(Dimension {
-            id: d.id,
-            name: d.name,
-            name_fr: d.name_fr,
+            id: d.id.clone(),
+            name: d.name.clone(),
+            name_fr: d.name_fr.clone(),
             weight: d.weight,
         });
     }
@@ -109,9 +109,9 @@ pub(super) fn check_outcomes(path: &Path, text: &str, problems: &mut Problems) -
         }
     };
     let source = SourceText::new(text);
-    let mut seen = HashMap::new();
+    let mut seen = FirstSeen::default();
     let mut out = Vec::new();
-    for (i, o) in file.outcomes.into_iter().enumerate() {
+    for (i, o) in file.outcomes.iter().enumerate() {
         let at = source.item("outcomes", i);
         if o.id.split_once('.').map(|(d, _)| d) != Some(o.dimension.as_str()) {
             problems.at(
@@ -123,7 +123,7 @@ pub(super) fn check_outcomes(path: &Path, text: &str, problems: &mut Problems) -
                 ),
             );
         }
-        if let Some(first) = seen.insert(o.id.clone(), at.line) {
+        if let Some(first) = seen.insert(&o.id, at.line) {
             problems.at(
                 path,
                 at,
@@ -135,10 +135,10 @@ pub(super) fn check_outcomes(path: &Path, text: &str, problems: &mut Problems) -
         }
         check_weight(o.weight, "outcome", path, at, problems);
         out.push(Outcome {
-            id: o.id,
-            dimension: o.dimension,
-            name: o.name,
-            name_fr: o.name_fr,
+            id: o.id.clone(),
+            dimension: o.dimension.clone(),
+            name: o.name.clone(),
+            name_fr: o.name_fr.clone(),
             weight: o.weight,
         });
     }

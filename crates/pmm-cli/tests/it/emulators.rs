@@ -14,7 +14,6 @@
 //! CI uses a fork of the emulator that has the XML API.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,7 +32,7 @@ use pmm_publish::{Latest, Publication};
 
 use crate::Server;
 use crate::cloud::{Cloud, demo_gives_the_local_rows};
-use crate::free_port;
+use crate::{free_port, tool};
 
 const CONTAINER: &str = "pmm";
 /// Azurite's one account and its well-known key (public, in Microsoft's documentation).
@@ -42,16 +41,6 @@ const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 /// A marker in the fake service account's private key: it must appear in no output.
 const GCS_FAKE_KEY: &str = "fake-private-key-7c1d5e";
-
-fn tool(variable: &str, cached: &str, fallback: &str) -> String {
-    if let Some(path) = std::env::var_os(variable) {
-        return path.to_string_lossy().into_owned();
-    }
-    std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".cache/pmm-tools").join(cached))
-        .filter(|p| p.is_file())
-        .map_or(fallback.to_string(), |p| p.display().to_string())
-}
 
 /// Waits until something accepts connections on `port`.
 async fn wait_for_port(port: u16, server: &Server) {
@@ -341,11 +330,11 @@ impl XmlUploads {
                 response
             }
             ("POST", Some((bucket, name))) if query.contains_key("uploadId") => {
-                let parts = self.uploads.lock().unwrap().remove(&query["uploadId"]);
-                let Some(parts) = parts else {
+                let uploaded = self.uploads.lock().unwrap().remove(&query["uploadId"]);
+                let Some(uploaded) = uploaded else {
                     return status(404, "no such upload");
                 };
-                let whole: Vec<u8> = parts.into_values().flat_map(|b| b.to_vec()).collect();
+                let whole: Vec<u8> = uploaded.into_values().flat_map(|b| b.to_vec()).collect();
                 self.upload(bucket, name, Bytes::from(whole), None).await
             }
             ("DELETE", Some(_)) if query.contains_key("uploadId") => {

@@ -98,6 +98,18 @@ impl Drop for Server {
     }
 }
 
+/// A server program the tests start: the path in `variable` when set, else the copy
+/// `bash .ci/run` installs under ~/.cache/pmm-tools/`cached`, else `fallback` on the PATH.
+pub fn tool(variable: &str, cached: &str, fallback: &str) -> String {
+    if let Some(path) = std::env::var_os(variable) {
+        return path.to_string_lossy().into_owned();
+    }
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/pmm-tools").join(cached))
+        .filter(|p| p.is_file())
+        .map_or(fallback.to_string(), |p| p.display().to_string())
+}
+
 /// A loopback port nobody listens on (at the moment of asking).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -16,20 +16,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::cloud::{Cloud, demo_gives_the_local_rows, local_reference, write_pipeline};
-use crate::{Server, free_port, pmm_env, repo_root, text};
+use crate::{Server, free_port, pmm_env, repo_root, text, tool};
 
 const KEY_ID: &str = "GK0123456789abcdef01234567";
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const BUCKET: &str = "pmm";
 
 fn garage_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("PMM_GARAGE") {
-        return PathBuf::from(path);
-    }
-    let cached = std::env::var_os("HOME")
-        .map(|home| PathBuf::from(home).join(".cache/pmm-tools/bin/garage"))
-        .filter(|p| p.is_file());
-    cached.unwrap_or_else(|| PathBuf::from("garage"))
+    PathBuf::from(tool("PMM_GARAGE", "bin/garage", "garage"))
 }
 
 /// A single-node Garage on loopback with one key and one bucket, stopped when dropped.
