@@ -12,7 +12,11 @@
 #            tables loaded once. DuckDB validates nothing: it is the cost of the queries alone.
 # and prints ratios: pmm / duckdb, rerun / pmm. At 1x, when a Garage binary is at hand
 # (PMM_GARAGE, or ~/.cache/pmm-tools/bin/garage as .ci/run builds it), `pmm run` also reads
-# from and writes to a Garage S3 server on loopback (row "s3").
+# from and writes to a Garage S3 server on loopback (row "s3"). At 1x, `pmm run` also runs with
+# `engine.ballista` on a cluster of `pmm scheduler` and two `pmm executor`s (one task slot
+# each) on this machine (row "ballista"; BALLISTA=0 leaves it out); the lines under the table
+# give, for each format, the time of the "computing indicators" stage in one process and on
+# the cluster, and the cluster processes' peak memory (summed).
 #
 #   bash bench/run.sh                                   # the reference size, 1x and 5x
 #   SCALES=1 MEMBERS=5 DECLARATIONS=50000 bash bench/run.sh   # smaller
@@ -27,7 +31,8 @@ cargo build --quiet --release -p pmm-cli
 pmm="$CARGO_TARGET_DIR/release/pmm"
 work=$(mktemp -d "${TMPDIR:-/tmp}/pmm-bench.XXXXXX")
 garage_pid=""
-trap '[ -n "$garage_pid" ] && kill "$garage_pid"; rm -rf "$work"' EXIT
+cluster_pids=()
+trap '[ -n "$garage_pid" ] && kill "$garage_pid"; [ ${#cluster_pids[@]} -gt 0 ] && kill "${cluster_pids[@]}"; rm -rf "$work"' EXIT
 
 garage="${PMM_GARAGE:-$HOME/.cache/pmm-tools/bin/garage}"
 key=GK0123456789abcdef01234567
@@ -67,19 +72,44 @@ upload() {
       -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --upload-file "$1" "$URL/$(printf %s "$1" | sed s/=/%3D/g)"' _ {})
 }
 
-# Runs a command; prints "seconds peak_mib" of it (peak resident memory of the process tree's
-# largest process, as getrusage reports it).
+# Runs a command; prints "seconds peak_mib compute_s" of it (peak resident memory of the process
+# tree's largest process, as getrusage reports it; the duration of pmm's "computing indicators"
+# stage from its log, "-" when it has none).
 measure() {
   python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
+import re, resource, subprocess, sys, time
 start = time.monotonic()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 seconds = time.monotonic() - start
 if done.returncode != 0:
     sys.stderr.write(done.stderr.decode())
     sys.exit(done.returncode)
-print(f"{seconds:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f}")
+found = re.search(r"computing indicators done in ([0-9.]+) s", done.stderr.decode())
+print(f"{seconds:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} "
+      f"{found.group(1) if found else '-'}")
 PY
+}
+
+# A Ballista cluster on loopback: `pmm scheduler` and two `pmm executor`s with one task slot
+# each (this machine's cores, shared as a two-machine cluster would not).
+scheduler_port=39950
+start_cluster() {
+  "$pmm" scheduler --bind "127.0.0.1:$scheduler_port" > "$work/scheduler.log" 2>&1 &
+  cluster_pids+=($!)
+  for i in 1 2; do
+    "$pmm" executor --scheduler "127.0.0.1:$scheduler_port" --concurrency 1 \
+      --work-dir "$work/executor-$i" > "$work/executor-$i.log" 2>&1 &
+    cluster_pids+=($!)
+  done
+  until [ "$(grep -c 'Received register executor request' "$work/scheduler.log")" -ge 2 ]; do sleep 0.3; done
+}
+# Peak resident memory of the cluster's processes so far, summed, in MiB.
+cluster_mib() {
+  local kib=0 pid
+  for pid in "${cluster_pids[@]}"; do
+    kib=$((kib + $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")))
+  done
+  echo $((kib / 1024))
 }
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 percent() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
@@ -87,6 +117,9 @@ percent() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
 echo "pmm run over $MEMBERS members x $DECLARATIONS declarations x scale (T and T-1, all 8 datasets), $(nproc) cores, $(date -u +%F)"
 with_s3=false
 if [ -x "$garage" ]; then start_garage; with_s3=true; fi
+with_ballista=false
+if [ "${BALLISTA:-1}" != 0 ]; then start_cluster; with_ballista=true; fi
+notes=()
 printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' \
   scale format store input_MB pmm_s pmm_MiB duckdb_s duck_MiB "pmm/duck" rerun_s rerun1_s rerun/pmm rerun1/pmm
 for scale in $SCALES; do
@@ -103,13 +136,13 @@ source: submissions
 results: results
 YAML
     input_mb=$(du -sm "$dir/submissions" | cut -f1)
-    read -r run_s run_mib < <(measure "$pmm" run "$dir/pipeline.yaml")
-    read -r rerun_s _ < <(measure "$pmm" run "$dir/pipeline.yaml")
+    read -r run_s run_mib compute_s < <(measure "$pmm" run "$dir/pipeline.yaml")
+    read -r rerun_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
     touch "$dir"/submissions/member=XA/year=2024/declarations.*
-    read -r rerun1_s _ < <(measure "$pmm" run "$dir/pipeline.yaml")
-    read -r duck_s duck_mib < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" "$format" views)
+    read -r rerun1_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
+    read -r duck_s duck_mib _ < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" "$format" views)
     if [ "$format" = csv ]; then
-      read -r load_s load_mib < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" csv load)
+      read -r load_s load_mib _ < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" csv load)
       if python3 -c "import sys; sys.exit(0 if $load_s < $duck_s else 1)"; then duck_s=$load_s; duck_mib=$load_mib; fi
     fi
     printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" local "$input_mb" \
@@ -121,11 +154,22 @@ YAML
           -e "s#^results: .*#results: s3://bench/$format/results#" "$dir/pipeline.yaml" > "$dir/s3.yaml"
       s3env=(env AWS_ACCESS_KEY_ID=$key AWS_SECRET_ACCESS_KEY=$secret AWS_REGION=garage
              AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true)
-      read -r s3_s s3_mib < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
-      read -r s3_rerun_s _ < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
+      read -r s3_s s3_mib _ < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
+      read -r s3_rerun_s _ _ < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
       printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" s3 "$input_mb" \
         "$s3_s" "$s3_mib" - - - "$s3_rerun_s" - "$(percent "$s3_rerun_s" "$s3_s")" -
+    fi
+    if $with_ballista && [ "$scale" = 1 ]; then
+      # Fresh results and staging: the cluster run reads, stages and computes everything.
+      sed -e "s#^results: .*#results: results-ballista#" "$dir/pipeline.yaml" > "$dir/ballista.yaml"
+      printf 'engine:\n  ballista: df://127.0.0.1:%s\n' "$scheduler_port" >> "$dir/ballista.yaml"
+      read -r cl_s cl_mib cl_compute_s < <(measure "$pmm" run "$dir/ballista.yaml")
+      read -r cl_rerun_s _ _ < <(measure "$pmm" run "$dir/ballista.yaml")
+      printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" ballista "$input_mb" \
+        "$cl_s" "$cl_mib" "$duck_s" "$duck_mib" "$(ratio "$cl_s" "$duck_s")" "$cl_rerun_s" - "$(percent "$cl_rerun_s" "$cl_s")" -
+      notes+=("$format: computing indicators ${compute_s} s in one process, ${cl_compute_s} s on the cluster ($(ratio "$cl_compute_s" "$compute_s")x); cluster processes' peak memory $(cluster_mib) MiB summed")
     fi
     rm -rf "$dir"
   done
 done
+for note in "${notes[@]}"; do echo "ballista $note"; done

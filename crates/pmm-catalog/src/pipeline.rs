@@ -126,6 +126,9 @@ pub struct EngineConfig {
     pub memory_limit: Option<u64>,
     /// Where operators spill; `None`: the system's temporary folder.
     pub spill_dir: Option<PathBuf>,
+    /// `df://HOST:PORT` of a Ballista scheduler: evaluation runs every indicator's SQL on
+    /// that cluster instead of in this process. `None`: in this process.
+    pub ballista: Option<String>,
 }
 
 impl Pipeline {
@@ -261,6 +264,8 @@ struct EngineSpec {
     memory_limit: Option<SizeSpec>,
     #[serde(default)]
     spill_dir: Option<String>,
+    #[serde(default)]
+    ballista: Option<String>,
 }
 
 /// A size as written: a number of bytes, or text with a unit.
@@ -605,6 +610,7 @@ mod tests {
         let pipeline = Pipeline::parse(Path::new("pipelines/p.yaml"), text).unwrap();
         assert_eq!(pipeline.engine.memory_limit, Some(64 << 20));
         assert_eq!(pipeline.engine.spill_dir, Some(PathBuf::from("spill")));
+        assert_eq!(pipeline.engine.ballista, None);
         assert_eq!(
             pipeline.staging,
             Some(StoreLocation::Remote("s3://bucket/staged".into()))
@@ -672,5 +678,34 @@ mod tests {
         }
         let text = format!("{base}storage:\n  retry_timeout_seconds: 604800\n");
         assert!(Pipeline::parse(Path::new("p.yaml"), &text).is_ok());
+    }
+
+    #[test]
+    fn a_ballista_scheduler_is_a_df_url_with_a_port() {
+        let parse = |url: &str| {
+            let text = format!(
+                "name: p\nyear: 2024\ncatalog: ../indicators\nmembers: m.yaml\nsource: s\nresults: r\nengine:\n  ballista: {url}\n"
+            );
+            Pipeline::parse(Path::new("pipelines/p.yaml"), &text)
+                .map(|p| p.engine.ballista)
+                .map_err(|problems| problems.into_sorted()[0].message.clone())
+        };
+        assert_eq!(
+            parse("df://scheduler.internal:50060"),
+            Ok(Some("df://scheduler.internal:50060".into()))
+        );
+        assert_eq!(
+            parse("df://10.0.0.7"),
+            Ok(Some("df://10.0.0.7:50050".into()))
+        );
+        for wrong in [
+            "http://scheduler:50050",
+            "scheduler:50050",
+            "df://user:secret@scheduler:50050",
+            "df://scheduler:50050/path",
+        ] {
+            let message = parse(wrong).unwrap_err();
+            assert!(message.contains("df://HOST:PORT"), "{wrong}: {message}");
+        }
     }
 }

@@ -57,10 +57,17 @@ enum LogFormat {
     Json,
 }
 
-/// Logs go to stderr; `RUST_LOG` filters them (default: info).
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr; `RUST_LOG` filters them (default: info; a client of a Ballista cluster
+/// keeps the Ballista client's per-query lines to warnings, the cluster's own processes show
+/// them all).
+fn init_logging(format: LogFormat, cluster_process: bool) {
+    let default = if cluster_process {
+        "info"
+    } else {
+        "info,ballista=warn,ballista_core=warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -117,16 +124,17 @@ enum Command {
     ///
     /// The coordinator of an Apache DataFusion Ballista cluster for indicator SQL: a client
     /// connects with `df://HOST:PORT`, executors register with `pmm executor --scheduler
-    /// HOST:PORT`. (A pipeline setting that sends a run's queries to a cluster is not there
-    /// yet: see docs/distributed.md.) Listens on 127.0.0.1 unless told otherwise. Stops on
-    /// Ctrl-C or SIGTERM; exits 1 when it cannot listen.
+    /// HOST:PORT`, and a pipeline's `engine: {ballista: df://HOST:PORT}` sends every
+    /// indicator's SQL here (docs/distributed.md). Listens on 127.0.0.1:50050 unless told
+    /// otherwise. Stops on Ctrl-C or SIGTERM; exits 1 when it cannot listen.
     Scheduler(cluster::SchedulerArgs),
     /// Run a Ballista executor that knows pmm's SQL functions.
     ///
     /// Registers with the scheduler and runs the tasks of the queries it is given. Reads
     /// staged data from the object store the plans name, with the same environment variables
-    /// as `pmm run`. Listens on 127.0.0.1 unless told otherwise. Stops on Ctrl-C or SIGTERM;
-    /// exits 1 when it cannot listen or reach the scheduler.
+    /// as `pmm run` (`AWS_*`, `GOOGLE_*`, `AZURE_*`). Listens on 127.0.0.1, on free ports,
+    /// unless told otherwise. Stops on Ctrl-C or SIGTERM; exits 1 when it cannot listen or
+    /// reach the scheduler.
     Executor(cluster::ExecutorArgs),
     /// Write realistic synthetic submissions for demos, tests and benchmarks.
     ///
@@ -313,7 +321,10 @@ pub(crate) const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    init_logging(
+        cli.log_format,
+        matches!(cli.command, Command::Scheduler(_) | Command::Executor(_)),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -209,6 +209,9 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         "  indicators: computed for {} members, reused for {} whose data had not changed",
         counts.members_evaluated, counts.members_reused
     );
+    if let Some(url) = &pipeline.engine.ballista {
+        println!("  engine: the Ballista cluster at {url} (engine.ballista)");
+    }
     let engine = &summary.manifest.engine;
     if engine.spilled_bytes > 0 {
         println!(

@@ -16,7 +16,7 @@ pub async fn check_catalog_sql(catalog: &Catalog) -> Result<Problems> {
         &EvaluationInputs::new(0),
         &EngineSettings::default(),
     )?;
-    let session = engine.context()?;
+    let session = engine.context().await?;
     let mut problems = Problems::new();
     for indicator in &catalog.indicators {
         if indicator

@@ -16,13 +16,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, RecordBatch, StringArray,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int64Type, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::MemTable;
+use datafusion::catalog::view::ViewTable;
+use datafusion::common::{Column, DFSchema};
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -31,6 +30,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, lit};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
@@ -116,6 +116,9 @@ pub struct EngineSettings {
     pub memory_limit: Option<u64>,
     /// Where operators spill. `None`: the system's temporary folder.
     pub spill_dir: Option<PathBuf>,
+    /// `df://HOST:PORT` of a Ballista scheduler: every indicator's SQL runs on that cluster,
+    /// over the same staged files. `None`: in this process.
+    pub ballista: Option<String>,
 }
 
 impl EngineSettings {
@@ -158,9 +161,10 @@ pub struct Engine {
     staging: Option<StoreRoot>,
     /// Per catalog dataset: its table schema and staged files.
     tables: BTreeMap<String, (SchemaRef, Vec<TableFile>)>,
-    submitted: Arc<MemTable>,
+    submitted: Arc<dyn TableProvider>,
     spilled_bytes: AtomicU64,
     memory_limit: u64,
+    ballista: Option<String>,
 }
 
 impl Engine {
@@ -201,33 +205,38 @@ impl Engine {
             .map(|((m, y, d), _)| (m, *y, d))
             .collect();
         submitted.sort();
-        let schema = submitted_schema();
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            vec![
-                Arc::new(StringArray::from_iter_values(submitted.iter().map(|s| s.0))),
-                Arc::new(Int64Array::from_iter_values(
-                    submitted.iter().map(|s| i64::from(s.1)),
-                )),
-                Arc::new(StringArray::from_iter_values(submitted.iter().map(|s| s.2))),
-            ],
-        )?;
         Ok(Engine {
             config,
             runtime,
             staging: inputs.staging.clone(),
             tables,
-            submitted: Arc::new(MemTable::try_new(schema, vec![vec![batch]])?),
+            submitted: submitted_table(&submitted)?,
             spilled_bytes: AtomicU64::new(0),
             memory_limit: settings.memory_limit_bytes(),
+            ballista: settings.ballista.clone(),
         })
     }
 
     /// A session with the catalog's functions and, for each dataset `files` admits, its table
-    /// over the staged files of the years it gives (empty with none), plus `submitted`.
-    fn session(&self, years: impl Fn(&str) -> Option<BTreeSet<i32>>) -> Result<SessionContext> {
-        let mut ctx = SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
-        register_functions(&mut ctx)?;
+    /// over the staged files of the years it gives (empty with none), plus `submitted`. With
+    /// `remote`, and `engine.ballista` set, its queries run on that cluster.
+    async fn session(
+        &self,
+        years: impl Fn(&str) -> Option<BTreeSet<i32>>,
+        remote: bool,
+    ) -> Result<SessionContext> {
+        let ctx = match self.ballista.as_deref().filter(|_| remote) {
+            Some(url) => {
+                crate::cluster::remote_context(url, self.config.clone(), self.runtime.clone())
+                    .await?
+            }
+            None => {
+                let mut ctx =
+                    SessionContext::new_with_config_rt(self.config.clone(), self.runtime.clone());
+                register_functions(&mut ctx)?;
+                ctx
+            }
+        };
         for (name, (schema, files)) in &self.tables {
             let Some(years) = years(name) else {
                 continue;
@@ -256,10 +265,11 @@ impl Engine {
         Ok(ctx)
     }
 
-    /// A session over every dataset and every staged file, for checks that plan SQL.
-    pub(crate) fn context(&self) -> Result<SessionContext> {
+    /// A session over every dataset and every staged file, for checks that plan SQL (in this
+    /// process: planning needs no cluster).
+    pub(crate) async fn context(&self) -> Result<SessionContext> {
         let years = self.all_years();
-        self.session(|_| Some(years.clone()))
+        self.session(|_| Some(years.clone()), false).await
     }
 
     fn all_years(&self) -> BTreeSet<i32> {
@@ -272,16 +282,20 @@ impl Engine {
     /// A session for one indicator: only the datasets it declares, each with the files of the
     /// years it declares for reporting year `year`. An indicator that reads T only is not
     /// handed T-1's rows to scan and throw away.
-    fn indicator_session(&self, indicator: &Indicator, year: i32) -> Result<SessionContext> {
-        self.session(|name| {
-            let years: BTreeSet<i32> = indicator
-                .datasets
-                .iter()
-                .filter(|d| d.name == name)
-                .flat_map(|d| d.years.iter().map(|y| y.resolve(year)))
-                .collect();
-            (!years.is_empty()).then_some(years)
-        })
+    async fn indicator_session(&self, indicator: &Indicator, year: i32) -> Result<SessionContext> {
+        self.session(
+            |name| {
+                let years: BTreeSet<i32> = indicator
+                    .datasets
+                    .iter()
+                    .filter(|d| d.name == name)
+                    .flat_map(|d| d.years.iter().map(|y| y.resolve(year)))
+                    .collect();
+                (!years.is_empty()).then_some(years)
+            },
+            true,
+        )
+        .await
     }
 
     /// Bytes that operators spilled to disk so far, over every query of this engine.
@@ -339,7 +353,7 @@ impl Engine {
             id: indicator.id.clone(),
             message: r.message,
         })?;
-        let ctx = self.indicator_session(indicator, year)?;
+        let ctx = self.indicator_session(indicator, year).await?;
         let frame = ctx
             .sql_with_options(&indicator.sql, read_only())
             .await
@@ -353,6 +367,13 @@ impl Engine {
         })?;
         let failed = |e: datafusion::error::DataFusionError| {
             let mut message = tidy(&e.to_string());
+            if let Some(lost) = self
+                .ballista
+                .as_deref()
+                .and_then(|url| crate::cluster::lost_cluster(url, &message))
+            {
+                message = lost;
+            }
             if matches!(
                 e.find_root(),
                 datafusion::error::DataFusionError::ResourcesExhausted(_)
@@ -471,6 +492,33 @@ fn submitted_schema() -> Arc<Schema> {
         Field::new("year", DataType::Int64, false),
         Field::new("dataset", DataType::Utf8, false),
     ]))
+}
+
+/// The `submitted` table: a view over its rows written out as `VALUES` (an empty table when
+/// nothing was accepted). A view travels to a Ballista cluster as its plan, rows included,
+/// where a table held in memory cannot travel at all; a local session reads it the same way.
+fn submitted_table(rows: &[(&String, i32, &String)]) -> Result<Arc<dyn TableProvider>> {
+    let schema = submitted_schema();
+    if rows.is_empty() {
+        return Ok(Arc::new(EmptyTable::new(schema)));
+    }
+    let values: Vec<Vec<Expr>> = rows
+        .iter()
+        .map(|(member, year, dataset)| {
+            vec![
+                lit(member.as_str()),
+                lit(i64::from(*year)),
+                lit(dataset.as_str()),
+            ]
+        })
+        .collect();
+    let df_schema = Arc::new(DFSchema::try_from(schema.as_ref().clone())?);
+    let plan = LogicalPlanBuilder::values_with_schema(values, &df_schema)?
+        .project(df_schema.fields().iter().enumerate().map(|(i, field)| {
+            Expr::Column(Column::from_name(format!("column{}", i + 1))).alias(field.name())
+        }))?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
 /// The tables an indicator may name: its datasets and `submitted`.

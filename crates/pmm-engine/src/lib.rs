@@ -12,6 +12,7 @@
 //! does); fixture CSV goes through ingestion's validator, as submitted files will.
 
 mod check;
+mod cluster;
 mod evaluate;
 mod fixtures;
 mod functions;
@@ -21,6 +22,7 @@ mod scoring;
 pub mod results;
 
 pub use check::check_catalog_sql;
+pub use cluster::{EnvironmentStores, PROBE_TIMEOUT, cluster_runtime, probe, remote_context};
 pub use evaluate::{
     DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, TableFile,
     default_memory_limit,
@@ -42,6 +44,14 @@ pub enum Error {
         /// The indicator id.
         id: String,
         /// What went wrong.
+        message: String,
+    },
+    /// The Ballista cluster of `engine.ballista` cannot take the run's queries.
+    #[error("the Ballista scheduler at {url} (engine.ballista): {message}")]
+    Cluster {
+        /// The scheduler's `df://` address.
+        url: String,
+        /// What went wrong and what to check.
         message: String,
     },
     /// DataFusion or Arrow failed outside any one indicator.

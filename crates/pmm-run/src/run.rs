@@ -234,6 +234,7 @@ pub async fn run_pipeline(
     let engine_settings = EngineSettings {
         memory_limit: pipeline.engine.memory_limit,
         spill_dir: pipeline.engine.spill_dir.clone(),
+        ballista: pipeline.engine.ballista.clone(),
     };
     if let Some(dir) = &engine_settings.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -244,6 +245,18 @@ pub async fn run_pipeline(
         })?;
     }
 
+    // A cluster that cannot take the run's queries fails it now, before anything is read.
+    if let Some(url) = &engine_settings.ballista {
+        progress.event(ProgressEvent::Stage {
+            name: "checking the Ballista cluster",
+            total: 0,
+        });
+        pmm_engine::probe(url, pmm_engine::PROBE_TIMEOUT)
+            .await
+            .map_err(RunError::Engine)?;
+        progress.event(ProgressEvent::StageDone);
+        tracing::info!(scheduler = %url, "evaluating on the Ballista cluster");
+    }
     progress.event(ProgressEvent::Stage {
         name: "discovering submissions",
         total: 0,

@@ -131,10 +131,52 @@ pub(super) fn check_engine(
             .map_err(|e| at(&["engine", "spill_dir"], e))
             .ok()
     });
+    let ballista = engine.ballista.and_then(|url| {
+        check_ballista(&url)
+            .map_err(|e| at(&["engine", "ballista"], e))
+            .ok()
+    });
     EngineConfig {
         memory_limit,
         spill_dir,
+        ballista,
     }
+}
+
+/// The port of a Ballista scheduler when `engine.ballista` names none.
+pub const DEFAULT_SCHEDULER_PORT: u16 = 50050;
+
+/// `engine.ballista`: `df://HOST:PORT` (port 50050 when not given), nothing else. Returns the
+/// URL with its port.
+fn check_ballista(url: &str) -> Result<String, String> {
+    let wanted = "write df://HOST:PORT, the address `pmm scheduler --bind` listens on";
+    let mut parsed = url::Url::parse(url)
+        .map_err(|e| format!("ballista: `{url}` is not a URL ({e}); {wanted}"))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // Shown without them: a pipeline is no place for credentials, nor is a message.
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        return Err(format!(
+            "ballista: {parsed} carries a user or password, which a Ballista scheduler does not take; {wanted}"
+        ));
+    }
+    if parsed.scheme() != "df" {
+        return Err(format!(
+            "ballista: {url} is not a Ballista scheduler's address; {wanted}"
+        ));
+    }
+    let host = match parsed.host_str() {
+        Some(host) if !host.is_empty() => host,
+        _ => return Err(format!("ballista: {url} names no host; {wanted}")),
+    };
+    if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || parsed.fragment().is_some()
+    {
+        return Err(format!(
+            "ballista: {url} has more than a host and a port; {wanted}"
+        ));
+    }
+    let port = parsed.port().unwrap_or(DEFAULT_SCHEDULER_PORT);
+    Ok(format!("df://{host}:{port}"))
 }
 
 /// `limits`: sizes of at least one byte, at least one column.

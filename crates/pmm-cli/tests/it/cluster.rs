@@ -1,34 +1,239 @@
-//! `pmm scheduler` and `pmm executor` as processes: one scheduler and two executors on free
-//! loopback ports, and a client whose query uses pmm's SQL functions gets, from the cluster,
-//! the rows a local session gives.
+//! `pmm scheduler`, `pmm executor` and `engine.ballista`, as a user runs them: a scheduler and
+//! two executors started as `pmm` processes on free loopback ports, then
+//! - a client whose query uses pmm's SQL functions gets the rows of a local session;
+//! - the demo, and synthesized submissions with every fault over the shipped catalog plus the
+//!   shapes a distributed engine gets wrong (`tests/ballista/`), give every result table of
+//!   a local run when their pipelines say `engine.ballista`;
+//! - the same with the submissions, results and staged data on S3 (Garage): the scheduler
+//!   and the executors open the store from the same environment variables as `pmm run`;
+//! - a scheduler nobody runs, or one that goes away mid-run, fails the run with exit 1 and
+//!   leaves `latest.json` as it was.
 
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use arrow_array::cast::AsArray;
 use ballista::prelude::SessionContextExt;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use pmm_engine::results::{INDICATOR_VALUES, column};
 
-use crate::{Server, free_port};
+use crate::s3::Garage;
+use crate::{Server, Tables, copy_dir, free_port, local_tables, pmm, pmm_env, repo_root, text};
 
-/// Waits until the scheduler's log shows `executors` registrations.
-fn wait_for_executors(scheduler: &Server, executors: usize) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let registered = scheduler
-            .log()
-            .matches("Received register executor request")
-            .count();
-        if registered >= executors {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{registered} of {executors} executors registered:\n{}",
-            scheduler.log()
+/// One scheduler and its executors, stopped when dropped.
+struct Cluster {
+    scheduler: Server,
+    executors: Vec<Server>,
+    port: u16,
+}
+
+impl Cluster {
+    /// Starts a scheduler and one executor per name (one task at a time each, work folders
+    /// under `logs`), with `env` (the store settings), and waits until all are registered.
+    fn start(logs: &Path, names: &[&'static str], env: &[(String, String)]) -> Cluster {
+        let pmm = env!("CARGO_BIN_EXE_pmm");
+        let port = free_port();
+        let scheduler = Server::start_with_env(
+            "scheduler",
+            pmm,
+            &[
+                "scheduler".into(),
+                "--bind".into(),
+                format!("127.0.0.1:{port}"),
+            ],
+            env,
+            logs,
         );
-        std::thread::sleep(Duration::from_millis(200));
+        let executors = names
+            .iter()
+            .map(|name| {
+                Server::start_with_env(
+                    name,
+                    pmm,
+                    &[
+                        "executor".into(),
+                        "--scheduler".into(),
+                        format!("127.0.0.1:{port}"),
+                        "--concurrency".into(),
+                        "1".into(),
+                        "--work-dir".into(),
+                        logs.join(format!("{name}-work")).display().to_string(),
+                    ],
+                    env,
+                    logs,
+                )
+            })
+            .collect();
+        let cluster = Cluster {
+            scheduler,
+            executors,
+            port,
+        };
+        cluster.wait_for_executors();
+        cluster
     }
+
+    /// Waits until the scheduler's log shows every executor's registration.
+    fn wait_for_executors(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let registered = self
+                .scheduler
+                .log()
+                .matches("Received register executor request")
+                .count();
+            if registered >= self.executors.len() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{registered} of {} executors registered:\n{}",
+                self.executors.len(),
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The address a pipeline names: `df://127.0.0.1:PORT`.
+    fn url(&self) -> String {
+        format!("df://127.0.0.1:{}", self.port)
+    }
+
+    /// Tasks the executors ran so far, each executor's count.
+    fn finished_tasks(&self) -> Vec<usize> {
+        self.executors
+            .iter()
+            .map(|e| e.log().matches("Finished task").count())
+            .collect()
+    }
+
+    /// Every process's log, for failure messages.
+    fn logs(&self) -> String {
+        std::iter::once(&self.scheduler)
+            .chain(&self.executors)
+            .map(|s| format!("--- {}\n{}", s.name, s.log()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A pipeline over `catalog`, reading `source` and `members`, publishing to `results`, with
+/// `extra` lines at the end (an `engine:` block, a `staging:`).
+fn write_pipeline(
+    dir: &Path,
+    name: &str,
+    catalog: &Path,
+    source: &str,
+    members: &str,
+    results: &str,
+    extra: &str,
+) -> PathBuf {
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            "name: {name}\nyear: 2024\ncatalog: {}\nmembers: {members}\nsource: {source}\nresults: {results}\n\
+             audiences: [secretariat, wco, public]\ndisclosure:\n  default: wco\n\
+             validation:\n  max_invalid_row_fraction: 0.05\nscoring:\n  min_coverage: 0.5\npeers:\n  min_group_size: 3\n\
+             storage:\n  max_retries: 4\n  retry_timeout_seconds: 20\n  request_timeout_seconds: 10\n  connect_timeout_seconds: 2\n{extra}",
+            catalog.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `engine.ballista` naming `url`.
+fn on(url: &str) -> String {
+    format!("engine:\n  ballista: {url}\n")
+}
+
+/// Runs `pipeline` (in `dir`, with `env`) and fails unless it was published.
+fn run(dir: &Path, pipeline: &Path, env: &[(String, String)]) -> String {
+    let output = pmm_env(dir, &["run", pipeline.to_str().unwrap()], env);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    stdout
+}
+
+/// Runs the same data on the cluster and in this process (results under `<name>-cluster`
+/// and `<name>-local` in `dir`), checks the cluster ran tasks for it, and returns both runs'
+/// tables.
+fn local_and_cluster(
+    dir: &Path,
+    cluster: &Cluster,
+    name: &str,
+    catalog: &Path,
+    source: &Path,
+    members: &Path,
+) -> (Tables, Tables) {
+    let (source, members) = (source.display().to_string(), members.display().to_string());
+    let local = write_pipeline(
+        dir,
+        &format!("{name}-local"),
+        catalog,
+        &source,
+        &members,
+        &format!("{name}-local"),
+        "",
+    );
+    run(dir, &local, &[]);
+    let remote = write_pipeline(
+        dir,
+        &format!("{name}-cluster"),
+        catalog,
+        &source,
+        &members,
+        &format!("{name}-cluster"),
+        &on(&cluster.url()),
+    );
+    let before: usize = cluster.finished_tasks().iter().sum();
+    let stdout = run(dir, &remote, &[]);
+    assert!(
+        stdout.contains(&format!(
+            "engine: the Ballista cluster at {}",
+            cluster.url()
+        )),
+        "{stdout}"
+    );
+    let after: usize = cluster.finished_tasks().iter().sum();
+    // Every indicator's SQL went to the cluster: at least a task for each.
+    assert!(
+        after - before >= 29,
+        "the executors ran {} tasks for {name}:\n{}",
+        after - before,
+        cluster.logs()
+    );
+    (
+        local_tables(&dir.join(format!("{name}-local"))).0,
+        local_tables(&dir.join(format!("{name}-cluster"))).0,
+    )
+}
+
+/// The indicators of `prefix` whose status is `ok` for at least one member, in a run's
+/// secretariat indicator values.
+fn computed(tables: &Tables, prefix: &str) -> std::collections::BTreeSet<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for batch in &tables[&format!("secretariat/{}.arrow", INDICATOR_VALUES.name)] {
+        let schema = batch.schema();
+        let indicator = batch
+            .column(schema.index_of(column::INDICATOR).unwrap())
+            .as_string::<i32>();
+        let status = batch
+            .column(schema.index_of(column::STATUS).unwrap())
+            .as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            if indicator.value(i).starts_with(prefix) && status.value(i) == "ok" {
+                ids.insert(indicator.value(i).to_string());
+            }
+        }
+    }
+    ids
 }
 
 const QUERY: &str = "SELECT member, \
@@ -38,44 +243,12 @@ const QUERY: &str = "SELECT member, \
        count(*) AS n \
      FROM t GROUP BY member ORDER BY member";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cluster_of_pmm_processes_runs_pmm_functions_like_a_local_session() {
-    let dir = tempfile::tempdir().unwrap();
-    let logs = dir.path();
-    let pmm = env!("CARGO_BIN_EXE_pmm");
-    let port = free_port();
-    let scheduler = Server::start(
-        "scheduler",
-        pmm,
-        &["scheduler".into(), "--port".into(), port.to_string()],
-        logs,
-    );
-    let executors: Vec<Server> = ["executor-1", "executor-2"]
-        .into_iter()
-        .map(|name| {
-            Server::start(
-                name,
-                pmm,
-                &[
-                    "executor".into(),
-                    "--scheduler".into(),
-                    format!("127.0.0.1:{port}"),
-                    "--port".into(),
-                    free_port().to_string(),
-                    "--grpc-port".into(),
-                    free_port().to_string(),
-                    "--concurrency".into(),
-                    "1".into(),
-                ],
-                logs,
-            )
-        })
-        .collect();
-    wait_for_executors(&scheduler, 2);
-
+/// A client's query with pmm's functions, over three Parquet files: the cluster's rows are a
+/// local session's.
+async fn functions_give_the_rows_of_a_local_session(cluster: &Cluster, dir: &Path) {
     // Data in Parquet files (executors read files, not the client's memory): four members,
     // three files, so the aggregates run over several partitions.
-    let data = dir.path().join("data");
+    let data = dir.join("data");
     let local = SessionContext::new();
     for part in 0..3 {
         local
@@ -97,7 +270,6 @@ async fn a_cluster_of_pmm_processes_runs_pmm_functions_like_a_local_session() {
             .await
             .unwrap();
     }
-
     let mut expected_ctx = SessionContext::new();
     pmm_engine::register_functions(&mut expected_ctx).unwrap();
     expected_ctx
@@ -113,7 +285,7 @@ async fn a_cluster_of_pmm_processes_runs_pmm_functions_like_a_local_session() {
         .unwrap();
 
     let state = SessionStateBuilder::new().with_default_features().build();
-    let mut remote = SessionContext::remote_with_state(&format!("df://127.0.0.1:{port}"), state)
+    let mut remote = SessionContext::remote_with_state(&cluster.url(), state)
         .await
         .unwrap();
     // The remote context's state is rebuilt for Ballista: the functions go on it afterwards.
@@ -128,18 +300,216 @@ async fn a_cluster_of_pmm_processes_runs_pmm_functions_like_a_local_session() {
     let got = pretty_format_batches(&got).unwrap().to_string();
     assert_eq!(got, expected, "the cluster's rows and a local session's");
     assert_eq!(expected.lines().count(), 4 + 4, "four members:\n{expected}");
-    // The query ran on the cluster: its tasks were executed by the executors.
-    let finished: usize = executors
-        .iter()
-        .map(|e| e.log().matches("Finished task").count())
-        .sum();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_a_cluster_of_pmm_processes_give_the_rows_of_local_runs() {
+    let garage = Garage::start();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    // The cluster's processes get the store's settings from the environment, as `pmm run`.
+    let cluster = Cluster::start(dir, &["executor-1", "executor-2"], &garage.cloud.env);
+
+    functions_give_the_rows_of_a_local_session(&cluster, dir).await;
     assert!(
-        finished >= 2,
-        "the executors report {finished} finished tasks:\n{}",
-        executors
+        cluster.finished_tasks().iter().all(|&n| n > 0),
+        "both executors ran tasks: {:?}\n{}",
+        cluster.finished_tasks(),
+        cluster.logs()
+    );
+
+    // The demo.
+    let root = repo_root();
+    let examples = root.join("examples");
+    let (local, remote) = local_and_cluster(
+        dir,
+        &cluster,
+        "demo",
+        &root.join("indicators"),
+        &examples.join("submissions"),
+        &examples.join("members.yaml"),
+    );
+    assert_eq!(local.len(), 13);
+    assert_eq!(remote, local, "the demo on the cluster and in one process");
+
+    // Synthesized submissions with every fault, over the shipped catalog plus the shapes a
+    // distributed engine gets wrong.
+    let synth = dir.join("synth");
+    let output = pmm(
+        dir,
+        &[
+            "synth",
+            "--members",
+            "12",
+            "--declarations",
+            "3000",
+            "--seed",
+            "5",
+            "--faults",
+            "--out",
+            synth.to_str().unwrap(),
+        ],
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let catalog = dir.join("catalog");
+    copy_dir(&root.join("indicators"), &catalog);
+    copy_dir(&root.join("tests/ballista/indicators"), &catalog);
+    // The shapes compute what their fixtures say (in one process).
+    let output = pmm(dir, &["test", "--catalog", catalog.to_str().unwrap()]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("0 failed (33 indicators)"), "{stdout}");
+    let (local, remote) = local_and_cluster(
+        dir,
+        &cluster,
+        "faults",
+        &catalog,
+        &synth.join("submissions"),
+        &synth.join("members.yaml"),
+    );
+    assert_eq!(
+        remote, local,
+        "the fault data on the cluster and in one process"
+    );
+    // Each shape gave values (the comparison above is not over empty results).
+    assert_eq!(
+        computed(&local, "esps.pitfall_")
+            .into_iter()
+            .chain(computed(&local, "tfec.pitfall_"))
+            .collect::<Vec<_>>(),
+        [
+            "esps.pitfall_enforcement_events",
+            "esps.pitfall_seizure_share",
+            "esps.pitfall_weapons_controls",
+            "tfec.pitfall_red_channel_median_hours",
+        ]
+    );
+
+    // The demo with submissions, results and staged data on S3: the scheduler lists and the
+    // executors read the staged Parquet there.
+    garage.cloud.upload_demo("cluster").await;
+    let url = &garage.cloud.url;
+    let pipeline = write_pipeline(
+        dir,
+        "cluster-s3",
+        &root.join("indicators"),
+        &format!("{url}/cluster/submissions"),
+        &format!("{url}/cluster/members.yaml"),
+        &format!("{url}/cluster/results"),
+        &on(&cluster.url()),
+    );
+    let before = cluster.finished_tasks();
+    let stdout = run(dir, &pipeline, &garage.cloud.env);
+    garage.cloud.assert_no_secret("pmm run", &stdout);
+    let after = cluster.finished_tasks();
+    assert!(
+        after.iter().zip(&before).all(|(a, b)| a > b),
+        "each executor ran tasks over the staged data on S3: {before:?} -> {after:?}"
+    );
+    let (s3, _) = garage.cloud.tables("cluster/results").await;
+    let (demo_local, _) = local_tables(&dir.join("demo-local"));
+    assert_eq!(
+        s3, demo_local,
+        "the demo on S3 and the cluster, and in one process"
+    );
+    let staged = garage.cloud.keys("cluster/results/staging").await;
+    assert!(
+        staged
             .iter()
-            .map(|e| e.log())
-            .collect::<Vec<_>>()
-            .join("\n")
+            .any(|k| k.contains("/staging/member=") && k.ends_with(".parquet")),
+        "staged Parquet on S3: {staged:?}"
+    );
+    for (name, log) in std::iter::once(&cluster.scheduler)
+        .chain(&cluster.executors)
+        .map(|s| (s.name, s.log()))
+    {
+        garage
+            .cloud
+            .assert_no_secret(&format!("the log of {name}"), &log);
+    }
+}
+
+#[test]
+fn a_cluster_that_is_not_there_or_goes_away_fails_the_run_and_keeps_latest() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let root = repo_root();
+    let examples = root.join("examples");
+    let (source, members) = (
+        examples.join("submissions").display().to_string(),
+        examples.join("members.yaml").display().to_string(),
+    );
+    let pipeline = |name: &str, extra: &str| {
+        write_pipeline(
+            dir,
+            name,
+            &root.join("indicators"),
+            &source,
+            &members,
+            "results",
+            extra,
+        )
+    };
+
+    // Nobody listens at the scheduler's address: the run stops before reading anything.
+    let nobody = pipeline("nobody", &on(&format!("df://127.0.0.1:{}", free_port())));
+    let output = pmm(dir, &["run", nobody.to_str().unwrap()]);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("(engine.ballista): nothing listens there (connection refused)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("reading submissions"), "{stderr}");
+    assert!(!dir.join("results/latest.json").exists());
+
+    // A published run on the cluster, then one whose scheduler is killed while it computes.
+    let mut cluster = Cluster::start(dir, &["executor"], &[]);
+    run(dir, &pipeline("first", &on(&cluster.url())), &[]);
+    let latest = std::fs::read(dir.join("results/latest.json")).unwrap();
+    let runs = std::fs::read_dir(dir.join("results/runs")).unwrap().count();
+    // Its own staging, so that it has indicators to compute (none are reused).
+    let second = pipeline(
+        "second",
+        &format!("staging: staging-second\n{}", on(&cluster.url())),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pmm"))
+        .args(["run", second.to_str().unwrap()])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if line.contains("computing indicators") {
+            cluster.scheduler.kill();
+            break;
+        }
+    }
+    for line in lines {
+        stderr.push_str(&line.unwrap());
+        stderr.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("stopped answering during the run"),
+        "the error says the cluster went away: {stderr}"
+    );
+    assert!(stderr.contains("nothing new was published"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.join("results/latest.json")).unwrap(),
+        latest,
+        "latest.json still names the first run"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("results/runs")).unwrap().count(),
+        runs,
+        "no new run folder"
     );
 }

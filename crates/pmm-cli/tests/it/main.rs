@@ -74,10 +74,22 @@ pub struct Server {
 impl Server {
     /// Starts `program`, its output going to `<logs>/<name>.log`.
     pub fn start(name: &'static str, program: &str, args: &[String], logs: &Path) -> Server {
+        Server::start_with_env(name, program, args, &[], logs)
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with_env(
+        name: &'static str,
+        program: &str,
+        args: &[String],
+        env: &[(String, String)],
+        logs: &Path,
+    ) -> Server {
         let log = logs.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(program)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
             .spawn()
@@ -88,6 +100,14 @@ impl Server {
     /// What it printed so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Server {
+    /// Stops the process now (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

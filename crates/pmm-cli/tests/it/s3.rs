@@ -27,16 +27,16 @@ fn garage_binary() -> PathBuf {
 }
 
 /// A single-node Garage on loopback with one key and one bucket, stopped when dropped.
-struct Garage {
+pub(crate) struct Garage {
     _server: Server,
     endpoint: String,
     /// The bucket as the tests and `pmm` reach it.
-    cloud: Cloud,
+    pub(crate) cloud: Cloud,
     _dir: tempfile::TempDir,
 }
 
 impl Garage {
-    fn start() -> Garage {
+    pub(crate) fn start() -> Garage {
         let dir = tempfile::tempdir().unwrap();
         let (s3_port, rpc_port) = (free_port(), free_port());
         let config = dir.path().join("garage.toml");
