@@ -120,7 +120,7 @@ if [ -x "$garage" ]; then start_garage; with_s3=true; fi
 with_ballista=false
 if [ "${BALLISTA:-1}" != 0 ]; then start_cluster; with_ballista=true; fi
 notes=()
-printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' \
+printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' \
   scale format store input_MB pmm_s pmm_MiB duckdb_s duck_MiB "pmm/duck" rerun_s rerun1_s rerun/pmm rerun1/pmm
 for scale in $SCALES; do
   declarations=$((DECLARATIONS * scale))
@@ -145,7 +145,7 @@ YAML
       read -r load_s load_mib _ < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" csv load)
       if python3 -c "import sys; sys.exit(0 if $load_s < $duck_s else 1)"; then duck_s=$load_s; duck_mib=$load_mib; fi
     fi
-    printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" local "$input_mb" \
+    printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" local "$input_mb" \
       "$run_s" "$run_mib" "$duck_s" "$duck_mib" "$(ratio "$run_s" "$duck_s")" "$rerun_s" "$rerun1_s" \
       "$(percent "$rerun_s" "$run_s")" "$(percent "$rerun1_s" "$run_s")"
     if $with_s3 && [ "$scale" = 1 ]; then
@@ -156,7 +156,7 @@ YAML
              AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true)
       read -r s3_s s3_mib _ < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
       read -r s3_rerun_s _ _ < <(measure "${s3env[@]}" "$pmm" run "$dir/s3.yaml")
-      printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" s3 "$input_mb" \
+      printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" s3 "$input_mb" \
         "$s3_s" "$s3_mib" - - - "$s3_rerun_s" - "$(percent "$s3_rerun_s" "$s3_s")" -
     fi
     if $with_ballista && [ "$scale" = 1 ]; then
@@ -165,7 +165,7 @@ YAML
       printf 'engine:\n  ballista: df://127.0.0.1:%s\n' "$scheduler_port" >> "$dir/ballista.yaml"
       read -r cl_s cl_mib cl_compute_s < <(measure "$pmm" run "$dir/ballista.yaml")
       read -r cl_rerun_s _ _ < <(measure "$pmm" run "$dir/ballista.yaml")
-      printf '%-5s %-8s %-6s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" ballista "$input_mb" \
+      printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" ballista "$input_mb" \
         "$cl_s" "$cl_mib" "$duck_s" "$duck_mib" "$(ratio "$cl_s" "$duck_s")" "$cl_rerun_s" - "$(percent "$cl_rerun_s" "$cl_s")" -
       notes+=("$format: computing indicators ${compute_s} s in one process, ${cl_compute_s} s on the cluster ($(ratio "$cl_compute_s" "$compute_s")x); cluster processes' peak memory $(cluster_mib) MiB summed")
     fi

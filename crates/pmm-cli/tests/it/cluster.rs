@@ -7,7 +7,7 @@
 //! - the same with the submissions, results and staged data on S3 (Garage): the scheduler
 //!   and the executors open the store from the same environment variables as `pmm run`;
 //! - a scheduler nobody runs, or one that goes away mid-run, fails the run with exit 1 and
-//!   leaves `latest.json` as it was.
+//!   leaves `latest.json` as it was; one without executors fails the run's first query.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -48,6 +48,16 @@ impl Cluster {
             env,
             logs,
         );
+        // Listening before anything connects (executors would retry; a client would not).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the scheduler does not listen:\n{}",
+                scheduler.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let executors = names
             .iter()
             .map(|name| {
@@ -462,6 +472,20 @@ fn a_cluster_that_is_not_there_or_goes_away_fails_the_run_and_keeps_latest() {
     );
     assert!(!stderr.contains("reading submissions"), "{stderr}");
     assert!(!dir.join("results/latest.json").exists());
+
+    // A scheduler without executors: the probe a run makes first gives up, and says why.
+    let idle = Cluster::start(dir, &[], &[]);
+    let error = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(pmm_engine::probe(&idle.url(), Duration::from_secs(2)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error
+            .contains("it accepted a query but no executor ran it within 2 s: start `pmm executor"),
+        "{error}"
+    );
+    drop(idle);
 
     // A published run on the cluster, then one whose scheduler is killed while it computes.
     let mut cluster = Cluster::start(dir, &["executor"], &[]);
