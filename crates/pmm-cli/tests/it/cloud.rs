@@ -144,7 +144,7 @@ impl Cloud {
     }
 }
 
-/// A pipeline over the demo's sample data, reading and writing where told.
+/// A pipeline over the shipped catalog, reading and writing where told.
 pub fn write_pipeline(
     dir: &Path,
     name: &str,
@@ -152,13 +152,31 @@ pub fn write_pipeline(
     members: &str,
     results: &str,
 ) -> PathBuf {
+    pipeline_file(
+        dir,
+        name,
+        &repo_root().join("indicators"),
+        [source, members, results],
+        "",
+    )
+}
+
+/// A pipeline over `catalog` reading `source` and `members`, publishing to `results`, with
+/// short store timeouts, and `extra` lines at the end (an `engine:` block, a `staging:`).
+pub fn pipeline_file(
+    dir: &Path,
+    name: &str,
+    catalog: &Path,
+    [source, members, results]: [&str; 3],
+    extra: &str,
+) -> PathBuf {
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(
         &path,
         format!(
-            "name: {name}\nyear: 2024\ncatalog: {}/indicators\nmembers: {members}\nsource: {source}\nresults: {results}\n\
-             storage:\n  max_retries: 8\n  retry_timeout_seconds: 20\n  request_timeout_seconds: 10\n  connect_timeout_seconds: 2\n",
-            repo_root().display()
+            "name: {name}\nyear: 2024\ncatalog: {}\nmembers: {members}\nsource: {source}\nresults: {results}\n\
+             storage:\n  max_retries: 8\n  retry_timeout_seconds: 20\n  request_timeout_seconds: 10\n  connect_timeout_seconds: 2\n{extra}",
+            catalog.display()
         ),
     )
     .unwrap();

@@ -4,13 +4,14 @@
 //! - the demo, and synthesized submissions with every fault over the shipped catalog plus the
 //!   shapes a distributed engine gets wrong (`tests/ballista/`), give every result table of
 //!   a local run when their pipelines say `engine.ballista`;
-//! - the same with the submissions, results and staged data on S3 (Garage): the scheduler
-//!   and the executors open the store from the same environment variables as `pmm run`;
+//! - the same with the submissions, results and staged data on S3 (Garage), Azure (Azurite)
+//!   and GCS (fake-gcs-server): the scheduler and the executors open each store from the same
+//!   environment variables as `pmm run`;
 //! - a scheduler nobody runs, or one that goes away mid-run, fails the run with exit 1 and
 //!   leaves `latest.json` as it was; one without executors fails the run's first query.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,8 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 use pmm_engine::results::{INDICATOR_VALUES, column};
 
+use crate::cloud::{Cloud, pipeline_file};
+use crate::emulators::{Azurite, FakeGcs};
 use crate::s3::Garage;
 use crate::{Server, Tables, copy_dir, free_port, local_tables, pmm, pmm_env, repo_root, text};
 
@@ -132,32 +135,6 @@ impl Cluster {
     }
 }
 
-/// A pipeline over `catalog`, reading `source` and `members`, publishing to `results`, with
-/// `extra` lines at the end (an `engine:` block, a `staging:`).
-fn write_pipeline(
-    dir: &Path,
-    name: &str,
-    catalog: &Path,
-    source: &str,
-    members: &str,
-    results: &str,
-    extra: &str,
-) -> PathBuf {
-    let path = dir.join(format!("{name}.yaml"));
-    std::fs::write(
-        &path,
-        format!(
-            "name: {name}\nyear: 2024\ncatalog: {}\nmembers: {members}\nsource: {source}\nresults: {results}\n\
-             audiences: [secretariat, wco, public]\ndisclosure:\n  default: wco\n\
-             validation:\n  max_invalid_row_fraction: 0.05\nscoring:\n  min_coverage: 0.5\npeers:\n  min_group_size: 3\n\
-             storage:\n  max_retries: 4\n  retry_timeout_seconds: 20\n  request_timeout_seconds: 10\n  connect_timeout_seconds: 2\n{extra}",
-            catalog.display()
-        ),
-    )
-    .unwrap();
-    path
-}
-
 /// `engine.ballista` naming `url`.
 fn on(url: &str) -> String {
     format!("engine:\n  ballista: {url}\n")
@@ -183,23 +160,19 @@ fn local_and_cluster(
     members: &Path,
 ) -> (Tables, Tables) {
     let (source, members) = (source.display().to_string(), members.display().to_string());
-    let local = write_pipeline(
+    let local = pipeline_file(
         dir,
         &format!("{name}-local"),
         catalog,
-        &source,
-        &members,
-        &format!("{name}-local"),
+        [&source, &members, &format!("{name}-local")],
         "",
     );
     run(dir, &local, &[]);
-    let remote = write_pipeline(
+    let remote = pipeline_file(
         dir,
         &format!("{name}-cluster"),
         catalog,
-        &source,
-        &members,
-        &format!("{name}-cluster"),
+        [&source, &members, &format!("{name}-cluster")],
         &on(&cluster.url()),
     );
     let before: usize = cluster.finished_tasks().iter().sum();
@@ -315,10 +288,17 @@ async fn functions_give_the_rows_of_a_local_session(cluster: &Cluster, dir: &Pat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_on_a_cluster_of_pmm_processes_give_the_rows_of_local_runs() {
     let garage = Garage::start();
+    let azurite = Azurite::start().await;
+    let gcs = FakeGcs::start().await;
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
-    // The cluster's processes get the store's settings from the environment, as `pmm run`.
-    let cluster = Cluster::start(dir, &["executor-1", "executor-2"], &garage.cloud.env);
+    // The cluster's processes get the stores' settings from the environment, as `pmm run`
+    // does (the three stores' variables do not overlap).
+    let env: Vec<(String, String)> = [&garage.cloud, &azurite.cloud, &gcs.cloud]
+        .iter()
+        .flat_map(|c| c.env.clone())
+        .collect();
+    let cluster = Cluster::start(dir, &["executor-1", "executor-2"], &env);
 
     functions_give_the_rows_of_a_local_session(&cluster, dir).await;
     assert!(
@@ -395,48 +375,59 @@ async fn runs_on_a_cluster_of_pmm_processes_give_the_rows_of_local_runs() {
         ]
     );
 
-    // The demo with submissions, results and staged data on S3: the scheduler lists and the
-    // executors read the staged Parquet there.
-    garage.cloud.upload_demo("cluster").await;
-    let url = &garage.cloud.url;
-    let pipeline = write_pipeline(
-        dir,
-        "cluster-s3",
-        &root.join("indicators"),
-        &format!("{url}/cluster/submissions"),
-        &format!("{url}/cluster/members.yaml"),
-        &format!("{url}/cluster/results"),
-        &on(&cluster.url()),
-    );
-    let before = cluster.finished_tasks();
-    let stdout = run(dir, &pipeline, &garage.cloud.env);
-    garage.cloud.assert_no_secret("pmm run", &stdout);
-    let after = cluster.finished_tasks();
-    assert!(
-        after.iter().zip(&before).all(|(a, b)| a > b),
-        "each executor ran tasks over the staged data on S3: {before:?} -> {after:?}"
-    );
-    let (s3, _) = garage.cloud.tables("cluster/results").await;
+    // The demo with submissions, results and staged data on each cloud store: the scheduler
+    // lists and the executors read the staged Parquet there.
     let (demo_local, _) = local_tables(&dir.join("demo-local"));
-    assert_eq!(
-        s3, demo_local,
-        "the demo on S3 and the cluster, and in one process"
-    );
-    let staged = garage.cloud.keys("cluster/results/staging").await;
-    assert!(
-        staged
-            .iter()
-            .any(|k| k.contains("/staging/member=") && k.ends_with(".parquet")),
-        "staged Parquet on S3: {staged:?}"
-    );
+    for cloud in [&garage.cloud, &azurite.cloud, &gcs.cloud] {
+        demo_on_a_store(dir, &cluster, cloud, &demo_local).await;
+    }
     for (name, log) in std::iter::once(&cluster.scheduler)
         .chain(&cluster.executors)
         .map(|s| (s.name, s.log()))
     {
-        garage
-            .cloud
-            .assert_no_secret(&format!("the log of {name}"), &log);
+        for cloud in [&garage.cloud, &azurite.cloud, &gcs.cloud] {
+            cloud.assert_no_secret(&format!("the log of {name}"), &log);
+        }
     }
+}
+
+/// The demo uploaded to `cloud`, run there with `engine.ballista`: the rows of `expected`,
+/// staged Parquet on the store, every executor busy.
+async fn demo_on_a_store(dir: &Path, cluster: &Cluster, cloud: &Cloud, expected: &Tables) {
+    cloud.upload_demo("cluster").await;
+    let url = &cloud.url;
+    let name = format!("cluster-{}", &url[..2]);
+    let pipeline = pipeline_file(
+        dir,
+        &name,
+        &repo_root().join("indicators"),
+        [
+            &format!("{url}/cluster/submissions"),
+            &format!("{url}/cluster/members.yaml"),
+            &format!("{url}/cluster/results"),
+        ],
+        &on(&cluster.url()),
+    );
+    let before = cluster.finished_tasks();
+    let stdout = run(dir, &pipeline, &cloud.env);
+    cloud.assert_no_secret("pmm run", &stdout);
+    let after = cluster.finished_tasks();
+    assert!(
+        after.iter().zip(&before).all(|(a, b)| a > b),
+        "each executor ran tasks over the staged data on {url}: {before:?} -> {after:?}"
+    );
+    let (got, _) = cloud.tables("cluster/results").await;
+    assert_eq!(
+        &got, expected,
+        "the demo on {url} and the cluster, and in one process"
+    );
+    let staged = cloud.keys("cluster/results/staging").await;
+    assert!(
+        staged
+            .iter()
+            .any(|k| k.contains("/staging/member=") && k.ends_with(".parquet")),
+        "staged Parquet on {url}: {staged:?}"
+    );
 }
 
 #[test]
@@ -450,13 +441,11 @@ fn a_cluster_that_is_not_there_or_goes_away_fails_the_run_and_keeps_latest() {
         examples.join("members.yaml").display().to_string(),
     );
     let pipeline = |name: &str, extra: &str| {
-        write_pipeline(
+        pipeline_file(
             dir,
             name,
             &root.join("indicators"),
-            &source,
-            &members,
-            "results",
+            [&source, &members, "results"],
             extra,
         )
     };

@@ -60,14 +60,14 @@ async fn wait_for_port(port: u16, server: &Server) {
 }
 
 /// Azurite's blob service with one container, its data in a temporary folder.
-struct Azurite {
+pub(crate) struct Azurite {
     _server: Server,
-    cloud: Cloud,
+    pub(crate) cloud: Cloud,
     _dir: tempfile::TempDir,
 }
 
 impl Azurite {
-    async fn start() -> Azurite {
+    pub(crate) async fn start() -> Azurite {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let server = Server::start(
@@ -166,14 +166,14 @@ async fn create_container(url: &str) {
 }
 
 /// fake-gcs-server (memory backend) with one bucket, behind [`XmlUploads`].
-struct FakeGcs {
+pub(crate) struct FakeGcs {
     _server: Server,
-    cloud: Cloud,
+    pub(crate) cloud: Cloud,
     _dir: tempfile::TempDir,
 }
 
 impl FakeGcs {
-    async fn start() -> FakeGcs {
+    pub(crate) async fn start() -> FakeGcs {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
