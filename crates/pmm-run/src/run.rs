@@ -251,9 +251,10 @@ pub async fn run_pipeline(
             name: "checking the Ballista cluster",
             total: 0,
         });
+        // Named with the pipeline file that sets it: that is where the address is changed.
         pmm_engine::probe(url, pmm_engine::PROBE_TIMEOUT)
             .await
-            .map_err(RunError::Engine)?;
+            .map_err(|e| RunError::Failed(format!("{}: {e}", pipeline.path.display())))?;
         progress.event(ProgressEvent::StageDone);
         tracing::info!(scheduler = %url, "evaluating on the Ballista cluster");
     }

@@ -70,6 +70,15 @@ impl Cloud {
         }
     }
 
+    /// An object that holds JSON (`latest.json`, a manifest), parsed.
+    pub async fn json(&self, key: &str) -> Value {
+        let bytes = self
+            .get(key)
+            .await
+            .unwrap_or_else(|| panic!("{key} is not there"));
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{key}: {e}"))
+    }
+
     /// Every key under `prefix`, sorted.
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
         let prefix = Key::parse(prefix).unwrap();
@@ -113,13 +122,9 @@ impl Cloud {
     /// The tables of the run `latest.json` names under `prefix` (by file name, without
     /// `run_id`), and its manifest.
     pub async fn tables(&self, prefix: &str) -> (Tables, Value) {
-        let latest: Value =
-            serde_json::from_slice(&self.get(&format!("{prefix}/latest.json")).await.unwrap())
-                .unwrap();
+        let latest = self.json(&format!("{prefix}/latest.json")).await;
         let run = format!("{prefix}/{}", latest["path"].as_str().unwrap());
-        let manifest: Value =
-            serde_json::from_slice(&self.get(&format!("{run}/manifest.json")).await.unwrap())
-                .unwrap();
+        let manifest = self.json(&format!("{run}/manifest.json")).await;
         let mut tables = Tables::new();
         for file in manifest["files"].as_array().unwrap() {
             let file = file.as_str().unwrap();
@@ -305,9 +310,7 @@ pub async fn demo_gives_the_local_rows(cloud: &Cloud, prefix: &str, version: &st
     );
 
     // `pmm serve` reads the run back from the store.
-    let latest: Value =
-        serde_json::from_slice(&cloud.get(&format!("{results}/latest.json")).await.unwrap())
-            .unwrap();
+    let latest = cloud.json(&format!("{results}/latest.json")).await;
     let port = free_port();
     let logs = tempfile::NamedTempFile::new().unwrap();
     let mut serve = Command::new(env!("CARGO_BIN_EXE_pmm"))

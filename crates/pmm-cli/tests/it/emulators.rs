@@ -672,9 +672,7 @@ async fn race(
     .replace_latest()
     .await
     .unwrap();
-    let latest: serde_json::Value =
-        serde_json::from_slice(&cloud.get(&format!("{prefix}/latest.json")).await.unwrap())
-            .unwrap();
+    let latest = cloud.json(&format!("{prefix}/latest.json")).await;
     (
         seen,
         latest["run_id"].as_str().unwrap().to_string(),

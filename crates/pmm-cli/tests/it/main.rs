@@ -166,14 +166,18 @@ pub fn without_run_id(bytes: Vec<u8>) -> Vec<RecordBatch> {
         .collect()
 }
 
+/// A local file that holds JSON (`latest.json`, a manifest, a summary), parsed.
+pub fn read_json(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// The tables of the run `latest.json` names under a local results folder, by file name,
 /// without `run_id`, and its manifest.
 pub fn local_tables(results: &Path) -> (Tables, Value) {
-    let latest: Value =
-        serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap();
+    let latest = read_json(&results.join("latest.json"));
     let run = results.join(latest["path"].as_str().unwrap());
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let manifest = read_json(&run.join("manifest.json"));
     let mut tables = Tables::new();
     for file in manifest["files"].as_array().unwrap() {
         let file = file.as_str().unwrap();

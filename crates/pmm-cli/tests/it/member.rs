@@ -128,9 +128,7 @@ fn a_dry_run_gives_the_rows_of_a_full_run() {
                 "{member}: {table} of the dry run and of the full run"
             );
         }
-        let summary: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap())
-                .unwrap();
+        let summary = crate::read_json(&out.path().join("summary.json"));
         assert_eq!(summary["member"], member);
         assert_eq!(summary["year"], 2024);
         assert!(out.path().join("report.html").exists());

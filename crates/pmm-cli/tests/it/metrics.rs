@@ -306,9 +306,10 @@ fn promtool_rules() {
 }
 
 fn latest_run_id(results: &Path) -> String {
-    let latest: Value =
-        serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap();
-    latest["run_id"].as_str().unwrap().to_string()
+    crate::read_json(&results.join("latest.json"))["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Polls `/healthz` until `check` holds.

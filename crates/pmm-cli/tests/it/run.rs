@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use crate::{local_tables, pmm, repo_root, text};
+use crate::{local_tables, pmm, read_json, repo_root, text};
 
 fn latest(results: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap()).unwrap()
+    read_json(&results.join("latest.json"))
 }
 
 #[test]
@@ -144,8 +144,7 @@ fn a_run_that_dies_midway_leaves_the_previous_run_as_latest() {
         );
     }
     // The previous run is still whole.
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value = read_json(&run.join("manifest.json"));
     for file in manifest["files"].as_array().unwrap() {
         assert!(
             results.path().join(file.as_str().unwrap()).exists(),

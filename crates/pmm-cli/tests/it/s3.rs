@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::cloud::{Cloud, demo_gives_the_local_rows, local_reference, write_pipeline};
-use crate::{Server, free_port, pmm_env, repo_root, text, tool};
+use crate::{Server, free_port, pmm_env, read_json, repo_root, text, tool};
 
 const KEY_ID: &str = "GK0123456789abcdef01234567";
 const SECRET: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -314,14 +314,7 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     );
     let (got, _) = garage.cloud.tables("faults/results").await;
     assert_eq!(got, expected, "the same rows through a flaky store");
-    let first: Value = serde_json::from_slice(
-        &garage
-            .cloud
-            .get("faults/results/latest.json")
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let first: Value = garage.cloud.json("faults/results/latest.json").await;
     faults.flaky.store(false, Ordering::SeqCst);
 
     // One member's objects keep failing: its datasets are rejected with an issue, the run goes
@@ -367,14 +360,7 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
         "XB's files are each an issue: {unreadable}"
     );
     *faults.fail_objects.lock().unwrap() = None;
-    let second: Value = serde_json::from_slice(
-        &garage
-            .cloud
-            .get("faults/results/latest.json")
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let second: Value = garage.cloud.json("faults/results/latest.json").await;
     assert_ne!(first["run_id"], second["run_id"]);
     // A store failure is not staged: the next run reads XB's files again, and only those.
     let (_, failed_manifest) = garage.cloud.tables("faults/results").await;
@@ -396,14 +382,7 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
             assert_eq!(input["status"], "reused", "{path}");
         }
     }
-    let second: Value = serde_json::from_slice(
-        &garage
-            .cloud
-            .get("faults/results/latest.json")
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let second: Value = garage.cloud.json("faults/results/latest.json").await;
 
     // A results store that keeps failing: exit 1, and latest.json still names the last run.
     faults.fail_writes.store(true, Ordering::SeqCst);
@@ -411,14 +390,7 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("cannot write the results"), "{stderr}");
-    let latest: Value = serde_json::from_slice(
-        &garage
-            .cloud
-            .get("faults/results/latest.json")
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let latest: Value = garage.cloud.json("faults/results/latest.json").await;
     assert_eq!(latest, second);
     faults.fail_writes.store(false, Ordering::SeqCst);
 
@@ -477,19 +449,12 @@ async fn two_runs_racing_leave_latest_naming_a_complete_run() {
             ids.push(stdout.split_whitespace().nth(1).unwrap().to_string());
         }
         let (latest, complete): (Value, Vec<String>) = if round == 0 {
-            let latest: Value = serde_json::from_slice(
-                &garage.cloud.get("race/results/latest.json").await.unwrap(),
-            )
-            .unwrap();
+            let latest = garage.cloud.json("race/results/latest.json").await;
             let run = latest["path"].as_str().unwrap().to_string();
-            let manifest: Value = serde_json::from_slice(
-                &garage
-                    .cloud
-                    .get(&format!("race/results/{run}/manifest.json"))
-                    .await
-                    .unwrap(),
-            )
-            .unwrap();
+            let manifest = garage
+                .cloud
+                .json(&format!("race/results/{run}/manifest.json"))
+                .await;
             let keys = garage.cloud.keys("race/results").await;
             let missing = manifest["files"]
                 .as_array()
@@ -501,12 +466,9 @@ async fn two_runs_racing_leave_latest_naming_a_complete_run() {
             (latest, missing)
         } else {
             let results = dir.join("race-results");
-            let latest: Value =
-                serde_json::from_slice(&std::fs::read(results.join("latest.json")).unwrap())
-                    .unwrap();
+            let latest = read_json(&results.join("latest.json"));
             let run = results.join(latest["path"].as_str().unwrap());
-            let manifest: Value =
-                serde_json::from_slice(&std::fs::read(run.join("manifest.json")).unwrap()).unwrap();
+            let manifest = read_json(&run.join("manifest.json"));
             let missing = manifest["files"]
                 .as_array()
                 .unwrap()
