@@ -289,15 +289,20 @@ case("encoding_binary", "binary noise named .csv",
 # JSON lines.
 J = jsonl_text(*declarations())
 JSONL = [
-    ("not_json", "this is not json\n", "unreadable", "plain text named .jsonl"),
-    ("array_line", "[1, 2, 3]\n" + J, "unreadable", "a line holding an array"),
-    ("truncated_object", J + '{"declaration_id": "D99", "flow": \n', "unreadable", "a line cut in the middle of an object"),
-    ("trailing_garbage", J.rstrip("\n") + " garbage\n", "unreadable", "text after the last object"),
-    ("nested_value", J.replace('"office": "OFF1"', '"office": {"a": 1}', 1), "unreadable", "an object where text is expected"),
+    ("not_json", "this is not json\n", "unreadable", None, "plain text named .jsonl"),
+    ("array_line", "[1, 2, 3]\n" + J, "unreadable", None, "a line holding an array"),
+    # The line ends inside the object: the record is named (the parser would read on).
+    ("truncated_object", J + '{"declaration_id": "D99", "flow": \n', "unreadable", 11, "a line cut in the middle of an object"),
+    ("trailing_garbage", J.rstrip("\n") + " garbage\n", "unreadable", 10, "text after the last object"),
+    ("nested_value", J.replace('"office": "OFF1"', '"office": {"a": 1}', 1), "unreadable", None, "an object where text is expected"),
+    # Round 2: one object spread over many lines (pretty-printed) was read as one valid row.
+    ("object_over_lines", J + '{\n' + ''.join(f'  "declaration_id": "D{99 + i}",\n' for i in range(2000)) + '  "flow": "IM"\n}\n',
+     "unreadable", 11, "one object spread over 2,002 lines"),
+    ("two_objects_on_a_line", J.rstrip("\n") + ' ' + J.splitlines()[0] + "\n", "unreadable", 10, "two objects on one line"),
 ]
-for name, text, rule, about in JSONL:
+for name, text, rule, record, about in JSONL:
     case(f"jsonl_{name}", about, {"year=2024/declarations.jsonl": text.encode()},
-         [issue("declarations", rule)] if rule != "REVIEW" else "REVIEW", rejected=["declarations"])
+         [issue("declarations", rule, record)], rejected=["declarations"])
 case("jsonl_blank_lines", "blank lines between objects (accepted)",
      {"year=2024/declarations.jsonl": J.replace("\n", "\n\n").encode()}, [])
 case("jsonl_missing_key", "an object without a required key",
@@ -413,6 +418,142 @@ LAYOUTS = [
 for name, files, issues, about in LAYOUTS:
     rejected = ["staff"] if name == "two_files_one_dataset" else []
     case(f"layout_{name}", about, files, issues, rejected=rejected)
+
+# Round 2: Parquet internals, limiters that agree with their parsers, text in messages.
+def thrift_varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def thrift_i32(field_delta, value):
+    return bytes([(field_delta << 4) | 5]) + thrift_varint((value << 1) ^ (value >> 31))
+
+
+def thrift_string(field_delta, text):
+    data = text.encode()
+    return bytes([(field_delta << 4) | 8]) + thrift_varint(len(data)) + data
+
+
+def deep_schema_parquet(levels):
+    """A Parquet file of no rows whose one column sits inside `levels` single-child groups:
+    the footer written by hand in Thrift's compact protocol (no writer makes this)."""
+    def element(name, children=None, physical=None, root=False):
+        out = b""
+        last = 0
+        if physical is not None:
+            out += thrift_i32(1 - last, physical); last = 1
+        if not root:
+            out += thrift_i32(3 - last, 1); last = 3                # OPTIONAL
+        out += thrift_string(4 - last, name); last = 4
+        if children is not None:
+            out += thrift_i32(5 - last, children)
+        return out + b"\x00"
+    elements = [element("schema", 1, root=True)] + [element(f"g{i}", 1) for i in range(levels)] + [element("unit", None, 6)]
+    footer = thrift_i32(1, 1)                                     # version
+    footer += bytes([0x19, 0xFC]) + thrift_varint(len(elements))  # schema: list<struct>
+    footer += b"".join(elements)
+    footer += bytes([0x16]) + thrift_varint(0)                    # num_rows: i64 0
+    footer += bytes([0x19, 0x0C])                                 # row_groups: empty list
+    footer += b"\x00"
+    return b"PAR1" + footer + len(footer).to_bytes(4, "little") + b"PAR1"
+
+
+case("parquet_deep_schema", "a 49 KB footer nesting one column in 5,000 single-child groups (it overflowed the stack)",
+     {"year=2024/staff.parquet": deep_schema_parquet(5000)},
+     [issue("staff", "max_nesting")], rejected=["staff"])
+case("parquet_shallow_hand_written", "the same hand-written footer with 3 groups: read by the parquet crate (its one column g0 is a group)",
+     {"year=2024/staff.parquet": deep_schema_parquet(3)},
+     [issue("staff", "extra_column", None, "g0")] + [issue("staff", "missing_column", None, c)
+      for c in ["unit", "headcount", "female_headcount", "training_hours", "integrity_cases"]],
+     rejected=["staff"])
+
+
+def declarations_table(n, office=None, **overrides):
+    import datetime
+    start = datetime.datetime(2024, 3, 1, 10, tzinfo=datetime.timezone.utc)
+    lodged = [start + datetime.timedelta(minutes=i) for i in range(n)]
+    columns = {
+        "declaration_id": pa.array([f"D{i}" for i in range(1, n + 1)]),
+        "flow": pa.array(["IM"] * n),
+        "lodged_at": pa.array(lodged, type=pa.timestamp("us", tz="UTC")),
+        "released_at": pa.array([t + datetime.timedelta(hours=3) for t in lodged], type=pa.timestamp("us", tz="UTC")),
+        "electronic": pa.array([True] * n), "standardized": pa.array([False] * n),
+        "pre_arrival": pa.array([True] * n), "channel": pa.array(["green"] * n),
+        "aeo": pa.array([False] * n), "ecommerce": pa.array([False] * n),
+        "customs_value": pa.array([100.5] * n), "duty_assessed": pa.array([10.0] * n),
+        "office": pa.array([office or "OFF1"] * n), "transport_mode": pa.array(["sea"] * n),
+    }
+    columns.update(overrides)
+    return pa.table(columns)
+
+
+def parquet_of(table, **options):
+    sink = io.BytesIO()
+    pq.write_table(table, sink, **options)
+    return sink.getvalue()
+
+
+# One 20 KB value in the dictionary, repeated by every row: each batch once expanded it 65,536
+# times (a 4.7 KB file, 1.4 GB). Now the rows share it; the file's decoded total is bounded.
+case("parquet_dictionary_amplification", "one 20 KB dictionary value repeated by 4,000 rows, past max_decompressed_bytes in all",
+     {"year=2024/declarations.parquet": parquet_of(declarations_table(4000, office="O" * 20000), compression="zstd")},
+     [issue("declarations", "max_decompressed_bytes")], rejected=["declarations"],
+     limits={"max_decompressed_bytes": "32MiB"})
+flows = ["IM"] * 600
+flows[449] = "XX"
+case("parquet_long_values_in_small_batches", "600 rows of 20 KB values read in slices of 1 MiB: record numbers kept (bad flow at 450)",
+     {"year=2024/declarations.parquet": parquet_of(declarations_table(600, office="O" * 20000, flow=pa.array(flows)), compression="zstd")},
+     [issue("declarations", "enum", 450, "flow")], limits={"max_batch_bytes": "1MiB"})
+case("parquet_page_past_batch_limit", "one 8 MB value in a zstd page of a small file: the page header's claim is refused",
+     {"year=2024/declarations.parquet": parquet_of(declarations_table(1, office="O" * (8 << 20)), compression="zstd")},
+     [issue("declarations", "max_batch_bytes")], rejected=["declarations"], limits={"max_batch_bytes": "4MiB", "max_record_bytes": "16MiB"})
+case("parquet_record_past_limit", "a Parquet row of 3 MB past max_record_bytes, named by its record",
+     {"year=2024/declarations.parquet": parquet_of(declarations_table(5).set_column(
+         12, "office", pa.array(["OFF1", "OFF1", "O" * (3 << 20), "OFF1", "OFF1"])), compression="zstd")},
+     [issue("declarations", "max_record_bytes", 3)], rejected=["declarations"])
+case("parquet_footer_past_limit", "200 row groups of one row: a footer past max_footer_bytes",
+     {"year=2024/staff.parquet": parquet_of(pa.table({c: pa.array([str(10 + i) if c != "unit" else f"U{i}" for i in range(200)]) for c in STAFF_COLUMNS}), row_group_size=1)},
+     [issue("staff", "max_footer_bytes")], rejected=["staff"], limits={"max_footer_bytes": "16KiB"})
+case("parquet_nested_column", "a contract column stored as a struct",
+     {"year=2024/declarations.parquet": parquet_of(declarations_table(3, office=None).set_column(12, "office", pa.array([{"a": "x"}] * 3)))},
+     [issue("declarations", "column_type")], rejected=["declarations"])
+# INT96 (Spark, Impala, Hive): 9999-12-31, the common "no date", read through nanoseconds as
+# 1816-03-29 and so before its lodging; read at microseconds it is 9999-12-31.
+import datetime as _dt
+far = _dt.datetime(9999, 12, 31, tzinfo=_dt.timezone.utc)
+t = declarations_table(10)
+t = t.set_column(3, "released_at", pa.array([far] + [None] * 9, type=pa.timestamp("us", tz="UTC")))
+case("parquet_int96_far_date", "an INT96 release date of 9999-12-31 (it read as 1816-03-29)",
+     {"year=2024/declarations.parquet": parquet_of(t, use_deprecated_int96_timestamps=True)}, [])
+t = declarations_table(10)
+t = t.set_column(3, "released_at", pa.array([2 ** 62] + [None] * 9, type=pa.timestamp("ms", tz="UTC")))
+case("parquet_timestamp_out_of_range", "a timestamp of 2^62 milliseconds, past what microseconds in 64 bits hold",
+     {"year=2024/declarations.parquet": parquet_of(t)},
+     [issue("declarations", "type", 1, "released_at")])
+
+# CSV: a bare quote inside an unquoted field is a literal to the parser; the limiter once took
+# it for an opening quote, so the next real quoted field's lines looked like short records
+# while the parser read them as one long field.
+body = D.splitlines()
+body[2] = body[2].replace("OFF1", 'OF"F1', 1)
+body[3] = body[3].replace("OFF1", '"' + "line\n" * 2000 + '"', 1)
+case("csv_bare_quote_hides_a_long_field", "a bare quote in one record, then a quoted field of 2,000 lines (10 KB) in the next",
+     {"year=2024/declarations.csv": ("\n".join(body) + "\n").encode()},
+     [issue("declarations", "max_record_bytes", 3)], rejected=["declarations"], limits={"max_record_bytes": "2KiB"})
+case("file_cr_line_ends_csv", "classic Mac line ends (CR alone): read as records, as the parser reads them (accepted)",
+     {"year=2024/declarations.csv": D.replace("\n", "\r").encode()}, [])
+# Bidi overrides and isolates in a column name and a value: escaped in every message.
+case("encoding_bidi_controls", "U+202E in a column name and U+2066 in a value",
+     {"year=2024/declarations.csv": D.replace("transport_mode", "transport_mode,note\u202etxt", 1)
+        .replace(",sea\n", ",sea,x\n").replace(",IM,", ",IM\u2066,", 1).encode()},
+     [issue("declarations", "extra_column", None, "note\\u202etxt"), issue("declarations", "enum", 3, "flow")])
 
 # Made by the test: what git cannot hold, or should not.
 GENERATED = [

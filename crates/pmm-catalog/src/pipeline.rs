@@ -103,8 +103,16 @@ pub struct Limits {
     pub max_columns: u64,
     /// The largest `manifest.yaml` in bytes.
     pub max_manifest_bytes: u64,
-    /// The most bytes one object may decompress to (`.csv.gz`).
+    /// The most bytes one object may decompress to (`.csv.gz`), or decode to (Parquet: the
+    /// values of every record read, whatever the file's compression or dictionaries).
     pub max_decompressed_bytes: u64,
+    /// The most levels of groups a Parquet schema may nest a column in (0: flat).
+    pub max_nesting: u64,
+    /// The largest Parquet footer (the file's metadata) in bytes, checked before it is read.
+    pub max_footer_bytes: u64,
+    /// The most bytes one batch of records may hold once decoded, and one Parquet page may
+    /// claim to decompress to.
+    pub max_batch_bytes: u64,
 }
 
 impl Default for Limits {
@@ -114,6 +122,9 @@ impl Default for Limits {
             max_columns: 1000,
             max_manifest_bytes: 64 << 10,
             max_decompressed_bytes: 20 << 30,
+            max_nesting: 16,
+            max_footer_bytes: 8 << 20,
+            max_batch_bytes: 64 << 20,
         }
     }
 }
@@ -255,6 +266,12 @@ struct LimitsSpec {
     max_manifest_bytes: Option<SizeSpec>,
     #[serde(default)]
     max_decompressed_bytes: Option<SizeSpec>,
+    #[serde(default)]
+    max_nesting: Option<u64>,
+    #[serde(default)]
+    max_footer_bytes: Option<SizeSpec>,
+    #[serde(default)]
+    max_batch_bytes: Option<SizeSpec>,
 }
 
 #[derive(Deserialize)]
@@ -630,7 +647,7 @@ mod tests {
         assert_eq!(pipeline.limits, Limits::default());
         assert_eq!(pipeline.limits.max_record_bytes, 1 << 20);
         let text = format!(
-            "{base}limits:\n  max_record_bytes: 2KiB\n  max_columns: 50\n  max_manifest_bytes: 1000\n  max_decompressed_bytes: 1GiB\n"
+            "{base}limits:\n  max_record_bytes: 2KiB\n  max_columns: 50\n  max_manifest_bytes: 1000\n  max_decompressed_bytes: 1GiB\n  max_nesting: 4\n  max_footer_bytes: 1MiB\n  max_batch_bytes: 16MiB\n"
         );
         let limits = Pipeline::parse(Path::new("p.yaml"), &text).unwrap().limits;
         assert_eq!(
@@ -640,6 +657,9 @@ mod tests {
                 max_columns: 50,
                 max_manifest_bytes: 1000,
                 max_decompressed_bytes: 1 << 30,
+                max_nesting: 4,
+                max_footer_bytes: 1 << 20,
+                max_batch_bytes: 16 << 20,
             }
         );
         for (bad, message) in [

@@ -38,6 +38,12 @@ pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, P
 /// Where `text` first nests deeper than [`MAX_DEPTH`]: flow brackets (`[`, `{`) outside
 /// quotes and comments, plus, on each line, its indentation and leading `- ` markers (two
 /// columns per level). An over-estimate for odd but legal files, which do not exist here.
+///
+/// A quote hides the brackets after it only where YAML surely starts a quoted scalar with it:
+/// at the start of a line's content, after `[` or `{`, after `,` inside brackets, or after
+/// `: `, `- ` or `? `. Elsewhere (`a'b`, `x, 'y` outside brackets) it is a literal, as the
+/// parser reads it, so a quote there cannot hide the brackets that follow. Inside double
+/// quotes a backslash escapes the next character.
 fn too_deep(text: &str) -> Option<Location> {
     let mut flow = 0usize;
     for (index, line) in text.lines().enumerate() {
@@ -50,21 +56,47 @@ fn too_deep(text: &str) -> Option<Location> {
             return Some(Location::new(index + 1, column + 1));
         }
         let mut quote: Option<u8> = None;
+        let mut escaped = false;
+        // Whether a quote at this point starts a quoted scalar.
+        let mut scalar_start = true;
         for (at, &b) in bytes.iter().enumerate() {
-            match (quote, b) {
-                (Some(q), _) if b == q => quote = None,
-                (Some(_), _) => {}
-                (None, b'\'' | b'"') => quote = Some(b),
-                (None, b'#') if at == 0 || bytes[at - 1] == b' ' => break,
-                (None, b'[' | b'{') => {
+            if let Some(q) = quote {
+                if escaped {
+                    escaped = false;
+                } else if q == b'"' && b == b'\\' {
+                    escaped = true;
+                } else if b == q {
+                    quote = None;
+                    scalar_start = false;
+                }
+                continue;
+            }
+            let after_space = at > 0 && bytes[at - 1] == b' ';
+            match b {
+                b'\'' | b'"' if scalar_start => quote = Some(b),
+                b'#' if at == 0 || after_space => break,
+                b'[' | b'{' => {
                     flow += 1;
                     if flow > MAX_DEPTH {
                         return Some(Location::new(index + 1, at + 1));
                     }
                 }
-                (None, b']' | b'}') => flow = flow.saturating_sub(1),
+                b']' | b'}' => flow = flow.saturating_sub(1),
                 _ => {}
             }
+            let leading = |upto: usize| bytes[..upto].iter().all(|c| matches!(c, b' ' | b'-'));
+            scalar_start = match b {
+                b' ' | b'\t' => {
+                    scalar_start
+                        || (at > 0
+                            && (matches!(bytes[at - 1], b':' | b'?')
+                                || (bytes[at - 1] == b'-' && leading(at))))
+                }
+                b'[' | b'{' => true,
+                b',' => flow > 0,
+                b'-' => leading(at),
+                _ => false,
+            };
         }
     }
     None
@@ -252,6 +284,29 @@ mod tests {
         );
         let dashes = format!("{}x", "- ".repeat(50_000));
         assert!(parse::<serde_yaml::Value>(Path::new("m.yaml"), &dashes).is_err());
+        // Regression: a quote inside a plain scalar is a literal, and hid the brackets after it.
+        let hidden = format!("a: [x'y, {}{}]\n", "[".repeat(5_000), "]".repeat(5_000));
+        assert!(
+            parse::<serde_yaml::Value>(Path::new("m.yaml"), &hidden)
+                .unwrap_err()
+                .to_string()
+                .contains("nested more than 32 levels")
+        );
+        let escaped = format!(
+            "a: [\"q\\\"\", {}{}]\n",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
+        assert!(parse::<serde_yaml::Value>(Path::new("m.yaml"), &escaped).is_err());
+        let block = format!("a: x, 'y {}\n", "[".repeat(40));
+        assert!(
+            parse::<serde_yaml::Value>(Path::new("m.yaml"), &block)
+                .unwrap_err()
+                .to_string()
+                .contains("nested more than 32 levels")
+        );
+        let quoted = "a: '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['\nb:\n  - \"{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\"\n  - [1, '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[']\n";
+        assert!(parse::<serde_yaml::Value>(Path::new("m.yaml"), quoted).is_ok());
         let fine = "a: [1, [2, {b: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"}]] # [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n";
         assert!(parse::<serde_yaml::Value>(Path::new("m.yaml"), fine).is_ok());
     }

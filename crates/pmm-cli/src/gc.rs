@@ -39,6 +39,28 @@ pub(crate) async fn run(staging: &str, dry_run: bool, min_age_hours: f64) -> any
             return Ok(EXIT_FAILED);
         }
     };
+    if !report.blocked_by.is_empty() {
+        for lease in &report.blocked_by {
+            println!(
+                "run {} of pipeline {} is in progress (started {}, lease renewed {})",
+                lease.run_id, lease.pipeline, lease.started_at, lease.renewed_at
+            );
+        }
+        let removed = if report.removed.is_empty() {
+            "nothing was removed".to_string()
+        } else {
+            format!(
+                "only {} unused entries were removed (their data files stay until the next collection)",
+                report.removed.len()
+            )
+        };
+        println!(
+            "{removed}: a collection waits for runs in progress; run pmm gc again once they end \
+             (a run that died stops holding the staging area {} minutes after its last renewal)",
+            pmm_ingest::LEASE_EXPIRY.as_secs() / 60
+        );
+        return Ok(0);
+    }
     let removed: u64 = report.removed.iter().map(|(_, size)| size).sum();
     println!(
         "{} published runs use {} staged objects ({}): kept",

@@ -295,6 +295,47 @@ pub(crate) fn show(source: &ArrayRef, i: usize) -> String {
     quote(&value)
 }
 
+/// Why a source value did not convert, with the value as the file holds it. Text gets "is
+/// not" and the form expected; a native value that is of the right kind but cannot be held
+/// (a timestamp past the years a 64-bit count of microseconds reaches, an unsigned number
+/// past the largest whole number) is shown as its raw number with that reason.
+pub(crate) fn bad_value(column: &ColumnContract, source: &ArrayRef, i: usize) -> String {
+    let raw = || {
+        cast_with_options(
+            &source.slice(i, 1),
+            &DataType::Int64,
+            &CastOptions::default(),
+        )
+        .ok()
+        .and_then(|a| {
+            a.as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .filter(|a| a.is_valid(0))
+                .map(|a| a.value(0).to_string())
+        })
+        .unwrap_or_else(|| show(source, i))
+    };
+    match source.data_type() {
+        DataType::Timestamp(unit, _) => {
+            let unit = match unit {
+                TimeUnit::Second => "seconds",
+                TimeUnit::Millisecond => "milliseconds",
+                TimeUnit::Microsecond => "microseconds",
+                TimeUnit::Nanosecond => "nanoseconds",
+            };
+            format!(
+                "the timestamp {} {unit} from 1970-01-01T00:00:00Z is outside the timestamps pmm can hold (microseconds in 64 bits: about 290,000 years either side of 1970)",
+                raw()
+            )
+        }
+        t if t.is_integer() && column.column_type == ColumnType::Int => format!(
+            "{} is larger than the largest whole number pmm can hold (9223372036854775807)",
+            show(source, i)
+        ),
+        _ => format!("{} is not {}", show(source, i), expected_form(column)),
+    }
+}
+
 /// A value as shown in a message: quoted, and cut when very long.
 pub(crate) fn quote(value: &str) -> String {
     format!("\"{}\"", crate::text::shown(value))

@@ -14,7 +14,7 @@ use pmm_catalog::Limits;
 
 use crate::Result;
 use crate::issue::Rule;
-use crate::limits::{RecordLimit, Records, csv_header_fields, limit_exceeded};
+use crate::limits::{RecordLimit, Records, csv_header_fields, first_record_end, limit_exceeded};
 use crate::object_reader::is_download_failure;
 use crate::validate::DatasetValidator;
 
@@ -36,30 +36,56 @@ pub fn read_csv(
 ) -> Result<()> {
     let mut input =
         BufReader::with_capacity(READ_BUFFER, RecordLimit::new(input, Records::Csv, limits));
+    // The header is the first record as the parser reads it (a quoted name may hold a line
+    // end; a line may end with CR alone), so the bytes after it are the parser's too.
     let mut header = Vec::new();
-    if let Err(e) = input.read_until(b'\n', &mut header) {
-        if let Some(limit) = limit_exceeded(&e) {
-            validator.reject(limit.rule(), limit.record(), limit.to_string());
-        } else if is_download_failure(&e) {
-            validator.reject_transient(format!("the header row cannot be read: {e}"));
-        } else {
-            validator.reject(
-                Rule::Unreadable,
-                None,
-                format!("the header row cannot be read: {e}"),
-            );
+    let mut rest = Vec::new();
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                if let Some(limit) = limit_exceeded(&e) {
+                    validator.reject(limit.rule(), limit.record(), limit.to_string());
+                } else if is_download_failure(&e) {
+                    validator.reject_transient(format!("the header row cannot be read: {e}"));
+                } else {
+                    validator.reject(
+                        Rule::Unreadable,
+                        None,
+                        format!("the header row cannot be read: {e}"),
+                    );
+                }
+                return Ok(());
+            }
+        };
+        if chunk.is_empty() {
+            break;
         }
-        return Ok(());
+        header.extend_from_slice(chunk);
+        let n = chunk.len();
+        input.consume(n);
+        // The header is at most `max_record_bytes` (the limiter stops it), so scanning it
+        // again from its start as chunks arrive stays cheap.
+        if let Some(end) = first_record_end(&header) {
+            rest = header.split_off(end);
+            break;
+        }
     }
     let header = header
         .strip_prefix(b"\xEF\xBB\xBF")
         .map(<[u8]>::to_vec)
         .unwrap_or(header);
-    if header.iter().all(u8::is_ascii_whitespace) {
-        let rest_is_empty = match input.fill_buf() {
-            Ok(rest) => rest.iter().all(u8::is_ascii_whitespace),
-            Err(_) => false,
-        };
+    let first_line = header
+        .split(|b| matches!(b, b'\r' | b'\n'))
+        .next()
+        .unwrap_or_default();
+    if first_line.iter().all(u8::is_ascii_whitespace) {
+        let rest_is_empty = header.iter().all(u8::is_ascii_whitespace)
+            && rest.iter().all(u8::is_ascii_whitespace)
+            && match input.fill_buf() {
+                Ok(more) => more.iter().all(u8::is_ascii_whitespace),
+                Err(_) => false,
+            };
         let message = if rest_is_empty {
             "the file is empty: a CSV file needs a header row"
         } else {
@@ -110,7 +136,7 @@ pub fn read_csv(
     let reader = ReaderBuilder::new(text_schema)
         .with_header(true)
         .with_batch_size(BATCH_ROWS)
-        .build_buffered(Cursor::new(header).chain(input));
+        .build_buffered(Cursor::new(header).chain(Cursor::new(rest)).chain(input));
     let reader = match reader {
         Ok(r) => r,
         Err(e) => {

@@ -2,13 +2,13 @@
 //! Lists with prefixes (one level at a time), reads nothing, and records an issue for every
 //! folder or file it will not read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use pmm_catalog::{Catalog, MembersRegistry, is_member_code};
 
-use crate::issue::Rule;
+use crate::issue::{MAX_LISTED_ROWS_PER_RULE, Rule};
 use crate::issue::{Severity, ValidationIssue};
 use crate::store::StoreRoot;
 use crate::text::shown_path;
@@ -97,6 +97,57 @@ pub struct Discovery {
     pub issues: Vec<ValidationIssue>,
 }
 
+impl Discovery {
+    /// Lists at most [`MAX_LISTED_ROWS_PER_RULE`] issues of one rule for the entries of one
+    /// folder (300,000 stray files are 100 rows, not a 100 MB table) and counts the rest in
+    /// one summary row for that folder, as the row rules' limiter does. A summary row (count
+    /// above 1) is kept as it is, so capping twice changes nothing.
+    fn cap_per_folder(&mut self) {
+        let mut listed: HashMap<(String, i32, String, Rule), u64> = HashMap::new();
+        let mut overflow: BTreeMap<(String, i32, String, Rule), (u64, ValidationIssue)> =
+            BTreeMap::new();
+        let mut kept = Vec::with_capacity(self.issues.len().min(4096));
+        for issue in std::mem::take(&mut self.issues) {
+            if issue.count > 1 {
+                kept.push(issue);
+                continue;
+            }
+            let file = issue.file.clone().unwrap_or_default();
+            let folder = match file.trim_end_matches('/').rsplit_once('/') {
+                Some((folder, _)) => format!("{folder}/"),
+                None => String::new(),
+            };
+            let key = (issue.member.clone(), issue.year, folder, issue.rule);
+            let n = listed.entry(key.clone()).or_insert(0);
+            *n += 1;
+            if *n <= MAX_LISTED_ROWS_PER_RULE {
+                kept.push(issue);
+            } else {
+                overflow
+                    .entry(key)
+                    .and_modify(|(count, _)| *count += 1)
+                    .or_insert((1, issue));
+            }
+        }
+        for ((_, _, folder, rule), (count, first)) in overflow {
+            let shown = if folder.is_empty() {
+                "the source's top level".to_string()
+            } else {
+                folder.clone()
+            };
+            kept.push(ValidationIssue {
+                file: (!folder.is_empty()).then_some(folder),
+                message: format!(
+                    "{count} more entries of {shown} break rule `{rule}` (only the first {MAX_LISTED_ROWS_PER_RULE} are listed)"
+                ),
+                count,
+                ..first
+            });
+        }
+        self.issues = kept;
+    }
+}
+
 /// Finds the submissions of every registered member for `years` under the source.
 pub async fn discover(
     root: &StoreRoot,
@@ -134,7 +185,7 @@ pub async fn discover(
     }
     members.sort();
     for (member, folder) in members {
-        discover_member(
+        member_folders(
             root,
             &member,
             &folder,
@@ -145,6 +196,7 @@ pub async fn discover(
         )
         .await;
     }
+    found.cap_per_folder();
     Ok(found)
 }
 
@@ -177,6 +229,20 @@ fn issue(
 /// folder or file it will not read. A folder that cannot be listed costs that member its
 /// submissions, not the run.
 pub async fn discover_member(
+    root: &StoreRoot,
+    member: &str,
+    folder: &Path,
+    catalog: &Catalog,
+    years: &[i32],
+    report_year: i32,
+    found: &mut Discovery,
+) {
+    member_folders(root, member, folder, catalog, years, report_year, found).await;
+    found.cap_per_folder();
+}
+
+/// The body of [`discover_member`], without the cap on issues per folder.
+async fn member_folders(
     root: &StoreRoot,
     member: &str,
     folder: &Path,

@@ -81,6 +81,12 @@ pub enum Rule {
     MaxColumns,
     /// `max_decompressed_bytes`: a file that decompresses past `limits.max_decompressed_bytes`.
     MaxDecompressedBytes,
+    /// `max_nesting`: a Parquet schema nested past `limits.max_nesting`.
+    MaxNesting,
+    /// `max_footer_bytes`: a Parquet footer past `limits.max_footer_bytes`.
+    MaxFooterBytes,
+    /// `max_batch_bytes`: a page or batch past `limits.max_batch_bytes`.
+    MaxBatchBytes,
     /// `manifest`: the manifest is invalid: the submission is rejected.
     Manifest,
     /// `max_manifest_bytes`: a manifest past `limits.max_manifest_bytes`.
@@ -126,6 +132,9 @@ impl Rule {
             Rule::MaxRecordBytes => "max_record_bytes",
             Rule::MaxColumns => "max_columns",
             Rule::MaxDecompressedBytes => "max_decompressed_bytes",
+            Rule::MaxNesting => "max_nesting",
+            Rule::MaxFooterBytes => "max_footer_bytes",
+            Rule::MaxBatchBytes => "max_batch_bytes",
             Rule::Manifest => "manifest",
             Rule::MaxManifestBytes => "max_manifest_bytes",
             Rule::UnknownFile => "unknown_file",

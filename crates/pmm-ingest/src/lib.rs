@@ -12,8 +12,10 @@ mod csv;
 mod discover;
 mod issue;
 mod jsonl;
+mod lease;
 mod limits;
 mod object_reader;
+mod parquet_layout;
 mod parquet_source;
 mod read;
 mod schema;
@@ -32,6 +34,7 @@ pub use discover::{
     Discovery, FileFormat, SourceObject, SubmissionFiles, discover, discover_member, year_folders,
 };
 pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Rule, Severity, ValidationIssue};
+pub use lease::{LEASE_EXPIRY, LEASE_FOLDER, LEASE_RENEWAL, Lease, RunLease};
 pub use limits::LimitExceeded;
 pub use read::{
     InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,
@@ -43,7 +46,7 @@ pub use stage::{
     StageWriter, StagedEntry, StagedFile, StagingArea, fingerprint,
 };
 pub use store::{StoreError, StoreRoot, count_write, display_url, open_object, open_store};
-pub use text::{MAX_SHOWN_CHARS, shown, shown_path};
+pub use text::{MAX_SHOWN_CHARS, is_escaped, shown, shown_path};
 pub use validate::{DatasetOutcome, DatasetValidator, RowSink};
 
 /// Errors of the ingestion crate that are not a user's data problem (those are

@@ -2,6 +2,10 @@
 //! much as the limit, whatever it claims. Readers wrap the object's bytes; past a limit they
 //! fail with a [`LimitExceeded`] inside the `io::Error`, which the parsers pass on and the
 //! dataset's reader turns into an issue.
+//!
+//! Why one file of this length (about 430 lines before its tests): every limit a text file
+//! meets while it streams, with the record scanners that must see records as the parsers do,
+//! is here, so that a limit and its parser's rules are read side by side.
 
 use std::io::{self, Read};
 
@@ -26,6 +30,62 @@ pub enum LimitExceeded {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A JSON lines record whose value does not end on its line.
+    #[error(
+        "record {record} does not end on its line: a JSON lines file holds one object per line, each on a single line"
+    )]
+    SpansLines {
+        /// The 1-based record number.
+        record: u64,
+    },
+    /// A second JSON value on the line of record `record`.
+    #[error(
+        "record {record} has more text after its JSON value on the same line: a JSON lines file holds one object per line"
+    )]
+    TwoValues {
+        /// The 1-based record number.
+        record: u64,
+    },
+    /// A Parquet file whose records decode to more than `max_decompressed_bytes` in all.
+    #[error("the file's records decode to more than {} (limits.max_decompressed_bytes): the file is not read further", human(*.limit))]
+    Decoded {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A Parquet footer that claims more than `max_footer_bytes`.
+    #[error("the file's footer (its metadata) claims {}, more than {} (limits.max_footer_bytes): it is not read", human(*.claimed), human(*.limit))]
+    Footer {
+        /// The footer's length as the file states it.
+        claimed: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A Parquet schema with more columns (or elements) than `max_columns` allows.
+    #[error("the file's schema has more than {limit} {what} (limits.max_columns): it is not read")]
+    Columns {
+        /// How many were counted when the limit was passed.
+        found: u64,
+        /// The limit.
+        limit: u64,
+        /// What was counted.
+        what: &'static str,
+    },
+    /// A Parquet schema that nests a column deeper than `max_nesting`.
+    #[error(
+        "the file's schema nests a column in more than {limit} levels of groups (limits.max_nesting): it is not read"
+    )]
+    Nesting {
+        /// The limit in levels.
+        limit: u64,
+    },
+    /// A Parquet page that claims to decompress to more than `max_batch_bytes`.
+    #[error("a page of the file claims to decompress to {}, more than {} (limits.max_batch_bytes): the file is not read further", human(*.claimed), human(*.limit))]
+    Page {
+        /// The page's uncompressed size as its header states it.
+        claimed: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl LimitExceeded {
@@ -33,7 +93,14 @@ impl LimitExceeded {
     pub fn rule(&self) -> Rule {
         match self {
             LimitExceeded::Record { .. } => Rule::MaxRecordBytes,
-            LimitExceeded::Decompressed { .. } => Rule::MaxDecompressedBytes,
+            LimitExceeded::Decompressed { .. } | LimitExceeded::Decoded { .. } => {
+                Rule::MaxDecompressedBytes
+            }
+            LimitExceeded::SpansLines { .. } | LimitExceeded::TwoValues { .. } => Rule::Unreadable,
+            LimitExceeded::Footer { .. } => Rule::MaxFooterBytes,
+            LimitExceeded::Columns { .. } => Rule::MaxColumns,
+            LimitExceeded::Nesting { .. } => Rule::MaxNesting,
+            LimitExceeded::Page { .. } => Rule::MaxBatchBytes,
         }
     }
 
@@ -41,6 +108,9 @@ impl LimitExceeded {
     pub fn record(&self) -> Option<u64> {
         match self {
             LimitExceeded::Record { record, .. } if *record > 0 => Some(*record),
+            LimitExceeded::SpansLines { record } | LimitExceeded::TwoValues { record } => {
+                Some(*record)
+            }
             _ => None,
         }
     }
@@ -73,31 +143,65 @@ pub fn limit_exceeded(e: &io::Error) -> Option<&LimitExceeded> {
 /// How records end in a text format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Records {
-    /// CSV: a line feed outside double quotes (RFC 4180 quoting).
+    /// CSV, as arrow-csv parses it: csv-core's state machine with its default settings
+    /// (RFC 4180 quoting with doubled quotes; a quote inside an unquoted field is a literal;
+    /// CR, LF or CRLF end a record; blank lines are skipped).
     Csv,
-    /// JSON lines: every line feed (JSON strings cannot hold a raw one).
+    /// JSON lines: one JSON value per line. A line feed inside a value (which arrow's JSON
+    /// reader would read past) or a second value on one line is an error here.
     Lines,
 }
 
-/// Fails a read once one record is longer than `limit` bytes. Scans each byte once, with
-/// `memchr`, so it costs little beside parsing.
+/// A JSON text's structure, as far as records go: inside a string or not, and how deep.
+#[derive(Debug, Default)]
+struct JsonState {
+    in_string: bool,
+    escaped: bool,
+    depth: u64,
+    /// A whole value has ended on the current line.
+    value_done: bool,
+    /// Whether the current line has held a value (or part of one).
+    value_on_line: bool,
+}
+
+/// The CSV parser's state, kept in step with arrow-csv's own.
+struct CsvState {
+    parser: csv_core::Reader,
+    /// Where the parser copies fields; their content is not needed here.
+    scratch: Box<[u8]>,
+    ends: [usize; 64],
+    /// Whether the current record has begun (its leading line ends are skipped, as the
+    /// parser skips blank lines).
+    started: bool,
+}
+
+/// Fails a read once one record is longer than `limit` bytes (not counting its line end), or,
+/// for JSON lines, once a record does not fit its line. Sees the records the parser sees: the
+/// CSV records through the parser's own state machine, JSON values by their structure.
 pub struct RecordLimit<R> {
     inner: R,
-    records: Records,
     limit: u64,
     /// Bytes of the current record so far.
     current: u64,
     /// 0 while in the header.
     record: u64,
-    in_quotes: bool,
+    csv: Option<Box<CsvState>>,
+    json: JsonState,
 }
 
 impl<R: Read> RecordLimit<R> {
     /// Wraps `inner`.
     pub fn new(inner: R, records: Records, limits: &Limits) -> Self {
+        let csv = (records == Records::Csv).then(|| {
+            Box::new(CsvState {
+                parser: csv_core::Reader::new(),
+                scratch: vec![0; 64 << 10].into_boxed_slice(),
+                ends: [0; 64],
+                started: false,
+            })
+        });
         RecordLimit {
             inner,
-            records,
             limit: limits.max_record_bytes,
             current: 0,
             // A CSV file starts with its header; a JSON lines file with record 1.
@@ -105,46 +209,144 @@ impl<R: Read> RecordLimit<R> {
                 Records::Csv => 0,
                 Records::Lines => 1,
             },
-            in_quotes: false,
+            csv,
+            json: JsonState::default(),
         }
     }
 
+    fn too_long(&self) -> io::Error {
+        io::Error::other(LimitExceeded::Record {
+            record: self.record,
+            limit: self.limit,
+        })
+    }
+
     fn scan(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let mut start = 0;
-        let check = |limiter: &mut Self, upto: usize, start: usize| {
-            limiter.current += (upto - start) as u64;
-            if limiter.current > limiter.limit {
-                Err(io::Error::other(LimitExceeded::Record {
-                    record: limiter.record,
-                    limit: limiter.limit,
-                }))
-            } else {
-                Ok(())
+        match self.csv.take() {
+            Some(mut csv) => {
+                let scanned = self.scan_csv(&mut csv, bytes);
+                self.csv = Some(csv);
+                scanned
             }
-        };
-        match self.records {
-            Records::Lines => {
-                for end in memchr::memchr_iter(b'\n', bytes) {
-                    check(self, end, start)?;
+            None => self.scan_lines(bytes),
+        }
+    }
+
+    fn scan_csv(&mut self, csv: &mut CsvState, mut input: &[u8]) -> io::Result<()> {
+        use csv_core::ReadRecordResult;
+        loop {
+            if !csv.started {
+                // The parser discards line ends before a record: they are not its bytes.
+                let blank = input
+                    .iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .count();
+                input = &input[blank..];
+                if input.is_empty() {
+                    return Ok(());
+                }
+                csv.started = true;
+            }
+            let (result, read, _, _) =
+                csv.parser
+                    .read_record(input, &mut csv.scratch, &mut csv.ends);
+            input = &input[read..];
+            self.current += read as u64;
+            match result {
+                ReadRecordResult::InputEmpty | ReadRecordResult::End => {
+                    if self.current > self.limit {
+                        return Err(self.too_long());
+                    }
+                    return Ok(());
+                }
+                ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {
+                    if self.current > self.limit {
+                        return Err(self.too_long());
+                    }
+                }
+                ReadRecordResult::Record => {
+                    // The record's last byte read is the line end that closed it.
+                    if self.current.saturating_sub(1) > self.limit {
+                        return Err(self.too_long());
+                    }
                     self.current = 0;
                     self.record += 1;
-                    start = end + 1;
-                }
-            }
-            Records::Csv => {
-                for at in memchr::memchr2_iter(b'"', b'\n', bytes) {
-                    if bytes[at] == b'"' {
-                        self.in_quotes = !self.in_quotes;
-                    } else if !self.in_quotes {
-                        check(self, at, start)?;
-                        self.current = 0;
-                        self.record += 1;
-                        start = at + 1;
-                    }
+                    csv.started = false;
                 }
             }
         }
-        check(self, bytes.len(), start)
+    }
+
+    fn scan_lines(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let mut start = 0;
+        for (at, &b) in bytes.iter().enumerate() {
+            let json = &mut self.json;
+            if json.in_string {
+                if json.escaped {
+                    json.escaped = false;
+                } else if b == b'\\' {
+                    json.escaped = true;
+                } else if b == b'"' {
+                    json.in_string = false;
+                    json.value_done |= json.depth == 0;
+                } else if b == b'\n' {
+                    return Err(self.spans_lines());
+                }
+                continue;
+            }
+            match b {
+                b'\n' => {
+                    if json.depth > 0 {
+                        return Err(self.spans_lines());
+                    }
+                    self.current += (at - start) as u64;
+                    if self.current > self.limit {
+                        return Err(self.too_long());
+                    }
+                    self.current = 0;
+                    start = at + 1;
+                    if self.json.value_on_line {
+                        self.record += 1;
+                    }
+                    self.json = JsonState::default();
+                }
+                b' ' | b'\t' | b'\r' => {}
+                _ if json.depth == 0 => {
+                    // A byte at the top level after a whole object, array or string on the
+                    // line begins more on it, which the parser would read as another record.
+                    // (Bare words are left to the parser, which names them as not JSON.)
+                    if json.value_done {
+                        return Err(io::Error::other(LimitExceeded::TwoValues {
+                            record: self.record,
+                        }));
+                    }
+                    json.value_on_line = true;
+                    match b {
+                        b'"' => json.in_string = true,
+                        b'{' | b'[' => json.depth = 1,
+                        _ => {}
+                    }
+                }
+                b'"' => json.in_string = true,
+                b'{' | b'[' => json.depth += 1,
+                b'}' | b']' => {
+                    json.depth -= 1;
+                    json.value_done = json.depth == 0;
+                }
+                _ => {}
+            }
+        }
+        self.current += (bytes.len() - start) as u64;
+        if self.current > self.limit {
+            return Err(self.too_long());
+        }
+        Ok(())
+    }
+
+    fn spans_lines(&self) -> io::Error {
+        io::Error::other(LimitExceeded::SpansLines {
+            record: self.record,
+        })
     }
 }
 
@@ -187,19 +389,46 @@ impl<R: Read> Read for DecompressedLimit<R> {
     }
 }
 
-/// The number of fields of a CSV header line (separators outside quotes, plus one), counted
-/// without splitting it.
+/// The number of fields of a CSV header, counted by the CSV parser's state machine without
+/// keeping them.
 pub fn csv_header_fields(header: &[u8]) -> u64 {
-    let mut in_quotes = false;
-    let mut fields = 1;
-    for at in memchr::memchr2_iter(b'"', b',', header) {
-        if header[at] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            fields += 1;
+    use csv_core::ReadRecordResult;
+    let mut parser = csv_core::Reader::new();
+    let mut scratch = vec![0u8; 64 << 10];
+    let mut ends = [0usize; 256];
+    let mut input = header;
+    let mut fields = 0u64;
+    loop {
+        let (result, read, _, ended) = parser.read_record(input, &mut scratch, &mut ends);
+        input = &input[read..];
+        fields += ended as u64;
+        match result {
+            // The end of the header's bytes ends its record: the next call says so.
+            ReadRecordResult::OutputFull
+            | ReadRecordResult::OutputEndsFull
+            | ReadRecordResult::InputEmpty => {}
+            ReadRecordResult::Record | ReadRecordResult::End => return fields.max(1),
         }
     }
-    fields
+}
+
+/// Where the first CSV record of `bytes` ends (after its line end), as the CSV parser reads
+/// records; `None` while it has not ended within `bytes`.
+pub(crate) fn first_record_end(bytes: &[u8]) -> Option<usize> {
+    use csv_core::ReadRecordResult;
+    let mut parser = csv_core::Reader::new();
+    let mut scratch = vec![0u8; 64 << 10];
+    let mut ends = [0usize; 256];
+    let mut at = 0;
+    loop {
+        let (result, read, _, _) = parser.read_record(&bytes[at..], &mut scratch, &mut ends);
+        at += read;
+        match result {
+            ReadRecordResult::Record => return Some(at),
+            ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {}
+            ReadRecordResult::InputEmpty | ReadRecordResult::End => return None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -232,9 +461,10 @@ mod tests {
             })
         );
         assert!(read_all(RecordLimit::new(&text[..], Records::Csv, &limits(15))).is_ok());
-        // As lines, the quoted record is two short lines.
-        let e = read_all(RecordLimit::new(&text[..], Records::Lines, &limits(12))).unwrap_err();
-        assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), Some(5));
+        // As JSON lines, records are counted by lines that hold a value.
+        let lines = b"{\"a\": 1}\n\n{\"a\": \"long value\"}\n";
+        let e = read_all(RecordLimit::new(&lines[..], Records::Lines, &limits(12))).unwrap_err();
+        assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), Some(2));
         let e = read_all(RecordLimit::new(&b"abcdef"[..], Records::Csv, &limits(3))).unwrap_err();
         assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), None);
         assert!(
@@ -242,6 +472,38 @@ mod tests {
                 .contains("the header row is longer than 3 bytes"),
             "{e}"
         );
+    }
+
+    /// Regression: a bare quote in an unquoted field flipped the limiter's in-quotes state,
+    /// so it saw short records where the parser read one 700 MB field.
+    #[test]
+    fn a_bare_quote_does_not_hide_a_long_record() {
+        let mut text = b"a,b\nx\"y,1\n".to_vec();
+        text.extend(std::iter::repeat_n(b'z', 100));
+        text.extend(b",2\n\"q\"\n");
+        let e = read_all(RecordLimit::new(&text[..], Records::Csv, &limits(50))).unwrap_err();
+        assert_eq!(limit_exceeded(&e).and_then(LimitExceeded::record), Some(2));
+    }
+
+    /// Regression: a JSON object spread over many lines passed the per-line limit and was
+    /// read as one record.
+    #[test]
+    fn a_json_value_must_end_on_its_line() {
+        let spans = b"{\"a\": 1}\n{\"a\":\n 2}\n";
+        let e = read_all(RecordLimit::new(&spans[..], Records::Lines, &limits(100))).unwrap_err();
+        assert_eq!(
+            limit_exceeded(&e),
+            Some(&LimitExceeded::SpansLines { record: 2 })
+        );
+        let two = b"{\"a\": 1} {\"a\": 2}\n";
+        let e = read_all(RecordLimit::new(&two[..], Records::Lines, &limits(100))).unwrap_err();
+        assert_eq!(
+            limit_exceeded(&e),
+            Some(&LimitExceeded::TwoValues { record: 1 })
+        );
+        // Braces and escaped quotes inside strings are text, not structure.
+        let tricky = b"{\"a\": \"}{\\\"\\n[\"}\r\n\n{\"a\": [1, {\"b\": 2}]}\n";
+        assert!(read_all(RecordLimit::new(&tricky[..], Records::Lines, &limits(100))).is_ok());
     }
 
     #[test]
@@ -262,6 +524,11 @@ mod tests {
     fn header_fields_are_counted_outside_quotes() {
         assert_eq!(csv_header_fields(b"a,b,c\n"), 3);
         assert_eq!(csv_header_fields(b"\"a,b\",c"), 2);
+        // A quote inside an unquoted field is a literal, as the parser reads it.
+        assert_eq!(csv_header_fields(b"a,b\"c,d\n"), 3);
+        assert_eq!(csv_header_fields(b"a,b\rc,d,e"), 2);
+        assert_eq!(first_record_end(b"a,\"b\nc\"\rd"), Some(8));
+        assert_eq!(first_record_end(b"a,b"), None);
         assert_eq!(human(1 << 20), "1 MiB");
         assert_eq!(human(1000), "1000 bytes");
     }

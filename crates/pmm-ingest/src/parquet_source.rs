@@ -5,40 +5,106 @@
 //! note says to implement `AsyncFileReader` directly, as here (apache/arrow-rs#10308; tried in
 //! this code base, the build warns). This is that implementation, and nothing more.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use datafusion::arrow::array::{Array, ArrayRef, BinaryViewArray, RecordBatch, StringViewArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::parquet::arrow::ProjectionMask;
-use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use datafusion::parquet::arrow::async_reader::AsyncFileReader;
 use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use datafusion::parquet::basic::Type as PhysicalType;
 use datafusion::parquet::errors::{ParquetError, Result};
 use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt, TryFutureExt};
+use futures::{FutureExt, StreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
+use pmm_catalog::Limits;
 
 use crate::discover::SourceObject;
 use crate::issue::Rule;
+use crate::limits::LimitExceeded;
+use crate::parquet_layout::{LayoutError, check_footer, check_pages, footer_length};
 use crate::read::{BATCH_ROWS, StagedDataset, StagingJob};
 use crate::store::StoreRoot;
 use crate::validate::DatasetValidator;
 
 /// How much of the file's end to fetch at once for the footer: one request for most files.
-const FOOTER_HINT: usize = 64 * 1024;
+const FOOTER_HINT: u64 = 64 * 1024;
 
-/// One Parquet object of known size.
+/// One Parquet object of the size seen at discovery. Every range it fetches is checked
+/// against that size first, and every column chunk's page headers against the limits before
+/// the `parquet` crate decompresses a page.
 pub(crate) struct StoreParquetReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
+    limits: Limits,
+    /// Where the column chunks start, as the checked footer says.
+    chunk_starts: HashSet<u64>,
 }
 
 impl StoreParquetReader {
-    pub(crate) fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> Self {
-        StoreParquetReader { store, path, size }
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64, limits: Limits) -> Self {
+        StoreParquetReader {
+            store,
+            path,
+            size,
+            limits,
+            chunk_starts: HashSet::new(),
+        }
+    }
+
+    fn within(&self, range: &Range<u64>) -> Result<()> {
+        if range.start > range.end || range.end > self.size {
+            return Err(layout(LayoutError::Malformed(format!(
+                "it claims bytes {}..{} of a file of {}",
+                range.start, range.end, self.size
+            ))));
+        }
+        Ok(())
+    }
+
+    fn check(&self, range: &Range<u64>, bytes: &Bytes) -> Result<()> {
+        if self.chunk_starts.contains(&range.start) {
+            check_pages(bytes, &self.limits).map_err(layout)?;
+        }
+        Ok(())
+    }
+
+    /// Fetches, checks and decodes the footer: its length against the object's size and
+    /// `limits.max_footer_bytes`, its schema's depth and columns against the limits, all
+    /// before the `parquet` crate decodes it.
+    async fn metadata(&mut self) -> Result<ParquetMetaData> {
+        if self.size < 12 {
+            return Err(layout(LayoutError::Malformed(format!(
+                "it is {} bytes long, too short for a Parquet file",
+                self.size
+            ))));
+        }
+        let tail_start = self.size - self.size.min(FOOTER_HINT);
+        let tail = self.get_bytes(tail_start..self.size).await?;
+        let length = footer_length(&tail, self.size, &self.limits).map_err(layout)?;
+        let footer = if length + 8 <= tail.len() as u64 {
+            let end = tail.len() - 8;
+            tail.slice(end - length as usize..end)
+        } else {
+            let end = self.size - 8;
+            self.get_bytes(end - length..end).await?
+        };
+        check_footer(&footer, &self.limits).map_err(layout)?;
+        let metadata = ParquetMetaDataReader::decode_metadata(&footer)?;
+        self.chunk_starts = metadata
+            .row_groups()
+            .iter()
+            .flat_map(|g| g.columns().iter().map(|c| c.byte_range().0))
+            .collect();
+        Ok(metadata)
     }
 }
 
@@ -46,153 +112,367 @@ fn external(e: object_store::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
 }
 
+fn layout(e: LayoutError) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
 impl AsyncFileReader for StoreParquetReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
-        self.store
-            .get_range(&self.path, range)
-            .map_err(external)
-            .boxed()
+        async move {
+            self.within(&range)?;
+            let bytes = self
+                .store
+                .get_range(&self.path, range.clone())
+                .await
+                .map_err(external)?;
+            self.check(&range, &bytes)?;
+            Ok(bytes)
+        }
+        .boxed()
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
         async move {
-            self.store
+            for range in &ranges {
+                self.within(range)?;
+            }
+            let all = self
+                .store
                 .get_ranges(&self.path, &ranges)
                 .await
-                .map_err(external)
+                .map_err(external)?;
+            for (range, bytes) in ranges.iter().zip(&all) {
+                self.check(range, bytes)?;
+            }
+            Ok(all)
         }
         .boxed()
     }
 
     fn get_metadata<'a>(
         &'a mut self,
-        options: Option<&'a ArrowReaderOptions>,
+        _options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, Result<Arc<ParquetMetaData>>> {
-        async move {
-            let size = self.size;
-            let metadata = ParquetMetaDataReader::new()
-                .with_metadata_options(options.map(|o| o.metadata_options().clone()))
-                .with_prefetch_hint(Some(FOOTER_HINT))
-                .load_and_finish(self, size)
-                .await?;
-            Ok(Arc::new(metadata))
-        }
-        .boxed()
+        async move { Ok(Arc::new(self.metadata().await?)) }.boxed()
     }
 }
 
-/// Whether a Parquet error came from the store rather than the file.
-fn from_store(e: &ParquetError) -> bool {
-    matches!(e, ParquetError::External(_))
+/// What a Parquet error stands for: a fault of the store (try again later), a limit or a
+/// layout the file states, or a file the `parquet` crate could not read.
+enum Failure<'a> {
+    Store,
+    Layout(&'a LayoutError),
+    File,
 }
 
-/// Rejects a dataset whose file is not readable as Parquet (or could not be fetched).
-fn not_parquet(validator: &mut DatasetValidator<'_>, error: &ParquetError) {
-    if from_store(error) {
-        validator.reject_transient(format!("cannot read the object: {error}"));
-    } else {
-        validator.reject(
+fn failure(e: &ParquetError) -> Failure<'_> {
+    match e {
+        ParquetError::External(inner) => match inner.downcast_ref::<LayoutError>() {
+            Some(layout) => Failure::Layout(layout),
+            None if inner.is::<object_store::Error>() => Failure::Store,
+            None => Failure::File,
+        },
+        _ => Failure::File,
+    }
+}
+
+/// Rejects a dataset for a Parquet error, `past` naming the last record read (if any).
+fn reject(validator: &mut DatasetValidator<'_>, error: &ParquetError, past: Option<u64>) {
+    let context = match past {
+        Some(record) => format!("the Parquet file cannot be read past record {record}"),
+        None => "not a readable Parquet file".to_string(),
+    };
+    match failure(error) {
+        Failure::Store => {
+            let e = match error {
+                ParquetError::External(inner) => inner.to_string(),
+                other => other.to_string(),
+            };
+            validator.reject_transient(match past {
+                Some(record) => format!("reading the object failed past record {record}: {e}"),
+                None => format!("cannot read the object: {e}"),
+            });
+        }
+        Failure::Layout(LayoutError::Limit(limit)) => {
+            validator.reject(limit.rule(), None, limit.to_string())
+        }
+        Failure::Layout(LayoutError::Malformed(why)) => {
+            validator.reject(Rule::Unreadable, None, format!("{context}: {why}"))
+        }
+        Failure::File => validator.reject(
             Rule::Unreadable,
             None,
             format!(
-                "not a readable Parquet file: {}",
+                "{context}: {}",
                 crate::text::shown_within(&error.to_string())
             ),
-        );
+        ),
+    }
+}
+
+/// The type each read column is decoded as: text and bytes as views (a dictionary's value is
+/// shared by the rows that repeat it, not copied into each: a batch costs what its pages
+/// cost), INT96 timestamps at microseconds (the contract's unit; through nanoseconds, the
+/// `parquet` crate wraps dates past 2262 around).
+fn decoded_type(field: &Field, physical: Option<PhysicalType>) -> DataType {
+    match (field.data_type(), physical) {
+        (DataType::Timestamp(_, tz), Some(PhysicalType::INT96)) => {
+            DataType::Timestamp(TimeUnit::Microsecond, tz.clone())
+        }
+        (DataType::Utf8 | DataType::LargeUtf8, _) => DataType::Utf8View,
+        (DataType::Binary | DataType::LargeBinary, _) => DataType::BinaryView,
+        (other, _) => other.clone(),
     }
 }
 
 /// Parquet: read with the store's range requests, only the contract's columns, natively
-/// typed; decoded, validated and staged on a blocking thread.
+/// typed; decoded, validated and staged on the reading thread. The footer and every page
+/// header are checked against `limits` before the `parquet` crate decodes them, and every
+/// batch against `max_record_bytes`, `max_batch_bytes` and (in all) `max_decompressed_bytes`.
 pub(crate) async fn read_parquet(
     root: &StoreRoot,
     object: &SourceObject,
     job: StagingJob,
+    limits: Limits,
 ) -> crate::Result<StagedDataset> {
-    let reader = StoreParquetReader::new(root.store.clone(), object.key.clone(), object.size);
-    let builder = match ParquetRecordBatchStreamBuilder::new(reader).await {
-        Ok(b) => b,
+    let mut reader =
+        StoreParquetReader::new(root.store.clone(), object.key.clone(), object.size, limits);
+    let prepared = match reader.metadata().await {
+        Ok(metadata) => prepare(Arc::new(metadata)),
+        Err(e) => Err(e),
+    };
+    let (arrow, columns) = match prepared {
+        Ok(prepared) => prepared,
         Err(e) => {
             return job
                 .run(move |validator| {
-                    not_parquet(validator, &e);
+                    reject(validator, &e, None);
                     Ok(())
                 })
                 .await;
         }
     };
-    let names: Vec<String> = builder
-        .schema()
-        .fields()
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let wanted: Vec<&FileColumn> = columns
         .iter()
-        .map(|f| f.name().clone())
+        .filter(|c| job.contract.column(&c.name).is_some())
         .collect();
-    let wanted: Vec<String> = names
+    let nested: Vec<String> = wanted
         .iter()
-        .filter(|n| job.contract.column(n).is_some())
-        .cloned()
+        .filter(|c| c.leaf.is_none())
+        .map(|c| c.name.clone())
         .collect();
-    let mask = ProjectionMask::columns(builder.parquet_schema(), wanted.iter().map(String::as_str));
-    let stream = builder
+    let wanted_names: Vec<String> = wanted.iter().map(|c| c.name.clone()).collect();
+    let mask = ProjectionMask::leaves(arrow.parquet_schema(), wanted.iter().filter_map(|c| c.leaf));
+    let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, arrow)
         .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
         .build();
     let handle = tokio::runtime::Handle::current();
-    let max_columns = job.max_columns;
     job.run(move |validator| {
-        if names.len() as u64 > max_columns {
+        if !validator.check_columns(&names) {
+            return Ok(());
+        }
+        if let Some(name) = nested.first() {
             validator.reject(
-                Rule::MaxColumns,
+                Rule::ColumnType,
                 None,
                 format!(
-                    "the file has {} columns, more than {max_columns} (limits.max_columns): it is not read",
-                    names.len()
+                    "column `{}` is stored as a nested group, which does not convert to {}",
+                    crate::text::shown(name),
+                    validator
+                        .contract()
+                        .column(name)
+                        .map(|c| c.column_type.to_string())
+                        .unwrap_or_default()
                 ),
             );
             return Ok(());
         }
-        if !validator.check_columns(&names) {
-            return Ok(());
-        }
-        validator.use_columns(&wanted);
+        validator.use_columns(&wanted_names);
         let mut stream = match stream {
             Ok(s) => s,
             Err(e) => {
-                not_parquet(validator, &e);
+                reject(validator, &e, None);
                 return Ok(());
             }
         };
+        let mut budget = DecodeBudget::new(&limits);
         let mut next_record = 1u64;
         while let Some(batch) = handle.block_on(stream.next()) {
-            match batch {
-                Ok(batch) => {
-                    validator.push_columns(batch.columns(), next_record)?;
-                    next_record += batch.num_rows() as u64;
-                    if validator.is_rejected() {
-                        break;
-                    }
-                }
-                Err(e) if from_store(&e) => {
-                    validator.reject_transient(format!(
-                        "reading the object failed past record {}: {e}",
-                        next_record.saturating_sub(1)
-                    ));
-                    break;
-                }
+            let batch = match batch {
+                Ok(batch) => batch,
                 Err(e) => {
-                    validator.reject(
-                        Rule::Unreadable,
-                        None,
-                        format!(
-                            "the Parquet file cannot be read past record {}: {e}",
-                            next_record.saturating_sub(1)
-                        ),
-                    );
+                    reject(validator, &e, Some(next_record.saturating_sub(1)));
                     break;
                 }
+            };
+            let slices = match budget.split(&batch, next_record) {
+                Ok(slices) => slices,
+                Err(limit) => {
+                    validator.reject(limit.rule(), limit.record(), limit.to_string());
+                    break;
+                }
+            };
+            for slice in slices {
+                let columns = slice
+                    .columns()
+                    .iter()
+                    .map(materialised)
+                    .collect::<crate::Result<Vec<_>>>()?;
+                validator.push_columns(&columns, next_record)?;
+                next_record += slice.num_rows() as u64;
+            }
+            if validator.is_rejected() {
+                break;
             }
         }
         Ok(())
     })
     .await
+}
+
+/// A top-level column of the file: its name, and its leaf when it is one (not a group).
+struct FileColumn {
+    name: String,
+    leaf: Option<usize>,
+}
+
+/// The reader's metadata with the decoded types of [`decoded_type`], and the file's
+/// top-level columns.
+fn prepare(metadata: Arc<ParquetMetaData>) -> Result<(ArrowReaderMetadata, Vec<FileColumn>)> {
+    // The Arrow schema a writer may have embedded is not read: its types are the file's
+    // own claims too, and the Parquet schema says what the reader needs.
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let inferred = ArrowReaderMetadata::try_new(metadata.clone(), options.clone())?;
+    let parquet = inferred.parquet_schema();
+    let root = parquet.root_schema();
+    let mut columns = Vec::new();
+    let mut fields = Vec::new();
+    let mut leaf = 0usize;
+    for (field, node) in inferred.schema().fields().iter().zip(root.get_fields()) {
+        let leaves = leaf_count(node);
+        let physical = node.is_primitive().then(|| node.get_physical_type());
+        columns.push(FileColumn {
+            name: field.name().clone(),
+            leaf: node.is_primitive().then_some(leaf),
+        });
+        fields.push(
+            field
+                .as_ref()
+                .clone()
+                .with_data_type(decoded_type(field, physical)),
+        );
+        leaf += leaves;
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let arrow = ArrowReaderMetadata::try_new(metadata, options.with_schema(schema))?;
+    Ok((arrow, columns))
+}
+
+/// The leaves under a schema node, counted without recursion.
+fn leaf_count(node: &datafusion::parquet::schema::types::Type) -> usize {
+    let mut count = 0;
+    let mut pending = vec![node];
+    while let Some(node) = pending.pop() {
+        if node.is_primitive() {
+            count += 1;
+        } else {
+            pending.extend(node.get_fields().iter().map(Arc::as_ref));
+        }
+    }
+    count
+}
+
+/// A view column as the validator takes it: `Utf8` or `Binary`, copied from the batch's
+/// pages for the rows of one slice only.
+fn materialised(column: &ArrayRef) -> crate::Result<ArrayRef> {
+    let to = match column.data_type() {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        _ => return Ok(column.clone()),
+    };
+    cast(column, &to).map_err(|e| crate::Error::Internal(format!("a view column to {to}: {e}")))
+}
+
+/// The bytes a Parquet file's records decode to, counted batch by batch before any value is
+/// copied out of its pages: no record past `max_record_bytes`, no slice handed to the
+/// validator past `max_batch_bytes`, no file past `max_decompressed_bytes` in all.
+struct DecodeBudget {
+    record: u64,
+    batch: u64,
+    total: u64,
+    used: u64,
+}
+
+impl DecodeBudget {
+    fn new(limits: &Limits) -> Self {
+        DecodeBudget {
+            record: limits.max_record_bytes,
+            batch: limits.max_batch_bytes,
+            total: limits.max_decompressed_bytes,
+            used: 0,
+        }
+    }
+
+    /// The batch cut into slices of at most `max_batch_bytes` (one record at least), or the
+    /// limit a record or the file goes past.
+    fn split(
+        &mut self,
+        batch: &RecordBatch,
+        first_record: u64,
+    ) -> std::result::Result<Vec<RecordBatch>, LimitExceeded> {
+        let sizes = record_sizes(batch);
+        let mut slices = Vec::new();
+        let (mut start, mut bytes) = (0usize, 0u64);
+        for (i, &size) in sizes.iter().enumerate() {
+            if size > self.record {
+                return Err(LimitExceeded::Record {
+                    record: first_record + i as u64,
+                    limit: self.record,
+                });
+            }
+            self.used += size;
+            if self.used > self.total {
+                return Err(LimitExceeded::Decoded { limit: self.total });
+            }
+            if bytes + size > self.batch && i > start {
+                slices.push(batch.slice(start, i - start));
+                (start, bytes) = (i, 0);
+            }
+            bytes += size;
+        }
+        if start < sizes.len() {
+            slices.push(batch.slice(start, sizes.len() - start));
+        }
+        Ok(slices)
+    }
+}
+
+/// Each record's decoded size: its values' bytes (a view's length, a fixed width), read from
+/// the views without touching the values.
+fn record_sizes(batch: &RecordBatch) -> Vec<u64> {
+    let mut sizes = vec![0u64; batch.num_rows()];
+    for column in batch.columns() {
+        if let Some(views) = column.as_any().downcast_ref::<StringViewArray>() {
+            add_view_lengths(&mut sizes, views.views(), column.as_ref());
+        } else if let Some(views) = column.as_any().downcast_ref::<BinaryViewArray>() {
+            add_view_lengths(&mut sizes, views.views(), column.as_ref());
+        } else {
+            let width = column.data_type().primitive_width().map_or(1, |w| w as u64);
+            for size in &mut sizes {
+                *size += width;
+            }
+        }
+    }
+    sizes
+}
+
+fn add_view_lengths(sizes: &mut [u64], views: &[u128], column: &dyn Array) {
+    for (i, (size, view)) in sizes.iter_mut().zip(views).enumerate() {
+        if column.is_valid(i) {
+            // A view's low 32 bits are its value's length.
+            *size += u64::from(*view as u32);
+        }
+    }
 }

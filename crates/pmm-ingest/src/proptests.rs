@@ -57,7 +57,10 @@ fn well_formed(outcome: &DatasetOutcome) -> Result<(), TestCaseError> {
         prop_assert!(errors > 0, "invalid rows without an issue");
     }
     for issue in &outcome.issues {
-        prop_assert!(!issue.message.chars().any(char::is_control), "{issue:?}");
+        prop_assert!(
+            !issue.message.chars().any(crate::text::is_escaped),
+            "{issue:?}"
+        );
         if let Some(column) = &issue.column {
             prop_assert!(column.chars().count() <= 121, "{issue:?}");
         }
@@ -126,5 +129,132 @@ proptest! {
         if outcome.accepted {
             prop_assert_eq!(outcome.rows_read, rows.len() as u64);
         }
+    }
+}
+
+/// A CSV field as an exporter might write it: plain, properly quoted (with doubled quotes, a
+/// comma, a line end inside), or unquoted with a bare quote in the middle, which the parser
+/// takes as a literal (the case where the record limiter once disagreed with it).
+fn csv_field() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z0-9 ]{0,8}",
+        "[a-z]{1,4}\"[a-z\" ]{0,6}",
+        "[a-z,\r\n\" ]{0,10}".prop_map(|s| format!("\"{}\"", s.replace('"', "\"\""))),
+    ]
+}
+
+/// A line end: LF, CRLF or CR alone, sometimes with blank lines after it.
+fn line_end() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        Just("\n"),
+        Just("\r\n"),
+        Just("\r"),
+        Just("\n\n"),
+        Just("\r\n\r\n")
+    ]
+}
+
+/// The records arrow's CSV reader (the parser a run uses) finds in `text`.
+fn parsed_csv_records(text: &str, fields: usize) -> usize {
+    use datafusion::arrow::csv::ReaderBuilder;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let schema = Schema::new(
+        (0..fields)
+            .map(|i| Field::new(format!("c{i}"), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    );
+    ReaderBuilder::new(std::sync::Arc::new(schema))
+        .with_header(true)
+        .build(text.as_bytes())
+        .expect("a reader")
+        .map(|b| b.expect("every generated file parses").num_rows())
+        .sum()
+}
+
+/// Bytes fed to a limiter in chunks of `chunk` bytes; the error's record, if any.
+fn limited(text: &[u8], records: crate::limits::Records, limit: u64, chunk: usize) -> Option<u64> {
+    use std::io::Read;
+    let limits = Limits {
+        max_record_bytes: limit,
+        ..Limits::default()
+    };
+    let mut reader = crate::limits::RecordLimit::new(text, records, &limits);
+    let mut buf = vec![0u8; chunk];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => {
+                let limit = crate::limits::limit_exceeded(&e).expect("a limit error");
+                return Some(limit.record().unwrap_or(0));
+            }
+        }
+    }
+}
+
+proptest! {
+    /// The record limiter and the CSV parser agree on every record: with the limit one byte
+    /// under the longest record's length, the limiter stops at exactly that record as the
+    /// parser numbers it, whatever the quotes, line ends and chunk boundaries.
+    #[test]
+    fn the_csv_limiter_sees_the_parsers_records(
+        rows in proptest::collection::vec((proptest::collection::vec(csv_field(), 3), line_end()), 1..30),
+        chunk in 1usize..64,
+    ) {
+        let mut text = String::from("a,b,c\n");
+        let mut lengths = Vec::new();
+        for (fields, end) in &rows {
+            let record = fields.join(",");
+            lengths.push(record.len() as u64);
+            text.push_str(&record);
+            text.push_str(end);
+        }
+        // An empty record is a blank line, which the parser skips: leave those inputs out.
+        prop_assume!(lengths.iter().all(|&l| l > 0));
+        prop_assert_eq!(parsed_csv_records(&text, 3), rows.len());
+        let longest = *lengths.iter().max().expect("rows");
+        prop_assert_eq!(limited(text.as_bytes(), crate::limits::Records::Csv, longest, chunk), None);
+        if longest > 5 {
+            let first = lengths.iter().position(|&l| l == longest).expect("the longest") as u64 + 1;
+            prop_assert_eq!(
+                limited(text.as_bytes(), crate::limits::Records::Csv, longest - 1, chunk),
+                Some(first)
+            );
+        }
+    }
+
+    /// JSON lines: records are the lines that hold a value, as arrow's JSON reader counts
+    /// them; a value that goes on past its line (pretty-printed JSON) is stopped at its
+    /// record, where the reader would have taken the lines as one record.
+    #[test]
+    fn the_json_lines_limiter_sees_the_parsers_records(
+        values in proptest::collection::vec(("[a-z{}\\[\\]\", \\\\]{0,12}", any::<bool>(), any::<bool>()), 1..30),
+        chunk in 1usize..64,
+    ) {
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        use datafusion::arrow::json::ReaderBuilder;
+        let mut text = String::new();
+        let mut spans_at = None;
+        for (i, (value, blank, pretty)) in values.iter().enumerate() {
+            let value = serde_json::to_string(value).expect("a string");
+            if *pretty && spans_at.is_none() {
+                spans_at = Some(i as u64 + 1);
+                text.push_str(&format!("{{\n  \"unit\": {value}\n}}\n"));
+            } else {
+                text.push_str(&format!("{{\"unit\": {value}}}\n"));
+            }
+            if *blank {
+                text.push('\n');
+            }
+        }
+        let schema = std::sync::Arc::new(Schema::new(vec![Field::new("unit", DataType::Utf8, true)]));
+        let parsed: usize = ReaderBuilder::new(schema)
+            .build(text.as_bytes())
+            .expect("a reader")
+            .map(|b| b.expect("every generated file parses").num_rows())
+            .sum();
+        prop_assert_eq!(parsed, values.len());
+        let stopped = limited(text.as_bytes(), crate::limits::Records::Lines, 1 << 20, chunk);
+        prop_assert_eq!(stopped, spans_at);
     }
 }

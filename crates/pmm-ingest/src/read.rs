@@ -92,6 +92,9 @@ pub struct SubmissionOutcome {
     pub issues: Vec<ValidationIssue>,
     /// Every object of the submission, for the run manifest.
     pub inputs: Vec<InputRecord>,
+    /// The staged entries reused, as they were found: a run puts back any that `pmm gc` took
+    /// in the instant before the run's lease stopped it ([`StagingArea::restore`]).
+    pub reused: Vec<StagedEntry>,
 }
 
 /// Reads submissions from a source into a staging area.
@@ -118,9 +121,10 @@ impl SubmissionReader {
             datasets: Vec::new(),
             issues: Vec::new(),
             inputs: Vec::new(),
+            reused: Vec::new(),
         };
         if let Some(object) = &files.manifest {
-            let (record, manifest) = self.manifest(object, files).await?;
+            let (record, manifest) = self.manifest(object, files, &mut outcome.reused).await?;
             outcome.inputs.push(record);
             match manifest {
                 Ok(manifest) => outcome.manifest = Some(manifest),
@@ -156,7 +160,14 @@ impl SubmissionReader {
             match candidates.as_slice() {
                 [(object, format)] => {
                     let (record, staged) = self
-                        .dataset(object, *format, contract, &files.member, files.year)
+                        .dataset(
+                            object,
+                            *format,
+                            contract,
+                            &files.member,
+                            files.year,
+                            &mut outcome.reused,
+                        )
                         .await?;
                     outcome.inputs.push(record);
                     outcome.datasets.push(staged);
@@ -204,6 +215,7 @@ impl SubmissionReader {
         contract: &DatasetContract,
         member: &str,
         year: i32,
+        reused: &mut Vec<StagedEntry>,
     ) -> Result<(InputRecord, StagedDataset)> {
         let fingerprint = fingerprint(
             &self.source.display,
@@ -215,6 +227,7 @@ impl SubmissionReader {
         );
         let entry_path = StagingArea::entry_path(member, year, &contract.name, &fingerprint);
         if let Some(entry) = self.staging.lookup(&entry_path).await? {
+            reused.push(entry.clone());
             let staged = StagedDataset {
                 outcome: DatasetOutcome {
                     dataset: contract.name.clone(),
@@ -285,6 +298,7 @@ impl SubmissionReader {
         &self,
         object: &SourceObject,
         files: &SubmissionFiles,
+        reused: &mut Vec<StagedEntry>,
     ) -> Result<(
         InputRecord,
         std::result::Result<SubmissionManifest, Vec<(Rule, String)>>,
@@ -315,7 +329,10 @@ impl SubmissionReader {
         let entry_path =
             StagingArea::entry_path(&files.member, files.year, "manifest", &fingerprint);
         let (text, status, staged) = match self.staging.lookup(&entry_path).await? {
-            Some(entry) => (entry.text, InputStatus::Reused, Some(entry_path)),
+            Some(entry) => {
+                reused.push(entry.clone());
+                (entry.text, InputStatus::Reused, Some(entry_path))
+            }
             None => {
                 let bytes = match self.source.store.get(&object.key).await {
                     Ok(result) => result.bytes().await,
@@ -426,10 +443,9 @@ pub async fn read_dataset(
         file: object.relative.clone(),
         fingerprint: fingerprint.to_string(),
         max_invalid_row_fraction: settings.max_invalid_row_fraction,
-        max_columns: settings.limits.max_columns,
     };
     match format {
-        FileFormat::Parquet => read_parquet(root, object, job).await,
+        FileFormat::Parquet => read_parquet(root, object, job, settings.limits).await,
         FileFormat::Csv | FileFormat::CsvGz | FileFormat::Jsonl => {
             let stream = match root.store.get(&object.key).await {
                 Ok(result) => Ok(ObjectReader::open(result)),
@@ -536,8 +552,14 @@ pub(crate) struct StagingJob {
     pub(crate) file: String,
     pub(crate) fingerprint: String,
     pub(crate) max_invalid_row_fraction: f64,
-    pub(crate) max_columns: u64,
 }
+
+/// The stack of a reading thread. Every parser that recurses is bounded before it recurses
+/// (`limits.max_nesting`, the footer checks of `parquet_layout`), so the depth any input can
+/// reach is known; this leaves a wide margin over it. A stack overflow cannot be caught: it
+/// ends the process, so the bounds, not this size, are what keep a file from ending a run.
+/// The size is reserved address space; only the pages a thread touches use memory.
+const READING_STACK: usize = 64 << 20;
 
 impl StagingJob {
     /// Runs `body` over a validator on a blocking thread, the valid rows going to a staged
@@ -546,47 +568,87 @@ impl StagingJob {
     where
         F: FnOnce(&mut DatasetValidator<'_>) -> Result<()> + Send + 'static,
     {
-        tokio::task::spawn_blocking(move || {
-            let mut writer = self.staging.writer(
+        let handle = tokio::runtime::Handle::current();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let file = self.file.clone();
+        std::thread::Builder::new()
+            .name("pmm-read".into())
+            .stack_size(READING_STACK)
+            .spawn(move || {
+                let _runtime = handle.enter();
+                // The receiver is gone only when the run itself was dropped.
+                let _ = sender.send(self.validate(body));
+            })
+            .map_err(|e| Error::Internal(format!("starting a thread to read {file}: {e}")))?;
+        receiver.await.map_err(|_| {
+            Error::Internal(format!(
+                "the thread reading {file} ended without an outcome"
+            ))
+        })?
+    }
+
+    /// The body of [`Self::run`], on the reading thread. A panic while reading (a bug in pmm
+    /// or in a parser it uses, set off by this file) rejects this dataset, names the bug, and
+    /// leaves nothing staged; the run goes on.
+    fn validate<F>(self, body: F) -> Result<StagedDataset>
+    where
+        F: FnOnce(&mut DatasetValidator<'_>) -> Result<()>,
+    {
+        let mut writer = self.staging.writer(
+            &self.member,
+            self.year,
+            &self.contract,
+            &self.fingerprint,
+            table_schema(&self.contract),
+        );
+        let outcome = {
+            let mut validator = DatasetValidator::new(
+                &self.contract,
                 &self.member,
                 self.year,
-                &self.contract,
-                &self.fingerprint,
-                table_schema(&self.contract),
+                &self.file,
+                &mut writer,
             );
-            let outcome = {
-                let mut validator = DatasetValidator::new(
-                    &self.contract,
-                    &self.member,
-                    self.year,
-                    &self.file,
-                    &mut writer,
-                );
-                let read = body(&mut validator);
-                let outcome = validator.finish(self.max_invalid_row_fraction);
-                read.map(|()| outcome)
-            };
-            let outcome = match outcome {
-                Ok(outcome) => outcome,
-                Err(e) => {
-                    writer.abort();
-                    return Err(e);
+            let read =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut validator)));
+            let read = match read {
+                Ok(read) => read,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".into());
+                    validator.reject_bug(format!(
+                        "reading this file stopped on a bug in pmm or a library it uses ({}); \
+                         the file is not used, and will be read again by the next run: \
+                         please report it with the file",
+                        crate::text::shown_within(&what)
+                    ));
+                    Ok(())
                 }
             };
-            let files = if outcome.accepted {
-                writer.commit()?.into_iter().collect()
-            } else {
+            let outcome = validator.finish(self.max_invalid_row_fraction);
+            read.map(|()| outcome)
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
                 writer.abort();
-                Vec::new()
-            };
-            Ok(StagedDataset {
-                outcome,
-                files,
-                fingerprint: Some(self.fingerprint),
-            })
+                return Err(e);
+            }
+        };
+        let files = if outcome.accepted {
+            writer.commit()?.into_iter().collect()
+        } else {
+            writer.abort();
+            Vec::new()
+        };
+        Ok(StagedDataset {
+            outcome,
+            files,
+            fingerprint: Some(self.fingerprint),
         })
-        .await
-        .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?
     }
 }
 

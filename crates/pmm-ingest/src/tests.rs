@@ -333,3 +333,52 @@ fn file_level_problems_reject_with_a_clear_issue() {
     );
     assert_eq!(warning.column.as_deref(), Some("notes"));
 }
+
+/// Regression: 300,000 stray files in one folder gave 300,000 warnings (a 99 MB issues
+/// table). Discovery lists the first 100 of a rule per folder and counts the rest in one row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stray_files_are_capped_per_folder_with_an_exact_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = dir.path().join("member=XA/year=2024");
+    std::fs::create_dir_all(&year).unwrap();
+    std::fs::write(year.join("staff.csv"), "unit\n").unwrap();
+    for i in 0..1_234 {
+        std::fs::write(year.join(format!("junk{i}.txt")), "").unwrap();
+    }
+    for i in 0..3 {
+        std::fs::write(dir.path().join(format!("top{i}.txt")), "").unwrap();
+    }
+    let location = pmm_catalog::StoreLocation::Local(dir.path().to_path_buf());
+    let root = crate::open_store(&location, false, &Default::default()).unwrap();
+    let registry = pmm_catalog::MembersRegistry::parse(
+        Path::new("members.yaml"),
+        "members:\n  - {code: XA, name: Example, region: wca, income_group: high}\n",
+    )
+    .unwrap();
+    let found = crate::discover(&root, &registry, &catalog(), &[2024], 2024)
+        .await
+        .unwrap();
+    let junk: Vec<_> = found
+        .issues
+        .iter()
+        .filter(|i| i.member == "XA" && i.rule == crate::Rule::UnknownFile)
+        .collect();
+    assert_eq!(junk.len() as u64, MAX_LISTED_ROWS_PER_RULE + 1, "{junk:?}");
+    let summary = junk.iter().find(|i| i.count > 1).expect("a summary row");
+    assert_eq!(summary.count, 1_234 - MAX_LISTED_ROWS_PER_RULE);
+    assert_eq!(summary.file.as_deref(), Some("member=XA/year=2024/"));
+    assert!(
+        summary.message.contains("1134 more entries"),
+        "{}",
+        summary.message
+    );
+    assert_eq!(junk.iter().map(|i| i.count).sum::<u64>(), 1_234);
+    // Under the cap, each entry is its own row; the data file is still found.
+    let top: Vec<_> = found
+        .issues
+        .iter()
+        .filter(|i| i.member.is_empty())
+        .collect();
+    assert_eq!(top.len(), 3, "{top:?}");
+    assert_eq!(found.submissions.len(), 1);
+}

@@ -24,7 +24,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 
-use crate::convert::{Incompatible, convert_column, expected_form, quote, show};
+use crate::convert::{Incompatible, bad_value, convert_column, quote, show};
 use crate::issue::Rule;
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::schema::table_schema;
@@ -234,6 +234,13 @@ impl<'a> DatasetValidator<'a> {
         self.transient = true;
     }
 
+    /// Rejects the whole dataset because reading it hit a bug (a panic): like a store
+    /// failure, the outcome is not kept, so a fixed pmm reads the file again.
+    pub fn reject_bug(&mut self, message: String) {
+        self.reject(Rule::Unreadable, None, message);
+        self.transient = true;
+    }
+
     /// Matches the file's column names with the contract: a missing required column or a
     /// repeated name rejects the dataset; an extra column is ignored with a warning. Returns
     /// false when the dataset was rejected.
@@ -333,7 +340,7 @@ impl<'a> DatasetValidator<'a> {
             };
             for &i in &converted.bad {
                 invalid[i] = true;
-                let message = format!("{} is not {}", show(source, i), expected_form(column));
+                let message = bad_value(column, source, i);
                 let issue = self.issue(
                     Some(first_record + i as u64),
                     Some(&column.name),

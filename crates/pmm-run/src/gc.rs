@@ -9,7 +9,12 @@
 //! location that cannot be read stops the collection before anything is removed.
 //!
 //! Objects younger than `min_age` are kept even when unreferenced: a run in progress writes
-//! its entries before its reference.
+//! its entries before its reference. And a run in progress holds a lease
+//! (`leases/<run_id>.json`, written before it looks anything up, renewed every minute): while
+//! a lease is live the collector removes nothing, and it looks again just before it removes
+//! entries and again before it removes data files, so a run that starts during a collection
+//! stops it before any file that run may read is taken. Leases that expired (a run that died)
+//! are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path as FsPath;
@@ -19,7 +24,9 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use pmm_catalog::{StorageSettings, StoreLocation};
-use pmm_ingest::{RunReference, StagedEntry, StoreRoot, open_store};
+use pmm_ingest::{
+    LEASE_FOLDER, RunLease, RunReference, StagedEntry, StagingArea, StoreRoot, open_store,
+};
 use pmm_publish::{LatestPointer, RunManifest};
 
 /// What `pmm gc` is asked to do.
@@ -67,6 +74,9 @@ pub struct GcReport {
     pub removed: Vec<(String, u64)>,
     /// Whether nothing was removed on purpose.
     pub dry_run: bool,
+    /// The runs in progress that stopped the collection (their leases are live): nothing, or
+    /// only the entries listed in `removed`, was removed.
+    pub blocked_by: Vec<RunLease>,
 }
 
 /// Why the collection stopped; nothing was removed.
@@ -108,6 +118,11 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
         dry_run: options.dry_run,
         ..GcReport::default()
     };
+    let staging = StagingArea { root: root.clone() };
+    report.blocked_by = live_leases(&staging).await?;
+    if !report.blocked_by.is_empty() {
+        return Ok(report);
+    }
     // The runs the staging area knows of, grouped by results location.
     let mut references: BTreeMap<String, Vec<(String, RunReference)>> = BTreeMap::new();
     for object in listed.iter().filter(|o| is_reference(&o.relative)) {
@@ -231,6 +246,9 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
     for object in &listed {
         if kept.contains(&object.relative) {
             report.kept.add(object.size);
+        } else if object.relative.starts_with(&format!("{LEASE_FOLDER}/")) {
+            // Live leases stopped the collection above; these expired (their runs died).
+            others.push(object);
         } else if is_reference(&object.relative) {
             if forgotten_set.contains(object.relative.as_str()) {
                 others.push(object);
@@ -251,19 +269,48 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
         report.removed.push((object.relative.clone(), object.size));
     }
     if !options.dry_run {
-        for (relative, _) in &report.removed {
-            match root.store.delete(&root.key(relative)).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(failed(
-                        &format!("cannot remove {}", display(&root, relative)),
-                        &e,
-                    ));
+        let entries_end = report
+            .removed
+            .iter()
+            .take_while(|(relative, _)| relative.ends_with(".json") && !is_reference(relative))
+            .count();
+        let phases = [0..entries_end, entries_end..report.removed.len()];
+        // Look again just before each phase: a run that started since the first look holds a
+        // lease now, and stops the collection before it takes anything that run may read.
+        for phase in phases {
+            let blocked = live_leases(&staging).await?;
+            if !blocked.is_empty() {
+                report.blocked_by = blocked;
+                report.removed.truncate(phase.start);
+                return Ok(report);
+            }
+            for (relative, _) in &report.removed[phase] {
+                match root.store.delete(&root.key(relative)).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => {
+                        return Err(failed(
+                            &format!("cannot remove {}", display(&root, relative)),
+                            &e,
+                        ));
+                    }
                 }
             }
         }
     }
     Ok(report)
+}
+
+/// The leases of runs in progress.
+async fn live_leases(staging: &StagingArea) -> Result<Vec<RunLease>, GcError> {
+    let now = Utc::now();
+    Ok(staging
+        .leases()
+        .await
+        .map_err(|e| GcError::Failed(format!("cannot read the runs' leases: {e}")))?
+        .into_iter()
+        .map(|(_, lease)| lease)
+        .filter(|lease| lease.is_live(now))
+        .collect())
 }
 
 /// Whether a staged object is a run's reference.

@@ -22,9 +22,9 @@ use pmm_engine::{
     TableFile, score_and_roll_up,
 };
 use pmm_ingest::{
-    DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagingArea,
-    StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object,
-    open_store,
+    DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagedEntry,
+    StagingArea, StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover,
+    open_object, open_store,
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
@@ -258,219 +258,239 @@ pub async fn run_pipeline(
         progress.event(ProgressEvent::StageDone);
         tracing::info!(scheduler = %url, "evaluating on the Ballista cluster");
     }
-    progress.event(ProgressEvent::Stage {
-        name: "discovering submissions",
-        total: 0,
-    });
-    let discovery = discover(&source, &registry, &catalog, &[year, year - 1], year)
-        .await
-        .map_err(|e| RunError::Request {
-            context: format!("cannot list the source {}", source.display),
-            source: e,
-        })?;
-    progress.event(ProgressEvent::StageDone);
-    tracing::info!(
-        submissions = discovery.submissions.len(),
-        "discovered submissions"
-    );
-
-    let reader = SubmissionReader {
-        source: source.clone(),
-        staging: staging.clone(),
-        catalog: catalog.clone(),
-        settings: ReadSettings {
-            max_invalid_row_fraction: pipeline.max_invalid_row_fraction,
-            limits: pipeline.limits,
-        },
-    };
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let concurrency = options
-        .concurrency
-        .or(pipeline.storage.concurrency)
-        .unwrap_or(match source.url.scheme() {
-            "file" | "memory" => cores,
-            _ => cores.max(8),
-        })
-        .max(1);
-    let outcomes = read_all(&reader, discovery.submissions, concurrency, progress).await?;
-
-    let members: Vec<String> = registry.members.iter().map(|m| m.code.clone()).collect();
-    let Assembled {
-        issues,
-        inputs,
-        evaluation,
-        fingerprints,
-        statuses,
-        manifests,
-        datasets: _,
-    } = assemble(
-        &catalog,
-        &staging,
-        year,
-        members,
-        discovery.issues,
-        outcomes,
-    );
-
-    let evaluated = evaluation::evaluate(
-        &catalog,
-        &staging,
-        evaluation,
-        &fingerprints,
-        &engine_settings,
-        progress,
-    )
-    .await?;
-    let engine_figures = evaluated.figures;
-    let values = evaluated.values;
-    if engine_figures.spilled_bytes > 0 {
-        tracing::info!(
-            spilled_bytes = engine_figures.spilled_bytes,
-            memory_limit_bytes = engine_figures.memory_limit_bytes,
-            "evaluation spilled to disk to stay within engine.memory_limit"
-        );
-    }
-
-    let members = member_contexts(&registry.members, &manifests);
-    let options_scoring = ScoringOptions {
-        min_coverage: pipeline.min_coverage,
-        min_group_size: pipeline.min_group_size,
-        disclosure_default: pipeline.disclosure_default,
-    };
-    let tables = score_and_roll_up(&catalog, &values, &members, options_scoring);
-
+    // The run's lease, before it looks anything up in the staging area: `pmm gc` removes
+    // nothing while it holds. Released when the run ends, published or not.
     let run_id = new_run_id(started);
-    let publication = Publication {
-        root: &results,
-        run_id: &run_id,
-        year,
-        part_size: PART_SIZE,
-    };
-    let write_failed = |source: PublishError| RunError::Publish {
-        location: results.display.clone(),
-        source,
-    };
-    progress.event(ProgressEvent::Stage {
-        name: "publishing results",
-        total: pipeline.audiences.len() as u64,
-    });
-    let mut files = Vec::new();
-    for audience in &pipeline.audiences {
-        files.extend(
-            publication
-                .write_audience(*audience, &tables, &issues)
-                .await
-                .map_err(write_failed)?,
-        );
-        progress.event(ProgressEvent::Step {
-            message: audience.as_str(),
-        });
-    }
-    progress.event(ProgressEvent::StageDone);
-    let finished = Utc::now();
-    let duration_seconds = clock.elapsed().as_secs_f64();
-    let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count() as u64;
-    let health = RunHealth::new(
-        &pipeline.name,
-        finished.timestamp_millis() as f64 / 1000.0,
-        duration_seconds,
-        statuses.len() as u64,
-        rejected,
-        &issues,
-    );
-    let count_inputs =
-        |status: InputStatus| inputs.iter().filter(|i| i.status == status).count() as u64;
-    let (inputs_read, inputs_reused) = (
-        count_inputs(InputStatus::Read),
-        count_inputs(InputStatus::Reused),
-    );
-    let manifest = RunManifest {
-        run_id: run_id.clone(),
-        pipeline: pipeline.name.clone(),
-        year,
-        started_at: started.to_rfc3339_opts(SecondsFormat::Millis, true),
-        finished_at: finished.to_rfc3339_opts(SecondsFormat::Millis, true),
-        duration_seconds: health.duration_seconds,
-        catalog_hash: catalog.hash.clone(),
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        source: source.display.clone(),
-        staging: staging.root.display.clone(),
-        audiences: pipeline.audiences.clone(),
-        inputs,
-        evaluations: evaluated.entries,
-        counts: RunCounts {
-            submissions_accepted: health.submissions_accepted,
-            submissions_rejected: health.submissions_rejected,
-            datasets_rejected: statuses
-                .iter()
-                .map(|s| s.rejected_datasets.len() as u64)
-                .sum(),
-            validation_issues_error: health.issues_error,
-            validation_issues_warning: health.issues_warning,
-            inputs_read,
-            inputs_reused,
-            members_evaluated: evaluated.evaluated,
-            members_reused: evaluated.reused,
-        },
-        engine: engine_figures,
-        files,
-    };
-    let manifest_files = manifest.files.clone();
-    publication
-        .write_manifest(&manifest)
-        .await
-        .map_err(write_failed)?;
-    // The staging area learns of this run before it becomes the latest, so `pmm gc` never
-    // takes what a published run uses.
-    staging
-        .put_reference(&RunReference {
-            run_id: run_id.clone(),
-            pipeline: pipeline.name.clone(),
-            results: reference_location(&results_location),
-            manifest: format!("runs/{run_id}/manifest.json"),
-        })
+    let lease = staging
+        .take_lease(&run_id, &pipeline.name)
         .await
         .map_err(RunError::Ingest)?;
-    let latest = publication.replace_latest().await.map_err(write_failed)?;
-    if let Latest::Newer(newer) = &latest {
-        tracing::warn!(
-            run_id,
-            latest = newer,
-            "a newer run is already the latest: this run is complete under runs/{run_id} but latest.json still names {newer}"
+    let outcome = async {
+        progress.event(ProgressEvent::Stage {
+            name: "discovering submissions",
+            total: 0,
+        });
+        let discovery = discover(&source, &registry, &catalog, &[year, year - 1], year)
+            .await
+            .map_err(|e| RunError::Request {
+                context: format!("cannot list the source {}", source.display),
+                source: e,
+            })?;
+        progress.event(ProgressEvent::StageDone);
+        tracing::info!(
+            submissions = discovery.submissions.len(),
+            "discovered submissions"
         );
+
+        let reader = SubmissionReader {
+            source: source.clone(),
+            staging: staging.clone(),
+            catalog: catalog.clone(),
+            settings: ReadSettings {
+                max_invalid_row_fraction: pipeline.max_invalid_row_fraction,
+                limits: pipeline.limits,
+            },
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let concurrency = options
+            .concurrency
+            .or(pipeline.storage.concurrency)
+            .unwrap_or(match source.url.scheme() {
+                "file" | "memory" => cores,
+                _ => cores.max(8),
+            })
+            .max(1);
+        let mut outcomes = read_all(&reader, discovery.submissions, concurrency, progress).await?;
+        let reused: Vec<StagedEntry> = outcomes
+            .iter_mut()
+            .flat_map(|o| std::mem::take(&mut o.reused))
+            .collect();
+
+        let members: Vec<String> = registry.members.iter().map(|m| m.code.clone()).collect();
+        let Assembled {
+            issues,
+            inputs,
+            evaluation,
+            fingerprints,
+            statuses,
+            manifests,
+            datasets: _,
+        } = assemble(
+            &catalog,
+            &staging,
+            year,
+            members,
+            discovery.issues,
+            outcomes,
+        );
+
+        let evaluated = evaluation::evaluate(
+            &catalog,
+            &staging,
+            evaluation,
+            &fingerprints,
+            &engine_settings,
+            progress,
+        )
+        .await?;
+        let engine_figures = evaluated.figures;
+        let values = evaluated.values;
+        if engine_figures.spilled_bytes > 0 {
+            tracing::info!(
+                spilled_bytes = engine_figures.spilled_bytes,
+                memory_limit_bytes = engine_figures.memory_limit_bytes,
+                "evaluation spilled to disk to stay within engine.memory_limit"
+            );
+        }
+
+        let members = member_contexts(&registry.members, &manifests);
+        let options_scoring = ScoringOptions {
+            min_coverage: pipeline.min_coverage,
+            min_group_size: pipeline.min_group_size,
+            disclosure_default: pipeline.disclosure_default,
+        };
+        let tables = score_and_roll_up(&catalog, &values, &members, options_scoring);
+
+        let publication = Publication {
+            root: &results,
+            run_id: &run_id,
+            year,
+            part_size: PART_SIZE,
+        };
+        let write_failed = |source: PublishError| RunError::Publish {
+            location: results.display.clone(),
+            source,
+        };
+        progress.event(ProgressEvent::Stage {
+            name: "publishing results",
+            total: pipeline.audiences.len() as u64,
+        });
+        let mut files = Vec::new();
+        for audience in &pipeline.audiences {
+            files.extend(
+                publication
+                    .write_audience(*audience, &tables, &issues)
+                    .await
+                    .map_err(write_failed)?,
+            );
+            progress.event(ProgressEvent::Step {
+                message: audience.as_str(),
+            });
+        }
+        progress.event(ProgressEvent::StageDone);
+        let finished = Utc::now();
+        let duration_seconds = clock.elapsed().as_secs_f64();
+        let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count() as u64;
+        let health = RunHealth::new(
+            &pipeline.name,
+            finished.timestamp_millis() as f64 / 1000.0,
+            duration_seconds,
+            statuses.len() as u64,
+            rejected,
+            &issues,
+        );
+        let count_inputs =
+            |status: InputStatus| inputs.iter().filter(|i| i.status == status).count() as u64;
+        let (inputs_read, inputs_reused) = (
+            count_inputs(InputStatus::Read),
+            count_inputs(InputStatus::Reused),
+        );
+        let manifest = RunManifest {
+            run_id: run_id.clone(),
+            pipeline: pipeline.name.clone(),
+            year,
+            started_at: started.to_rfc3339_opts(SecondsFormat::Millis, true),
+            finished_at: finished.to_rfc3339_opts(SecondsFormat::Millis, true),
+            duration_seconds: health.duration_seconds,
+            catalog_hash: catalog.hash.clone(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            source: source.display.clone(),
+            staging: staging.root.display.clone(),
+            audiences: pipeline.audiences.clone(),
+            inputs,
+            evaluations: evaluated.entries,
+            counts: RunCounts {
+                submissions_accepted: health.submissions_accepted,
+                submissions_rejected: health.submissions_rejected,
+                datasets_rejected: statuses
+                    .iter()
+                    .map(|s| s.rejected_datasets.len() as u64)
+                    .sum(),
+                validation_issues_error: health.issues_error,
+                validation_issues_warning: health.issues_warning,
+                inputs_read,
+                inputs_reused,
+                members_evaluated: evaluated.evaluated,
+                members_reused: evaluated.reused,
+            },
+            engine: engine_figures,
+            files,
+        };
+        let manifest_files = manifest.files.clone();
+        publication
+            .write_manifest(&manifest)
+            .await
+            .map_err(write_failed)?;
+        // The staging area learns of this run before it becomes the latest, so `pmm gc` never
+        // takes what a published run uses; an entry the run reused that a collection took
+        // just before the run's lease stopped it is put back first.
+        let restored = staging.restore(&reused).await.map_err(RunError::Ingest)?;
+        if restored > 0 {
+            tracing::info!(restored, "put back staged entries a collection had removed");
+        }
+        staging
+            .put_reference(&RunReference {
+                run_id: run_id.clone(),
+                pipeline: pipeline.name.clone(),
+                results: reference_location(&results_location),
+                manifest: format!("runs/{run_id}/manifest.json"),
+            })
+            .await
+            .map_err(RunError::Ingest)?;
+        let latest = publication.replace_latest().await.map_err(write_failed)?;
+        if let Latest::Newer(newer) = &latest {
+            tracing::warn!(
+                run_id,
+                latest = newer,
+                "a newer run is already the latest: this run is complete under runs/{run_id} but latest.json still names {newer}"
+            );
+        }
+        tracing::info!(
+            run_id,
+            duration_seconds,
+            inputs_read = manifest.counts.inputs_read,
+            inputs_reused = manifest.counts.inputs_reused,
+            "published"
+        );
+        let metrics = match &pipeline.prometheus {
+            Some(publish) => Some(
+                export_metrics(publish, &run_id, year, &tables, &health)
+                    .await
+                    .map_err(|e| {
+                        RunError::Failed(format!(
+                            "run {run_id} is published, but its metrics could not be built: {e}"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(RunSummary {
+            location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
+            run_id,
+            year,
+            health,
+            results: tables,
+            manifest,
+            submissions: statuses,
+            issues,
+            files: manifest_files,
+            metrics,
+            latest,
+        })
     }
-    tracing::info!(
-        run_id,
-        duration_seconds,
-        inputs_read = manifest.counts.inputs_read,
-        inputs_reused = manifest.counts.inputs_reused,
-        "published"
-    );
-    let metrics = match &pipeline.prometheus {
-        Some(publish) => Some(
-            export_metrics(publish, &run_id, year, &tables, &health)
-                .await
-                .map_err(|e| {
-                    RunError::Failed(format!(
-                        "run {run_id} is published, but its metrics could not be built: {e}"
-                    ))
-                })?,
-        ),
-        None => None,
-    };
-    Ok(RunSummary {
-        location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
-        run_id,
-        year,
-        health,
-        results: tables,
-        manifest,
-        submissions: statuses,
-        issues,
-        files: manifest_files,
-        metrics,
-        latest,
-    })
+    .await;
+    lease.release().await;
+    outcome
 }
 
 /// What reading gave, put together for evaluation, scoring and the run's manifest.

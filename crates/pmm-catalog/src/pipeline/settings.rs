@@ -206,6 +206,17 @@ pub(super) fn check_limits(l: LimitsSpec, at: &mut impl FnMut(&[&str], String)) 
             l.max_decompressed_bytes,
             defaults.max_decompressed_bytes,
         ),
+        max_nesting: l.max_nesting.unwrap_or(defaults.max_nesting),
+        max_footer_bytes: size(
+            "max_footer_bytes",
+            l.max_footer_bytes,
+            defaults.max_footer_bytes,
+        ),
+        max_batch_bytes: size(
+            "max_batch_bytes",
+            l.max_batch_bytes,
+            defaults.max_batch_bytes,
+        ),
     };
     if limits.max_columns == 0 {
         at(

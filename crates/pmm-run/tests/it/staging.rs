@@ -531,3 +531,85 @@ async fn gc_keeps_what_published_runs_use_and_removes_the_rest() {
         run_tables(&run_folder(dir.path(), "results", &third)),
     );
 }
+
+/// `pmm gc` beside a running run: a live lease stops a collection; collections in a loop for
+/// the whole of a real run take nothing that run uses, and the run publishes the rows a run
+/// alone publishes, every entry its manifest names present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gc_beside_a_running_run_takes_nothing_it_uses() {
+    let dir = fixture(5, 200, FormatChoice::Mixed).await;
+    let pipeline = write_pipeline(dir.path(), "results", "");
+    let (source, _) = counted_source(dir.path());
+    let first = run(&pipeline, &source).await;
+    let expected = run_tables(&run_folder(dir.path(), "results", &first));
+    // Retention deletes every published run: to a collection, every staged entry is unused.
+    std::fs::remove_dir_all(dir.path().join("results")).unwrap();
+    let staging = dir.path().join("staging");
+    let options = GcOptions {
+        staging: StoreLocation::Local(staging.clone()),
+        dry_run: false,
+        min_age: chrono::Duration::zero(),
+        storage: StorageSettings::default(),
+    };
+
+    // A lease alone: the collection removes nothing and names the run.
+    let area = pmm_ingest::StagingArea {
+        root: open_store(
+            &StoreLocation::Local(staging.clone()),
+            false,
+            &StorageSettings::default(),
+        )
+        .unwrap(),
+    };
+    let lease = area
+        .take_lease("20260101T000000Z-00abcd", "staging")
+        .await
+        .unwrap();
+    let blocked = collect_garbage(&options).await.unwrap();
+    assert!(blocked.removed.is_empty(), "{:?}", blocked.removed);
+    assert_eq!(blocked.blocked_by.len(), 1);
+    assert_eq!(blocked.blocked_by[0].run_id, "20260101T000000Z-00abcd");
+    lease.release().await;
+
+    // Both at once: collections one after another for as long as a real run takes.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let running = async {
+        let summary = run(&pipeline, &source).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        summary
+    };
+    let collecting = async {
+        let (mut collections, mut stopped) = (0, 0);
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let report = collect_garbage(&options).await.unwrap();
+            collections += 1;
+            stopped += usize::from(!report.blocked_by.is_empty());
+            tokio::task::yield_now().await;
+        }
+        (collections, stopped)
+    };
+    let (second, (collections, stopped)) = tokio::join!(running, collecting);
+    assert!(
+        stopped > 0,
+        "{collections} collections, none saw the run's lease"
+    );
+    assert_eq!(
+        run_tables(&run_folder(dir.path(), "results", &second)),
+        expected
+    );
+    for input in &second.manifest.inputs {
+        if let Some(entry) = &input.staged {
+            assert!(staging.join(entry).exists(), "{entry} is gone");
+        }
+    }
+    assert!(
+        !staging.join("leases").exists()
+            || std::fs::read_dir(staging.join("leases")).unwrap().count() == 0,
+        "the run released its lease"
+    );
+    // With no run in progress, a collection keeps what the published run uses.
+    let report = collect_garbage(&options).await.unwrap();
+    assert!(report.blocked_by.is_empty());
+    let third = run(&pipeline, &source).await;
+    assert_eq!(third.manifest.counts.inputs_read, 0, "every input reused");
+}
