@@ -12,11 +12,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ballista::prelude::SessionConfigExt;
 use ballista::prelude::SessionContextExt;
+use ballista_core::config::BALLISTA_CLIENT_PULL;
+use ballista_core::execution_plans::DistributedQueryExec;
+use ballista_core::serde::protobuf::CancelJobParams;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion_proto::protobuf::LogicalPlanNode;
 use object_store::ObjectStore;
 use object_store::local::LocalFileSystem;
 use pmm_catalog::{StorageSettings, StoreLocation};
@@ -137,18 +143,37 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<()> {
         url: url.to_string(),
         message: why,
     };
-    let ctx = remote_context(url, SessionConfig::new(), Arc::new(RuntimeEnv::default())).await?;
-    let query = async {
-        let frame = ctx
-            .sql("SELECT count(*) AS n FROM (VALUES (1), (2)) AS t(x)")
-            .await?;
-        frame.collect().await
-    };
+    // Pull mode: the client learns the job's id as soon as the scheduler queues it (with push,
+    // only once the job is planned, which with no executor may not come), so that a probe that
+    // gives up can cancel it.
+    let config = SessionConfig::new_with_ballista().set_str(BALLISTA_CLIENT_PULL, "true");
+    let ctx = remote_context(url, config, Arc::new(RuntimeEnv::default())).await?;
+    let plan = ctx
+        .sql("SELECT count(*) AS n FROM (VALUES (1), (2)) AS t(x)")
+        .await?
+        .create_physical_plan()
+        .await?;
+    let query = datafusion::physical_plan::collect(plan.clone(), ctx.task_ctx());
     match tokio::time::timeout(timeout, query).await {
-        Err(_) => Err(unreachable(format!(
-            "it accepted a query but no executor ran it within {} s: start `pmm executor --scheduler HOST:PORT` (its log says when it is registered)",
-            timeout.as_secs()
-        ))),
+        Err(_) => {
+            // The job stays queued on the scheduler, for the first executor that registers:
+            // the probe cancels it, so it does not run later for nobody.
+            let job = plan
+                .downcast_ref::<DistributedQueryExec<LogicalPlanNode>>()
+                .and_then(DistributedQueryExec::job_id);
+            let cancelled = match job {
+                Some(job) => match cancel_job(url, job.as_ref()).await {
+                    Ok(true) => format!(" (its job {job} is cancelled)"),
+                    Ok(false) => format!(" (the scheduler did not cancel its job {job})"),
+                    Err(e) => format!(" (its job {job} could not be cancelled: {e})"),
+                },
+                None => String::new(),
+            };
+            Err(unreachable(format!(
+                "it accepted a query but no executor ran it within {} s{cancelled}: start `pmm executor --scheduler HOST:PORT` (its log says when it is registered)",
+                timeout.as_secs()
+            )))
+        }
         Ok(Err(e)) => Err(unreachable(format!(
             "{}: check that `pmm scheduler` runs there and that this machine reaches it",
             connection_failure(&e.to_string())
@@ -164,6 +189,22 @@ pub async fn probe(url: &str, timeout: Duration) -> Result<()> {
             }
         }
     }
+}
+
+/// Asks the scheduler at `url` (`df://HOST:PORT`) to cancel `job`; whether it did.
+async fn cancel_job(url: &str, job: &str) -> std::result::Result<bool, String> {
+    let address = url.replacen("df://", "http://", 1);
+    let endpoint = ballista_core::utils::create_grpc_client_endpoint(address, None)
+        .map_err(|e| e.to_string())?;
+    let channel = endpoint.connect().await.map_err(|e| e.to_string())?;
+    let mut scheduler = SchedulerGrpcClient::new(channel);
+    let answer = scheduler
+        .cancel_job(CancelJobParams {
+            job_id: job.to_string(),
+        })
+        .await
+        .map_err(|e| e.message().to_string())?;
+    Ok(answer.into_inner().cancelled)
 }
 
 /// A query's error that says the cluster went away (the scheduler or an executor stopped

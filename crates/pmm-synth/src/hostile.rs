@@ -23,6 +23,122 @@ pub enum Hostile {
         /// How long.
         bytes: u64,
     },
+    /// Declarations CSV: a record with a bare quote inside an unquoted field (a literal to
+    /// the parser), then a record whose quoted field holds `bytes` of short lines: one long
+    /// field to the parser, short records to a limiter that took the bare quote for a quote.
+    BareQuoteThenQuotedLines {
+        /// The quoted field's length.
+        bytes: u64,
+    },
+    /// Declarations JSON lines: one object spread over `lines` lines.
+    JsonObjectOverLines {
+        /// How many lines it spans.
+        lines: u64,
+    },
+    /// Declarations Parquet (zstd) whose `office` is one `value_bytes` value, dictionary
+    /// encoded, repeated by `rows` rows: a small file that decodes to rows × value_bytes.
+    ParquetRepeatedValue {
+        /// Rows.
+        rows: u64,
+        /// The value's length.
+        value_bytes: u64,
+    },
+    /// Declarations Parquet (zstd) of one row whose `office` is `value_bytes` long: a small
+    /// file with one page that decompresses to that much.
+    ParquetOneLongValue {
+        /// The value's length.
+        value_bytes: u64,
+    },
+    /// A sparse file of `bytes` whose last eight bytes claim a footer of all but 12 of them.
+    ParquetFooterClaim {
+        /// The file's size.
+        bytes: u64,
+    },
+}
+
+/// Declarations of `rows` rows whose `office` is `office` (dictionary encoded), as Parquet
+/// with zstd, in row groups of 65,536.
+fn declarations_parquet(rows: usize, office: &str, out: impl Write + Send) -> io::Result<()> {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{
+        ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int32Array, RecordBatch,
+        StringArray, TimestampMicrosecondArray,
+    };
+    use datafusion::arrow::datatypes::Int32Type;
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::basic::{Compression, ZstdLevel};
+    use datafusion::parquet::file::properties::WriterProperties;
+
+    let fail = |e: &dyn std::fmt::Display| io::Error::other(e.to_string());
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_dictionary_page_size_limit(usize::MAX)
+        .build();
+    let mut writer: Option<ArrowWriter<_>> = None;
+    let mut out = Some(out);
+    let mut start = 0usize;
+    while start < rows {
+        let n = (rows - start).min(65_536);
+        let repeat = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v; n])) };
+        let bools = |b: bool| -> ArrayRef { Arc::new(BooleanArray::from(vec![b; n])) };
+        let lodged: Vec<i64> = (0..n)
+            .map(|i| 1_709_287_200_000_000 + ((start + i) as i64 % 86_400) * 1_000_000)
+            .collect();
+        let office: ArrayRef = Arc::new(DictionaryArray::<Int32Type>::new(
+            Int32Array::from(vec![0; n]),
+            Arc::new(StringArray::from(vec![office])),
+        ));
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "declaration_id",
+                Arc::new(StringArray::from_iter_values(
+                    (start..start + n).map(|i| format!("D{i}")),
+                )),
+            ),
+            ("flow", repeat("IM")),
+            (
+                "lodged_at",
+                Arc::new(TimestampMicrosecondArray::from(lodged).with_timezone("UTC")),
+            ),
+            ("electronic", bools(true)),
+            ("standardized", bools(false)),
+            ("pre_arrival", bools(true)),
+            ("channel", repeat("green")),
+            ("aeo", bools(false)),
+            ("ecommerce", bools(false)),
+            (
+                "customs_value",
+                Arc::new(Float64Array::from(vec![100.5; n])),
+            ),
+            ("office", office),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).map_err(|e| fail(&e))?;
+        if writer.is_none() {
+            let sink = out.take().ok_or_else(|| fail(&"the sink is gone"))?;
+            writer = Some(
+                ArrowWriter::try_new(sink, batch.schema(), Some(props.clone()))
+                    .map_err(|e| fail(&e))?,
+            );
+        }
+        if let Some(w) = writer.as_mut() {
+            w.write(&batch).map_err(|e| fail(&e))?;
+            w.flush().map_err(|e| fail(&e))?;
+        }
+        start += n;
+    }
+    if let Some(w) = writer {
+        w.close().map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
+const DECLARATIONS_HEADER: &str = "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value,duty_assessed,office,transport_mode\n";
+
+fn declaration(id: u64, office: &str) -> String {
+    format!(
+        "D{id},IM,2024-03-01T10:00:00Z,,true,false,true,green,false,false,100.5,10,{office},sea\n"
+    )
 }
 
 /// Writes `kind` to `path`, streamed (memory stays small whatever the size).
@@ -45,6 +161,52 @@ pub fn write_hostile(kind: Hostile, path: &Path) -> io::Result<()> {
                 write!(file, "c{i}")?;
             }
             file.write_all(b"\n1\n")?;
+        }
+        Hostile::BareQuoteThenQuotedLines { bytes } => {
+            file.write_all(DECLARATIONS_HEADER.as_bytes())?;
+            file.write_all(declaration(1, "OF\"F1").as_bytes())?;
+            file.write_all(
+                b"D2,IM,2024-03-01T10:00:00Z,,true,false,true,green,false,false,100.5,10,\"",
+            )?;
+            let chunk = b"line\n".repeat(1 << 18);
+            let mut left = bytes;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                file.write_all(&chunk[..n])?;
+                left -= n as u64;
+            }
+            file.write_all(b"\",sea\n")?;
+            file.write_all(declaration(3, "OFF1").as_bytes())?;
+        }
+        Hostile::JsonObjectOverLines { lines } => {
+            file.write_all(b"{\"declaration_id\": \"D1\",")?;
+            let chunk = vec![b'\n'; 1 << 20];
+            let mut left = lines;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                file.write_all(&chunk[..n])?;
+                left -= n as u64;
+            }
+            file.write_all(b"\"flow\": \"IM\", \"lodged_at\": \"2024-03-01T10:00:00Z\", \"electronic\": true, \"standardized\": false, \"pre_arrival\": true, \"channel\": \"green\", \"aeo\": false, \"ecommerce\": false, \"customs_value\": 1}\n")?;
+        }
+        Hostile::ParquetRepeatedValue { rows, value_bytes } => {
+            let value = "O".repeat(value_bytes as usize);
+            declarations_parquet(rows as usize, &value, &mut file)?;
+        }
+        Hostile::ParquetOneLongValue { value_bytes } => {
+            let value = "O".repeat(value_bytes as usize);
+            declarations_parquet(1, &value, &mut file)?;
+        }
+        Hostile::ParquetFooterClaim { bytes } => {
+            file.write_all(b"PAR1")?;
+            file.flush()?;
+            let inner = file.get_mut();
+            inner.set_len(bytes - 8)?;
+            use std::io::Seek;
+            inner.seek(io::SeekFrom::End(0))?;
+            let claimed = u32::try_from(bytes - 12).unwrap_or(u32::MAX);
+            file.write_all(&claimed.to_le_bytes())?;
+            file.write_all(b"PAR1")?;
         }
         Hostile::LongLine { bytes } => {
             let chunk = vec![b'a'; 1 << 20];

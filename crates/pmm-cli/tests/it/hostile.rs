@@ -79,7 +79,7 @@ fn measured_run(dir: &Path, pipeline: &Path) -> (Option<i32>, String, String, f6
 
 #[test]
 fn the_largest_hostile_files_cost_what_the_limits_allow() {
-    let cases: [(&str, Hostile, &str, &str, &str); 4] = [
+    let cases: [(&str, Hostile, &str, &str, &str); 9] = [
         (
             "10 GiB of gzipped zeros",
             Hostile::GzipOfZeros { gib: 10 },
@@ -108,6 +108,50 @@ fn the_largest_hostile_files_cost_what_the_limits_allow() {
             "",
             "max_record_bytes",
         ),
+        // Round 2 (before: 3 GB peak and the dataset accepted with one `type` issue).
+        (
+            "a bare quote, then a quoted field of 700 MiB of short lines",
+            Hostile::BareQuoteThenQuotedLines { bytes: 700 << 20 },
+            "declarations.csv",
+            "",
+            "max_record_bytes",
+        ),
+        // Before: 1.5 GB peak, staged as one valid row.
+        (
+            "a JSON object over 100 million lines",
+            Hostile::JsonObjectOverLines { lines: 100 << 20 },
+            "declarations.jsonl",
+            "",
+            "unreadable",
+        ),
+        // Before: the whole batch expanded (65,536 copies of the value: 1.4 GB).
+        (
+            "a 21 KB dictionary value repeated by 65,536 rows",
+            Hostile::ParquetRepeatedValue {
+                rows: 65_536,
+                value_bytes: 21_000,
+            },
+            "declarations.parquet",
+            "limits:\n  max_decompressed_bytes: 512MiB\n",
+            "max_decompressed_bytes",
+        ),
+        // Before: 1.8 GB peak (the page was decompressed into a buffer of its claimed size).
+        (
+            "one 600 MiB value in a zstd page",
+            Hostile::ParquetOneLongValue {
+                value_bytes: 600 << 20,
+            },
+            "declarations.parquet",
+            "",
+            "max_batch_bytes",
+        ),
+        (
+            "a footer that claims 100 MiB",
+            Hostile::ParquetFooterClaim { bytes: 100 << 20 },
+            "declarations.parquet",
+            "",
+            "max_footer_bytes",
+        ),
     ];
     for (about, kind, file, limits, rule) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -117,6 +161,7 @@ fn the_largest_hostile_files_cost_what_the_limits_allow() {
             &dir.path().join("source/member=XA/year=2024").join(file),
         )
         .unwrap();
+        // The file itself is made before the clock starts (a large one takes a while).
         let (code, stdout, stderr, seconds, peak) = measured_run(dir.path(), &pipeline);
         eprintln!("{about}: {seconds:.2} s, peak {} MiB", peak >> 20);
         assert_eq!(code, Some(0), "{about}\n{stdout}\n{stderr}");

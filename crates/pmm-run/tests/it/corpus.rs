@@ -347,4 +347,18 @@ async fn every_case_of_the_bad_input_corpus_gets_its_expected_issues() {
         cases.len(),
         failures.join("\n")
     );
+    // Every case, all of them read in this process (with whatever else the test binary ran
+    // beside them): the process's peak resident memory stays within 1 GiB. The largest
+    // hostile files are measured one by one, on the `pmm` process, in pmm-cli's hostile.rs.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status");
+    eprintln!(
+        "peak resident memory after the corpus: {} MiB",
+        peak_kib >> 10
+    );
+    assert!(peak_kib < 1 << 20, "peak {} MiB", peak_kib >> 10);
 }
