@@ -764,6 +764,40 @@ mod tests {
         assert!(outcome.transient);
     }
 
+    /// A panic while one file is read (here, set off on purpose) rejects that dataset with
+    /// an issue that says so, keeps nothing staged, and leaves the caller running.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_while_reading_rejects_only_that_dataset() {
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
+        let job = StagingJob {
+            staging: memory_staging().unwrap(),
+            contract: catalog.dataset("staff").unwrap().clone(),
+            member: "XA".into(),
+            year: 2024,
+            file: "member=XA/year=2024/staff.csv".into(),
+            fingerprint: "f".repeat(64),
+            max_invalid_row_fraction: 0.05,
+        };
+        let staged = job
+            .run(|_| -> Result<()> { panic!("a parser gave up") })
+            .await
+            .expect("a panic is the dataset's issue, not an error of the run");
+        assert!(!staged.outcome.accepted);
+        assert!(
+            staged.outcome.transient,
+            "nothing kept: the next run reads it again"
+        );
+        assert!(staged.files.is_empty());
+        let issue = &staged.outcome.issues[0];
+        assert_eq!(issue.rule, Rule::Unreadable);
+        assert!(
+            issue.message.contains("a bug in pmm") && issue.message.contains("a parser gave up"),
+            "{}",
+            issue.message
+        );
+    }
+
     /// A file split across many small chunks parses as if read whole.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn chunk_boundaries_do_not_matter() {
