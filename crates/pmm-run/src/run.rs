@@ -117,6 +117,11 @@ pub enum RunError {
         #[source]
         source: object_store::Error,
     },
+    /// The run's lease could not be written to the staging area: nothing was read.
+    #[error(
+        "cannot write the run's lease to the staging area (it tells `pmm gc` that a run is in progress), so nothing was read: {0}"
+    )]
+    Lease(#[source] pmm_ingest::Error),
     /// The results could not be written.
     #[error("cannot write the results to {location}: {source}")]
     Publish {
@@ -264,7 +269,7 @@ pub async fn run_pipeline(
     let lease = staging
         .take_lease(&run_id, &pipeline.name)
         .await
-        .map_err(RunError::Ingest)?;
+        .map_err(RunError::Lease)?;
     let outcome = async {
         progress.event(ProgressEvent::Stage {
             name: "discovering submissions",

@@ -331,6 +331,7 @@ fn staged_entries(staging: &Path) -> Vec<(String, bool)> {
             } else if relative.ends_with(".json")
                 && !relative.starts_with("runs/")
                 && !relative.starts_with("evaluations/")
+                && !relative.starts_with("leases/")
             {
                 let entry: serde_json::Value =
                     serde_json::from_slice(&std::fs::read(&path).unwrap())

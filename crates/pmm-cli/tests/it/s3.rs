@@ -159,6 +159,8 @@ struct Faults {
     flaky: AtomicBool,
     /// Answer 503 to every PUT and POST (a results store that keeps failing).
     fail_writes: AtomicBool,
+    /// With `fail_writes`, let the writes to the staging area through (only publishing fails).
+    spare_staging: AtomicBool,
     /// Answer 503 to every GET of an object whose key contains this.
     fail_objects: std::sync::Mutex<Option<String>>,
 }
@@ -241,8 +243,9 @@ async fn proxy_connection(
         .is_some_and(|s| {
             method == "GET" && !target.contains("list-type") && target.contains(s.as_str())
         });
-    let failing_write =
-        faults.fail_writes.load(Ordering::SeqCst) && matches!(method, "PUT" | "POST");
+    let failing_write = faults.fail_writes.load(Ordering::SeqCst)
+        && matches!(method, "PUT" | "POST")
+        && !(faults.spare_staging.load(Ordering::SeqCst) && target.contains("/staging/"));
     if failing_object || failing_write {
         faults.injected.fetch_add(1, Ordering::SeqCst);
         client.write_all(UNAVAILABLE).await?;
@@ -384,12 +387,27 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     }
     let second: Value = garage.cloud.json("faults/results/latest.json").await;
 
-    // A results store that keeps failing: exit 1, and latest.json still names the last run.
+    // A store that keeps failing writes: exit 1, and latest.json still names the last run.
+    // The run's first write is its lease in the staging area (here in the same store): it
+    // stops there, before reading anything.
     faults.fail_writes.store(true, Ordering::SeqCst);
     let output = run(&proxy);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("cannot write the run's lease to the staging area"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("reading submissions"), "{stderr}");
+    let latest: Value = garage.cloud.json("faults/results/latest.json").await;
+    assert_eq!(latest, second);
+    // Only the results failing: the run reads, computes, and fails to publish.
+    faults.spare_staging.store(true, Ordering::SeqCst);
+    let output = run(&proxy);
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("cannot write the results"), "{stderr}");
+    faults.spare_staging.store(false, Ordering::SeqCst);
     let latest: Value = garage.cloud.json("faults/results/latest.json").await;
     assert_eq!(latest, second);
     faults.fail_writes.store(false, Ordering::SeqCst);
