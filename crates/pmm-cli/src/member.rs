@@ -558,14 +558,7 @@ async fn staged_facts(
                 accepted: entry.accepted,
                 rows_read: entry.rows_read,
                 rows_rejected: entry.rows_invalid,
-                reason: (!entry.accepted).then(|| {
-                    entry
-                        .issues
-                        .iter()
-                        .find(|i| i.severity == pmm_ingest::Severity::Error && i.row.is_none())
-                        .map(|i| i.message.clone())
-                        .unwrap_or_default()
-                }),
+                reason: (!entry.accepted).then(|| pmm_ingest::rejection_reason(&entry.issues)),
             }),
             EntryKind::Manifest if entry.year == manifest.year => {
                 if let Some(text) = &entry.text

@@ -146,6 +146,26 @@ impl Rule {
         }
     }
 
+    /// Whether the rule is about one record's values (the record is left out) rather than
+    /// the file as a whole (the dataset is rejected).
+    pub fn is_row_rule(self) -> bool {
+        matches!(
+            self,
+            Rule::Type
+                | Rule::Enum
+                | Rule::Required
+                | Rule::Min
+                | Rule::NotBefore
+                | Rule::NotAfter
+                | Rule::WithinYear
+                | Rule::NotAfterYearEnd
+                | Rule::FirstOfMonth
+                | Rule::RequiredWith
+                | Rule::Year
+                | Rule::Key
+        )
+    }
+
     /// The rule of a dataset contract's column rule.
     pub fn of(rule: &pmm_catalog::ColumnRule) -> Rule {
         use pmm_catalog::ColumnRule as C;
@@ -237,6 +257,17 @@ impl fmt::Display for ValidationIssue {
         }
         Ok(())
     }
+}
+
+/// Why a rejected dataset was rejected, in one message: its first error about the file as a
+/// whole (a limit, an unreadable file, a missing column, too many invalid records), which may
+/// name a record (a record past `max_record_bytes`); empty when there is none.
+pub fn rejection_reason(issues: &[ValidationIssue]) -> String {
+    issues
+        .iter()
+        .find(|i| i.severity == Severity::Error && !i.rule.is_row_rule())
+        .map(|i| i.message.clone())
+        .unwrap_or_default()
 }
 
 /// At most this many rows are listed one by one per (member, year, dataset, rule).

@@ -33,7 +33,9 @@ pub use csv::read_csv;
 pub use discover::{
     Discovery, FileFormat, SourceObject, SubmissionFiles, discover, discover_member, year_folders,
 };
-pub use issue::{IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Rule, Severity, ValidationIssue};
+pub use issue::{
+    IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Rule, Severity, ValidationIssue, rejection_reason,
+};
 pub use lease::{LEASE_EXPIRY, LEASE_FOLDER, LEASE_RENEWAL, Lease, RunLease};
 pub use limits::LimitExceeded;
 pub use read::{

@@ -340,13 +340,7 @@ pub async fn dry_run(
                 accepted: d.accepted,
                 rows_read: d.rows_read,
                 rows_rejected: d.rows_invalid,
-                reason: (!d.accepted).then(|| {
-                    d.issues
-                        .iter()
-                        .find(|i| i.severity == pmm_ingest::Severity::Error && i.row.is_none())
-                        .map(|i| i.message.clone())
-                        .unwrap_or_default()
-                }),
+                reason: (!d.accepted).then(|| pmm_ingest::rejection_reason(&d.issues)),
             })
             .collect(),
         rejected_submissions,

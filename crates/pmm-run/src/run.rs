@@ -22,9 +22,9 @@ use pmm_engine::{
     TableFile, score_and_roll_up,
 };
 use pmm_ingest::{
-    DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, Severity, StagedEntry,
-    StagingArea, StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover,
-    open_object, open_store,
+    DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, StagedEntry, StagingArea,
+    StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object,
+    open_store,
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
@@ -559,12 +559,7 @@ pub(crate) fn assemble(
                 DatasetState::Rejected
             };
             if !dataset.accepted {
-                let reason = dataset
-                    .issues
-                    .iter()
-                    .find(|i| i.severity == Severity::Error && i.row.is_none())
-                    .map(|i| i.message.clone())
-                    .unwrap_or_default();
+                let reason = pmm_ingest::rejection_reason(&dataset.issues);
                 rejected_datasets.push((dataset.dataset.clone(), reason));
             }
             evaluation.datasets.insert(key(&dataset.dataset), state);

@@ -293,6 +293,13 @@ async fn every_case_of_the_bad_input_corpus_gets_its_expected_issues() {
             let rejected: BTreeSet<String> = submission
                 .map(|s| s.rejected_datasets.iter().map(|(d, _)| d.clone()).collect())
                 .unwrap_or_default();
+            // Regression: a dataset rejected by an issue that names a record (a record past
+            // max_record_bytes) was summarised with an empty reason.
+            for (dataset, reason) in submission.iter().flat_map(|s| &s.rejected_datasets) {
+                if reason.is_empty() {
+                    problems.push(format!("{dataset} is rejected without a reason"));
+                }
+            }
             let want_rejected: BTreeSet<String> = e.rejected.iter().cloned().collect();
             if rejected != want_rejected {
                 problems.push(format!(
