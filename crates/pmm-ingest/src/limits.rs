@@ -143,9 +143,9 @@ pub fn limit_exceeded(e: &io::Error) -> Option<&LimitExceeded> {
 /// How records end in a text format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Records {
-    /// CSV, as arrow-csv parses it: csv-core's state machine with its default settings
-    /// (RFC 4180 quoting with doubled quotes; a quote inside an unquoted field is a literal;
-    /// CR, LF or CRLF end a record; blank lines are skipped).
+    /// CSV, as arrow-csv parses it: csv-core's states with its default settings (RFC 4180
+    /// quoting with doubled quotes; a quote inside an unquoted field is a literal; CR, LF or
+    /// CRLF end a record; blank lines are skipped), followed by [`CsvAt`].
     Csv,
     /// JSON lines: one JSON value per line. A line feed inside a value (which arrow's JSON
     /// reader would read past) or a second value on one line is an error here.
@@ -164,20 +164,27 @@ struct JsonState {
     value_on_line: bool,
 }
 
-/// The CSV parser's state, kept in step with arrow-csv's own.
-struct CsvState {
-    parser: csv_core::Reader,
-    /// Where the parser copies fields; their content is not needed here.
-    scratch: Box<[u8]>,
-    ends: [usize; 64],
-    /// Whether the current record has begun (its leading line ends are skipped, as the
-    /// parser skips blank lines).
-    started: bool,
+/// Where the CSV record scanner is, in the states of csv-core's own machine with the
+/// settings arrow-csv gives it (comma, double quote, doubled quotes, no escape, any of CR, LF
+/// or CRLF ends a record). Only what decides where records end is kept; fields are not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CsvAt {
+    /// Before a record: a line end here is a blank line, which the parser skips.
+    StartRecord,
+    /// At the start of a field: a quote here opens a quoted field.
+    StartField,
+    /// In an unquoted field: a quote is a literal character.
+    InField,
+    /// In a quoted field: commas and line ends are text.
+    InQuotes,
+    /// Just after a quote in a quoted field: another quote is a literal quote; anything else
+    /// goes on as an unquoted field.
+    AfterQuote,
 }
-
 /// Fails a read once one record is longer than `limit` bytes (not counting its line end), or,
-/// for JSON lines, once a record does not fit its line. Sees the records the parser sees: the
-/// CSV records through the parser's own state machine, JSON values by their structure.
+/// for JSON lines, once a record does not fit its line. Sees the records the parser sees: CSV
+/// records by csv-core's states (property-tested against arrow's CSV reader), JSON values by
+/// their structure.
 pub struct RecordLimit<R> {
     inner: R,
     limit: u64,
@@ -185,21 +192,15 @@ pub struct RecordLimit<R> {
     current: u64,
     /// 0 while in the header.
     record: u64,
-    csv: Option<Box<CsvState>>,
+    /// `None` for JSON lines.
+    csv: Option<CsvAt>,
     json: JsonState,
 }
 
 impl<R: Read> RecordLimit<R> {
     /// Wraps `inner`.
     pub fn new(inner: R, records: Records, limits: &Limits) -> Self {
-        let csv = (records == Records::Csv).then(|| {
-            Box::new(CsvState {
-                parser: csv_core::Reader::new(),
-                scratch: vec![0; 64 << 10].into_boxed_slice(),
-                ends: [0; 64],
-                started: false,
-            })
-        });
+        let csv = (records == Records::Csv).then_some(CsvAt::StartRecord);
         RecordLimit {
             inner,
             limit: limits.max_record_bytes,
@@ -222,59 +223,93 @@ impl<R: Read> RecordLimit<R> {
     }
 
     fn scan(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self.csv.take() {
-            Some(mut csv) => {
-                let scanned = self.scan_csv(&mut csv, bytes);
-                self.csv = Some(csv);
-                scanned
-            }
+        match self.csv {
+            Some(at) => self.scan_csv(at, bytes),
             None => self.scan_lines(bytes),
         }
     }
 
-    fn scan_csv(&mut self, csv: &mut CsvState, mut input: &[u8]) -> io::Result<()> {
-        use csv_core::ReadRecordResult;
-        loop {
-            if !csv.started {
-                // The parser discards line ends before a record: they are not its bytes.
-                let blank = input
-                    .iter()
-                    .take_while(|b| matches!(b, b'\r' | b'\n'))
-                    .count();
-                input = &input[blank..];
-                if input.is_empty() {
-                    return Ok(());
-                }
-                csv.started = true;
-            }
-            let (result, read, _, _) =
-                csv.parser
-                    .read_record(input, &mut csv.scratch, &mut csv.ends);
-            input = &input[read..];
-            self.current += read as u64;
-            match result {
-                ReadRecordResult::InputEmpty | ReadRecordResult::End => {
-                    if self.current > self.limit {
-                        return Err(self.too_long());
+    /// Follows csv-core's states over `bytes` (memchr over the runs inside a field), counting
+    /// each record's bytes without its line end or the blank lines before it.
+    fn scan_csv(&mut self, mut state: CsvAt, bytes: &[u8]) -> io::Result<()> {
+        let (mut at, mut start) = (0, 0);
+        while at < bytes.len() {
+            let b = bytes[at];
+            let record_ends = match state {
+                CsvAt::StartRecord => {
+                    if matches!(b, b'\r' | b'\n') {
+                        at += 1;
+                        start = at;
+                    } else {
+                        state = CsvAt::StartField;
                     }
-                    return Ok(());
+                    false
                 }
-                ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {
-                    if self.current > self.limit {
-                        return Err(self.too_long());
+                CsvAt::StartField | CsvAt::AfterQuote => match b {
+                    b'"' => {
+                        state = CsvAt::InQuotes;
+                        at += 1;
+                        false
                     }
-                }
-                ReadRecordResult::Record => {
-                    // The record's last byte read is the line end that closed it.
-                    if self.current.saturating_sub(1) > self.limit {
-                        return Err(self.too_long());
+                    b',' => {
+                        state = CsvAt::StartField;
+                        at += 1;
+                        false
                     }
-                    self.current = 0;
-                    self.record += 1;
-                    csv.started = false;
+                    b'\r' | b'\n' => true,
+                    _ => {
+                        state = CsvAt::InField;
+                        at += 1;
+                        false
+                    }
+                },
+                CsvAt::InField => match memchr::memchr3(b',', b'\n', b'\r', &bytes[at..]) {
+                    None => {
+                        at = bytes.len();
+                        false
+                    }
+                    Some(i) => {
+                        at += i;
+                        if bytes[at] == b',' {
+                            state = CsvAt::StartField;
+                            at += 1;
+                            false
+                        } else {
+                            true
+                        }
+                    }
+                },
+                CsvAt::InQuotes => {
+                    match memchr::memchr(b'"', &bytes[at..]) {
+                        None => at = bytes.len(),
+                        Some(i) => {
+                            at += i + 1;
+                            state = CsvAt::AfterQuote;
+                        }
+                    }
+                    false
                 }
+            };
+            if record_ends {
+                // `at` is the line end that closes the record.
+                self.current += (at - start) as u64;
+                if self.current > self.limit {
+                    self.csv = Some(state);
+                    return Err(self.too_long());
+                }
+                self.current = 0;
+                self.record += 1;
+                state = CsvAt::StartRecord;
+                at += 1;
+                start = at;
             }
         }
+        self.csv = Some(state);
+        self.current += (bytes.len() - start) as u64;
+        if self.current > self.limit {
+            return Err(self.too_long());
+        }
+        Ok(())
     }
 
     fn scan_lines(&mut self, bytes: &[u8]) -> io::Result<()> {

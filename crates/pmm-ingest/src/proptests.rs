@@ -140,6 +140,8 @@ fn csv_field() -> impl Strategy<Value = String> {
         "[a-z0-9 ]{0,8}",
         "[a-z]{1,4}\"[a-z\" ]{0,6}",
         "[a-z,\r\n\" ]{0,10}".prop_map(|s| format!("\"{}\"", s.replace('"', "\"\""))),
+        // Text after a closing quote goes on as an unquoted field (`"ab"cd`).
+        "\"[a-z,\n]{0,4}\"[a-z][a-z\"]{0,3}",
     ]
 }
 
