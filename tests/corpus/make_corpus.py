@@ -393,6 +393,10 @@ MANIFESTS = [
     ("unknown_key", M_OK + "colour: blue\n", "manifest", "a manifest with an unknown key"),
     ("deep_nesting", M_OK + "x: " + "[" * 2000 + "]" * 2000 + "\n", "manifest", "a manifest of deeply nested brackets"),
     ("deep_dashes", M_OK + "x:\n" + "- " * 3000 + "1\n", "manifest", "a manifest of deeply nested lists"),
+    # Round 2: a quote inside a plain scalar is a literal; the depth pre-check took it for a
+    # quote and let the brackets after it through.
+    ("deep_nesting_after_a_quote", M_OK + "x: [a'b, " + "[" * 2000 + "]" * 2000 + "]\n", "manifest",
+     "nested brackets after a quote inside a plain scalar"),
     ("latin1", None, "manifest", "a manifest that is not UTF-8"),
     ("empty", "", "manifest", "an empty manifest"),
     ("too_large", M_OK + "# " + "x" * 70000 + "\n", "max_manifest_bytes", "a manifest past limits.max_manifest_bytes"),

@@ -664,6 +664,7 @@ mod tests {
         );
         for (bad, message) in [
             ("max_columns: 0", "max_columns must be at least 1"),
+            ("max_nesting: 65", "max_nesting must be at most 64"),
             (
                 "max_record_bytes: 0",
                 "max_record_bytes: must be at least 1 byte",

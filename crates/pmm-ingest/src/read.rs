@@ -554,37 +554,21 @@ pub(crate) struct StagingJob {
     pub(crate) max_invalid_row_fraction: f64,
 }
 
-/// The stack of a reading thread. Every parser that recurses is bounded before it recurses
-/// (`limits.max_nesting`, the footer checks of `parquet_layout`), so the depth any input can
-/// reach is known; this leaves a wide margin over it. A stack overflow cannot be caught: it
-/// ends the process, so the bounds, not this size, are what keep a file from ending a run.
-/// The size is reserved address space; only the pages a thread touches use memory.
-const READING_STACK: usize = 64 << 20;
-
 impl StagingJob {
-    /// Runs `body` over a validator on a blocking thread, the valid rows going to a staged
-    /// Parquet file that is kept when the dataset is accepted and discarded otherwise.
+    /// Runs `body` over a validator on a blocking thread of the runtime (tokio gives them a
+    /// known stack, 2 MiB unless the runtime says otherwise), the valid rows going to a staged
+    /// Parquet file that is kept when the dataset is accepted and discarded otherwise. Every
+    /// parser that recurses is bounded before it recurses (`limits.max_nesting`, at most 64;
+    /// the footer walk of `parquet_layout`), so no file reaches that stack's end: a stack
+    /// overflow cannot be caught (it ends the process), which is why the bounds come first. A
+    /// panic can be, and is (see [`Self::validate`]).
     pub(crate) async fn run<F>(self, body: F) -> Result<StagedDataset>
     where
         F: FnOnce(&mut DatasetValidator<'_>) -> Result<()> + Send + 'static,
     {
-        let handle = tokio::runtime::Handle::current();
-        let (sender, receiver) = tokio::sync::oneshot::channel();
-        let file = self.file.clone();
-        std::thread::Builder::new()
-            .name("pmm-read".into())
-            .stack_size(READING_STACK)
-            .spawn(move || {
-                let _runtime = handle.enter();
-                // The receiver is gone only when the run itself was dropped.
-                let _ = sender.send(self.validate(body));
-            })
-            .map_err(|e| Error::Internal(format!("starting a thread to read {file}: {e}")))?;
-        receiver.await.map_err(|_| {
-            Error::Internal(format!(
-                "the thread reading {file} ended without an outcome"
-            ))
-        })?
+        tokio::task::spawn_blocking(move || self.validate(body))
+            .await
+            .map_err(|e| Error::Internal(format!("a reading task failed: {e}")))?
     }
 
     /// The body of [`Self::run`], on the reading thread. A panic while reading (a bug in pmm

@@ -179,7 +179,12 @@ fn check_ballista(url: &str) -> Result<String, String> {
     Ok(format!("df://{host}:{port}"))
 }
 
-/// `limits`: sizes of at least one byte, at least one column.
+/// The most `limits.max_nesting` may be: Parquet schema conversion recurses once per level, on
+/// a reading thread's stack (2 MiB), and 64 levels use a small part of it.
+pub(super) const MAX_NESTING: u64 = 64;
+
+/// `limits`: sizes of at least one byte, at least one column, nesting of at most
+/// [`MAX_NESTING`].
 pub(super) fn check_limits(l: LimitsSpec, at: &mut impl FnMut(&[&str], String)) -> Limits {
     let defaults = Limits::default();
     let mut size = |key: &str, value: Option<SizeSpec>, default: u64| match value {
@@ -218,6 +223,14 @@ pub(super) fn check_limits(l: LimitsSpec, at: &mut impl FnMut(&[&str], String)) 
             defaults.max_batch_bytes,
         ),
     };
+    if limits.max_nesting > MAX_NESTING {
+        at(
+            &["limits", "max_nesting"],
+            format!(
+                "max_nesting must be at most {MAX_NESTING}: the readers that recurse are bounded by it"
+            ),
+        );
+    }
     if limits.max_columns == 0 {
         at(
             &["limits", "max_columns"],
