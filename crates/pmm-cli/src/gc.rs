@@ -39,7 +39,10 @@ pub(crate) async fn run(staging: &str, dry_run: bool, min_age_hours: f64) -> any
             return Ok(EXIT_FAILED);
         }
     };
-    if !report.blocked_by.is_empty() {
+    if !report.blocked_by.is_empty() || !report.published_meanwhile.is_empty() {
+        for run in &report.published_meanwhile {
+            println!("run {run} was published while the collection worked");
+        }
         for lease in &report.blocked_by {
             println!(
                 "run {} of pipeline {} is in progress (started {}, lease renewed {})",

@@ -77,6 +77,9 @@ pub struct GcReport {
     /// The runs in progress that stopped the collection (their leases are live): nothing, or
     /// only the entries listed in `removed`, was removed.
     pub blocked_by: Vec<RunLease>,
+    /// Runs published while the collection worked (their references are new): it stopped,
+    /// since what it decided to remove was decided before they published.
+    pub published_meanwhile: Vec<String>,
 }
 
 /// Why the collection stopped; nothing was removed.
@@ -269,6 +272,11 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
         report.removed.push((object.relative.clone(), object.size));
     }
     if !options.dry_run {
+        let known_references: BTreeSet<String> = listed
+            .iter()
+            .filter(|o| is_reference(&o.relative))
+            .map(|o| o.relative.clone())
+            .collect();
         let entries_end = report
             .removed
             .iter()
@@ -279,8 +287,10 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
         // lease now, and stops the collection before it takes anything that run may read.
         for phase in phases {
             let blocked = live_leases(&staging).await?;
-            if !blocked.is_empty() {
+            let published = new_references(&root, &known_references).await?;
+            if !blocked.is_empty() || !published.is_empty() {
                 report.blocked_by = blocked;
+                report.published_meanwhile = published;
                 report.removed.truncate(phase.start);
                 return Ok(report);
             }
@@ -298,6 +308,32 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
         }
     }
     Ok(report)
+}
+
+/// The runs whose references appeared since the collection listed the staging area: runs
+/// that published while it worked (one may have begun and ended between two looks at the
+/// leases).
+async fn new_references(
+    root: &StoreRoot,
+    known: &BTreeSet<String>,
+) -> Result<Vec<String>, GcError> {
+    let runs: Vec<_> = root
+        .store
+        .list(Some(&root.key("runs")))
+        .try_collect()
+        .await
+        .map_err(|e| GcError::Failed(format!("cannot list {}: {e}", display(root, "runs"))))?;
+    Ok(runs
+        .iter()
+        .map(|meta| root.relative(&meta.location))
+        .filter(|relative| is_reference(relative) && !known.contains(relative))
+        .map(|relative| {
+            relative
+                .trim_start_matches("runs/")
+                .trim_end_matches(".json")
+                .to_string()
+        })
+        .collect())
 }
 
 /// The leases of runs in progress.

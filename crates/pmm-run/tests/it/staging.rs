@@ -583,7 +583,9 @@ async fn gc_beside_a_running_run_takes_nothing_it_uses() {
         while !done.load(std::sync::atomic::Ordering::SeqCst) {
             let report = collect_garbage(&options).await.unwrap();
             collections += 1;
-            stopped += usize::from(!report.blocked_by.is_empty());
+            stopped += usize::from(
+                !report.blocked_by.is_empty() || !report.published_meanwhile.is_empty(),
+            );
             tokio::task::yield_now().await;
         }
         (collections, stopped)
