@@ -14,7 +14,7 @@ use pmm_catalog::Limits;
 
 use crate::Result;
 use crate::issue::Rule;
-use crate::limits::{RecordLimit, Records, csv_header_fields, first_record_end, limit_exceeded};
+use crate::limits::{RecordLimit, Records, first_record, limit_exceeded};
 use crate::object_reader::is_download_failure;
 use crate::validate::DatasetValidator;
 
@@ -40,6 +40,7 @@ pub fn read_csv(
     // end; a line may end with CR alone), so the bytes after it are the parser's too.
     let mut header = Vec::new();
     let mut rest = Vec::new();
+    let mut fields = None;
     loop {
         let chunk = match input.fill_buf() {
             Ok(chunk) => chunk,
@@ -66,8 +67,9 @@ pub fn read_csv(
         input.consume(n);
         // The header is at most `max_record_bytes` (the limiter stops it), so scanning it
         // again from its start as chunks arrive stays cheap.
-        if let Some(end) = first_record_end(&header) {
+        if let Some((end, n)) = first_record(&header, false) {
             rest = header.split_off(end);
+            fields = Some(n);
             break;
         }
     }
@@ -94,7 +96,11 @@ pub fn read_csv(
         validator.reject(Rule::MissingHeader, None, message.into());
         return Ok(());
     }
-    let fields = csv_header_fields(&header);
+    // Counted in the same scan that found the header's end (or, when the file is only its
+    // header, over all of it).
+    let fields = fields
+        .or_else(|| first_record(&header, true).map(|(_, n)| n))
+        .unwrap_or(1);
     if fields > limits.max_columns {
         validator.reject(
             Rule::MaxColumns,

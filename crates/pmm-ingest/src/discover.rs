@@ -185,7 +185,7 @@ pub async fn discover(
     }
     members.sort();
     for (member, folder) in members {
-        member_folders(
+        discover_member(
             root,
             &member,
             &folder,
@@ -229,20 +229,6 @@ fn issue(
 /// folder or file it will not read. A folder that cannot be listed costs that member its
 /// submissions, not the run.
 pub async fn discover_member(
-    root: &StoreRoot,
-    member: &str,
-    folder: &Path,
-    catalog: &Catalog,
-    years: &[i32],
-    report_year: i32,
-    found: &mut Discovery,
-) {
-    member_folders(root, member, folder, catalog, years, report_year, found).await;
-    found.cap_per_folder();
-}
-
-/// The body of [`discover_member`], without the cap on issues per folder.
-async fn member_folders(
     root: &StoreRoot,
     member: &str,
     folder: &Path,
@@ -348,6 +334,8 @@ async fn member_folders(
         }
         found.submissions.push(files);
     }
+    // Capping again (in `discover`, for the top level) changes nothing already capped.
+    found.cap_per_folder();
 }
 
 /// The years that have a `year=YYYY/` folder in a member's folder, sorted.

@@ -121,12 +121,7 @@ impl StagingArea {
     pub async fn restore(&self, entries: &[crate::StagedEntry]) -> Result<usize> {
         let mut restored = 0;
         for entry in entries {
-            let relative = Self::entry_path(
-                &entry.member,
-                entry.year,
-                entry.dataset.as_deref().unwrap_or("manifest"),
-                &entry.fingerprint,
-            );
+            let relative = Self::path_of(entry);
             match self.root.store.head(&self.root.key(&relative)).await {
                 Ok(_) => {}
                 Err(object_store::Error::NotFound { .. }) => {

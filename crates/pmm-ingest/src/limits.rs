@@ -424,44 +424,27 @@ impl<R: Read> Read for DecompressedLimit<R> {
     }
 }
 
-/// The number of fields of a CSV header, counted by the CSV parser's state machine without
-/// keeping them.
-pub fn csv_header_fields(header: &[u8]) -> u64 {
+/// The first CSV record of `bytes` as the CSV parser (csv-core, arrow's settings) reads it:
+/// where it ends (after its line end) and how many fields it has, counted without keeping
+/// them. `None` while it has not ended within `bytes`, unless `bytes` is the whole input
+/// (`whole`): then its end is the input's end.
+pub(crate) fn first_record(bytes: &[u8], whole: bool) -> Option<(usize, u64)> {
     use csv_core::ReadRecordResult;
     let mut parser = csv_core::Reader::new();
     let mut scratch = vec![0u8; 64 << 10];
     let mut ends = [0usize; 256];
-    let mut input = header;
-    let mut fields = 0u64;
+    let (mut at, mut fields) = (0, 0u64);
     loop {
-        let (result, read, _, ended) = parser.read_record(input, &mut scratch, &mut ends);
-        input = &input[read..];
+        let (result, read, _, ended) = parser.read_record(&bytes[at..], &mut scratch, &mut ends);
+        at += read;
         fields += ended as u64;
         match result {
-            // The end of the header's bytes ends its record: the next call says so.
-            ReadRecordResult::OutputFull
-            | ReadRecordResult::OutputEndsFull
-            | ReadRecordResult::InputEmpty => {}
-            ReadRecordResult::Record | ReadRecordResult::End => return fields.max(1),
-        }
-    }
-}
-
-/// Where the first CSV record of `bytes` ends (after its line end), as the CSV parser reads
-/// records; `None` while it has not ended within `bytes`.
-pub(crate) fn first_record_end(bytes: &[u8]) -> Option<usize> {
-    use csv_core::ReadRecordResult;
-    let mut parser = csv_core::Reader::new();
-    let mut scratch = vec![0u8; 64 << 10];
-    let mut ends = [0usize; 256];
-    let mut at = 0;
-    loop {
-        let (result, read, _, _) = parser.read_record(&bytes[at..], &mut scratch, &mut ends);
-        at += read;
-        match result {
-            ReadRecordResult::Record => return Some(at),
+            ReadRecordResult::Record => return Some((at, fields.max(1))),
+            ReadRecordResult::End => return whole.then_some((at, fields.max(1))),
             ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {}
-            ReadRecordResult::InputEmpty | ReadRecordResult::End => return None,
+            // With the whole input read, the next call (on nothing) ends the record.
+            ReadRecordResult::InputEmpty if whole && at == bytes.len() => {}
+            ReadRecordResult::InputEmpty => return None,
         }
     }
 }
@@ -557,13 +540,15 @@ mod tests {
 
     #[test]
     fn header_fields_are_counted_outside_quotes() {
-        assert_eq!(csv_header_fields(b"a,b,c\n"), 3);
-        assert_eq!(csv_header_fields(b"\"a,b\",c"), 2);
+        let fields = |header: &[u8]| first_record(header, true).map(|(_, n)| n);
+        assert_eq!(fields(b"a,b,c\n"), Some(3));
+        assert_eq!(fields(b"\"a,b\",c"), Some(2));
         // A quote inside an unquoted field is a literal, as the parser reads it.
-        assert_eq!(csv_header_fields(b"a,b\"c,d\n"), 3);
-        assert_eq!(csv_header_fields(b"a,b\rc,d,e"), 2);
-        assert_eq!(first_record_end(b"a,\"b\nc\"\rd"), Some(8));
-        assert_eq!(first_record_end(b"a,b"), None);
+        assert_eq!(fields(b"a,b\"c,d\n"), Some(3));
+        assert_eq!(fields(b"a,b\rc,d,e"), Some(2));
+        assert_eq!(first_record(b"a,\"b\nc\"\rd", false), Some((8, 2)));
+        assert_eq!(first_record(b"a,b", false), None);
+        assert_eq!(first_record(b"a,b", true), Some((3, 2)));
         assert_eq!(human(1 << 20), "1 MiB");
         assert_eq!(human(1000), "1000 bytes");
     }

@@ -285,14 +285,19 @@ impl StagingArea {
         Ok(())
     }
 
-    /// Writes an entry, after the files it names are complete; returns its path.
-    pub async fn put_entry(&self, entry: &StagedEntry) -> Result<String> {
-        let relative = Self::entry_path(
+    /// Where `entry` is kept, relative to the staging location.
+    pub(crate) fn path_of(entry: &StagedEntry) -> String {
+        Self::entry_path(
             &entry.member,
             entry.year,
             entry.dataset.as_deref().unwrap_or("manifest"),
             &entry.fingerprint,
-        );
+        )
+    }
+
+    /// Writes an entry, after the files it names are complete; returns its path.
+    pub async fn put_entry(&self, entry: &StagedEntry) -> Result<String> {
+        let relative = Self::path_of(entry);
         self.put_json(&relative, entry).await?;
         Ok(relative)
     }

@@ -141,6 +141,18 @@ fn declaration(id: u64, office: &str) -> String {
     )
 }
 
+/// Writes `bytes` bytes of `pattern` repeated (the last copy cut), a chunk at a time.
+fn write_repeated(file: &mut impl Write, pattern: &[u8], bytes: u64) -> io::Result<()> {
+    let chunk = pattern.repeat(((1 << 20) / pattern.len()).max(1));
+    let mut left = bytes;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        file.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
 /// Writes `kind` to `path`, streamed (memory stays small whatever the size).
 pub fn write_hostile(kind: Hostile, path: &Path) -> io::Result<()> {
     let mut file = BufWriter::new(std::fs::File::create(path)?);
@@ -168,25 +180,13 @@ pub fn write_hostile(kind: Hostile, path: &Path) -> io::Result<()> {
             file.write_all(
                 b"D2,IM,2024-03-01T10:00:00Z,,true,false,true,green,false,false,100.5,10,\"",
             )?;
-            let chunk = b"line\n".repeat(1 << 18);
-            let mut left = bytes;
-            while left > 0 {
-                let n = left.min(chunk.len() as u64) as usize;
-                file.write_all(&chunk[..n])?;
-                left -= n as u64;
-            }
+            write_repeated(&mut file, b"line\n", bytes)?;
             file.write_all(b"\",sea\n")?;
             file.write_all(declaration(3, "OFF1").as_bytes())?;
         }
         Hostile::JsonObjectOverLines { lines } => {
             file.write_all(b"{\"declaration_id\": \"D1\",")?;
-            let chunk = vec![b'\n'; 1 << 20];
-            let mut left = lines;
-            while left > 0 {
-                let n = left.min(chunk.len() as u64) as usize;
-                file.write_all(&chunk[..n])?;
-                left -= n as u64;
-            }
+            write_repeated(&mut file, b"\n", lines)?;
             file.write_all(b"\"flow\": \"IM\", \"lodged_at\": \"2024-03-01T10:00:00Z\", \"electronic\": true, \"standardized\": false, \"pre_arrival\": true, \"channel\": \"green\", \"aeo\": false, \"ecommerce\": false, \"customs_value\": 1}\n")?;
         }
         Hostile::ParquetRepeatedValue { rows, value_bytes } => {
@@ -209,13 +209,7 @@ pub fn write_hostile(kind: Hostile, path: &Path) -> io::Result<()> {
             file.write_all(b"PAR1")?;
         }
         Hostile::LongLine { bytes } => {
-            let chunk = vec![b'a'; 1 << 20];
-            let mut left = bytes;
-            while left > 0 {
-                let n = left.min(chunk.len() as u64) as usize;
-                file.write_all(&chunk[..n])?;
-                left -= n as u64;
-            }
+            write_repeated(&mut file, b"a", bytes)?;
         }
     }
     file.flush()
