@@ -113,6 +113,9 @@ pub struct Limits {
     /// The most bytes one batch of records may hold once decoded, and one Parquet page may
     /// claim to decompress to.
     pub max_batch_bytes: u64,
+    /// The most bytes (compressed, as its footer claims them) of one Parquet row group's read
+    /// columns: the reader fetches them together, so this is what a row group may cost.
+    pub max_row_group_bytes: u64,
 }
 
 impl Default for Limits {
@@ -125,6 +128,7 @@ impl Default for Limits {
             max_nesting: 16,
             max_footer_bytes: 8 << 20,
             max_batch_bytes: 64 << 20,
+            max_row_group_bytes: 512 << 20,
         }
     }
 }
@@ -272,6 +276,8 @@ struct LimitsSpec {
     max_footer_bytes: Option<SizeSpec>,
     #[serde(default)]
     max_batch_bytes: Option<SizeSpec>,
+    #[serde(default)]
+    max_row_group_bytes: Option<SizeSpec>,
 }
 
 #[derive(Deserialize)]
@@ -647,7 +653,7 @@ mod tests {
         assert_eq!(pipeline.limits, Limits::default());
         assert_eq!(pipeline.limits.max_record_bytes, 1 << 20);
         let text = format!(
-            "{base}limits:\n  max_record_bytes: 2KiB\n  max_columns: 50\n  max_manifest_bytes: 1000\n  max_decompressed_bytes: 1GiB\n  max_nesting: 4\n  max_footer_bytes: 1MiB\n  max_batch_bytes: 16MiB\n"
+            "{base}limits:\n  max_record_bytes: 2KiB\n  max_columns: 50\n  max_manifest_bytes: 1000\n  max_decompressed_bytes: 1GiB\n  max_nesting: 4\n  max_footer_bytes: 1MiB\n  max_batch_bytes: 16MiB\n  max_row_group_bytes: 32MiB\n"
         );
         let limits = Pipeline::parse(Path::new("p.yaml"), &text).unwrap().limits;
         assert_eq!(
@@ -660,6 +666,7 @@ mod tests {
                 max_nesting: 4,
                 max_footer_bytes: 1 << 20,
                 max_batch_bytes: 16 << 20,
+                max_row_group_bytes: 32 << 20,
             }
         );
         for (bad, message) in [

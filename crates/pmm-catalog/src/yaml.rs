@@ -18,12 +18,48 @@ use crate::problem::{Location, Problem};
 /// depth).
 pub(crate) const MAX_DEPTH: usize = 32;
 
+///
+/// A UTF-8 byte-order mark at the start (Windows Notepad writes one) is dropped; CR LF line
+/// ends are YAML's own. A key given twice in one mapping, at any level, is refused, naming
+/// both lines: serde would take the last one for a map (a disclosure override given twice
+/// would publish at the level written last).
 pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Problem> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if let Some(location) = too_deep(text) {
         return Err(Problem::new(
             path,
             location,
             format!("the YAML is nested more than {MAX_DEPTH} levels deep"),
+        ));
+    }
+    if let Err(err) = serde_yaml::from_str::<Unique>(text)
+        && let Some((within, key)) = err.to_string().split_once(DUPLICATE)
+    {
+        let key = key.split(" at line ").next().unwrap_or(key);
+        // serde_yaml places the error at the start of the mapping.
+        let mapping = err
+            .location()
+            .map(|l| Location::new(l.line(), l.column()))
+            .unwrap_or(Location::START);
+        let lines = SourceText::new(text).key_lines(mapping, key);
+        let within = match within.trim_end_matches(": ") {
+            "" => "at the top level".to_string(),
+            path => format!("in `{path}`"),
+        };
+        let (at, lines) = match lines.as_slice() {
+            [first, second, ..] if first == second => (mapping, format!(" (both on line {first})")),
+            [first, second, ..] => (
+                Location::new(*second, mapping.column),
+                format!(" (lines {first} and {second})"),
+            ),
+            _ => (mapping, String::new()),
+        };
+        return Err(Problem::new(
+            path,
+            at,
+            format!(
+                "`{key}` is given twice {within}{lines}: a key may appear once (pmm does not guess which one is meant); remove one"
+            ),
         ));
     }
     serde_yaml::from_str::<T>(text).map_err(|err| {
@@ -33,6 +69,80 @@ pub(crate) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, P
             .unwrap_or(Location::START);
         Problem::new(path, location, clean_message(&err.to_string()))
     })
+}
+
+/// The start of the message of [`Unique`]'s error, followed by the key.
+const DUPLICATE: &str = "duplicate key: ";
+
+/// Any YAML document, walked as serde_yaml reads it (anchors and tags included) to refuse a
+/// mapping that gives one key twice; nothing is kept.
+struct Unique;
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_none<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<serde_yaml::Value>()? {
+            if keys.contains(&key) {
+                let shown = match &key {
+                    serde_yaml::Value::String(s) => s.clone(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_string(),
+                };
+                return Err(serde::de::Error::custom(format!("{DUPLICATE}{shown}")));
+            }
+            keys.insert(key);
+            map.next_value::<Unique>()?;
+        }
+        Ok(Unique)
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Unique, A::Error> {
+        use serde::de::VariantAccess;
+        let (_, variant) = data.variant::<serde_yaml::Value>()?;
+        variant.newtype_variant::<Unique>()
+    }
 }
 
 /// Where `text` first nests deeper than [`MAX_DEPTH`]: flow brackets (`[`, `{`) outside
@@ -202,6 +312,72 @@ impl<'a> SourceText<'a> {
         Some((first.0 + 1, indent))
     }
 
+    /// The lines (1-based) where the mapping that starts at `at` gives `key`: a block
+    /// mapping's lines at the key's column, up to the first line indented less; a flow
+    /// mapping's (`{...}`) entries after `{` or `,`, up to its closing brace.
+    fn key_lines(&self, at: Location, key: &str) -> Vec<usize> {
+        let starts_key = |rest: &str| {
+            [key.to_string(), format!("'{key}'"), format!("\"{key}\"")]
+                .iter()
+                .any(|k| {
+                    rest.strip_prefix(k.as_str())
+                        .is_some_and(|r| r.trim_start().starts_with(':'))
+                })
+        };
+        let column = at.column.saturating_sub(1);
+        let mut found = Vec::new();
+        let flow = self
+            .lines
+            .get(at.line.saturating_sub(1))
+            .and_then(|l| l.get(column..))
+            .is_some_and(|rest| rest.starts_with('{'));
+        if flow {
+            let mut depth = 0usize;
+            for (index, text) in self.lines.iter().enumerate().skip(at.line - 1) {
+                let from = if index + 1 == at.line { column } else { 0 };
+                let mut after_separator = false;
+                for (i, c) in text.char_indices().filter(|(i, _)| *i >= from) {
+                    match c {
+                        '{' | '[' => {
+                            depth += 1;
+                            after_separator = depth == 1;
+                        }
+                        '}' | ']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                return found;
+                            }
+                        }
+                        ',' if depth == 1 => after_separator = true,
+                        c if c.is_whitespace() => {}
+                        _ => {
+                            if after_separator && depth == 1 && starts_key(&text[i..]) {
+                                found.push(index + 1);
+                            }
+                            after_separator = false;
+                        }
+                    }
+                }
+            }
+            return found;
+        }
+        for (index, text) in self.lines.iter().enumerate().skip(at.line - 1) {
+            let content = text.trim_start();
+            let indent = text.len() - content.len();
+            if index + 1 > at.line
+                && !content.is_empty()
+                && !content.starts_with('#')
+                && indent < column
+            {
+                break;
+            }
+            if text.get(column..).is_some_and(starts_key) {
+                found.push(index + 1);
+            }
+        }
+        found
+    }
+
     fn top_level_key(&self, key: &str) -> Option<Location> {
         self.lines
             .iter()
@@ -270,6 +446,48 @@ mod tests {
         assert_eq!(err.location, Location::new(2, 1));
         assert!(err.message.contains("unknown field `b`"), "{}", err.message);
         assert!(!err.message.contains("at line"), "{}", err.message);
+    }
+
+    /// Regression: a disclosure override given twice was taken at its last level (public).
+    #[test]
+    fn a_key_given_twice_is_refused_with_both_lines() {
+        let twice = "member: XA\nyear: 2024\ndisclosure:\n  default: wco\n  overrides:\n    od.a: secretariat\n    od.b: wco\n    od.a: public\n";
+        let err = parse::<serde_yaml::Value>(Path::new("m.yaml"), twice).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("m.yaml:8:"), "{text}");
+        assert!(
+            text.contains("`od.a` is given twice in `disclosure.overrides` (lines 6 and 8)"),
+            "{text}"
+        );
+        let top = "member: XA\r\nyear: 2024\r\nyear: 2025\r\n";
+        let text = parse::<serde_yaml::Value>(Path::new("m.yaml"), top)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("m.yaml:3:1: `year` is given twice at the top level (lines 2 and 3)"),
+            "{text}"
+        );
+        let in_list = "explanations:\n  - subject: a\n    text: x\n    subject: b\n";
+        let text = parse::<serde_yaml::Value>(Path::new("m.yaml"), in_list)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("`subject` is given twice in `explanations[0]` (lines 2 and 4)"),
+            "{text}"
+        );
+        let flow = "overrides: {od.a: wco, od.a: public}\n";
+        let text = parse::<serde_yaml::Value>(Path::new("m.yaml"), flow)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("`od.a` is given twice in `overrides` (both on line 1)"),
+            "{text}"
+        );
+        // The same key in two mappings is fine; so is a byte-order mark with CR LF.
+        let fine = "\u{feff}a:\r\n  x: 1\r\nb:\r\n  x: 2\r\n";
+        let value = parse::<serde_yaml::Value>(Path::new("m.yaml"), fine).unwrap();
+        assert_eq!(value["b"]["x"], serde_yaml::Value::from(2));
+        assert!(value.get("\u{feff}a").is_none() && value.get("a").is_some());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Float64Array, StringArray, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, StringArray,
+    TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -182,7 +183,7 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
                     .ok_or_else(|| Error::Internal("timestamp cast gave another type".into()))?
                     .clone()
                     .with_timezone("UTC");
-                Arc::new(parsed) as ArrayRef
+                Arc::new(timestamp_edges(text, parsed)) as ArrayRef
             } else {
                 cast_with_options(text, &arrow_type(&column.column_type), &options)
                     .map_err(failed)?
@@ -194,14 +195,72 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
                     .filter(|&i| text.is_valid(i) && array.is_null(i))
                     .collect()
             };
-            let array = if column.column_type == ColumnType::Decimal {
-                finite_only(&array, &mut bad)?
-            } else {
-                array
+            let array = match column.column_type {
+                ColumnType::Decimal => finite_only(&array, &mut bad)?,
+                ColumnType::Date => strict_dates(text, &array, &mut bad)?,
+                _ => array,
             };
             Ok(Converted { array, bad })
         }
     }
+}
+
+/// The lexical edges of timestamps that arrow's parser reads otherwise than the contract
+/// wants: a date without a time (arrow reads midnight; here it is not a timestamp: a lost
+/// time would skew every duration) becomes null, so a `type` issue; a leap second
+/// (`23:59:60`, which arrow reads as the next minute's first second, so 2024-12-31T23:59:60Z
+/// fell in 2025) is read as the last microsecond of its own minute.
+fn timestamp_edges(
+    text: &StringArray,
+    parsed: TimestampMicrosecondArray,
+) -> TimestampMicrosecondArray {
+    const SECOND: i64 = 1_000_000;
+    // Only a value in the first second of a minute can be a leap second read by arrow, and
+    // only a value at midnight a date alone: the text is looked at for those few.
+    let suspect = |v: i64| v.rem_euclid(60 * SECOND) < SECOND;
+    if !parsed.values().iter().any(|&v| suspect(v)) {
+        return parsed;
+    }
+    let values = parsed.iter().enumerate().map(|(i, value)| {
+        let v = value?;
+        if !suspect(v) {
+            return Some(v);
+        }
+        let bytes = text.value(i).as_bytes();
+        let Some(t) = bytes.iter().position(|b| matches!(b, b'T' | b't' | b' ')) else {
+            // A date alone.
+            return None;
+        };
+        // `HH:MM:60` after the separator: the second before the next minute's start.
+        if bytes.get(t + 7..t + 9) == Some(b"60") {
+            return Some(v.div_euclid(SECOND) * SECOND - 1);
+        }
+        Some(v)
+    });
+    TimestampMicrosecondArray::from_iter(values).with_timezone("UTC")
+}
+
+/// A date column takes `YYYY-MM-DD` only: arrow's parser also reads `20240605`, `2024-6-5`,
+/// `+002024-06-05` and a timestamp's date (dropping its time, whose offset may change the
+/// day); those become null, so a `type` issue.
+fn strict_dates(text: &StringArray, parsed: &ArrayRef, bad: &mut Vec<usize>) -> Result<ArrayRef> {
+    let dates = parsed
+        .as_any()
+        .downcast_ref::<Date32Array>()
+        .ok_or_else(|| Error::Internal("date conversion did not give Date32".into()))?;
+    let wrong: Vec<usize> = (0..text.len())
+        .filter(|&i| dates.is_valid(i) && !is_date(text.value(i).as_bytes()))
+        .collect();
+    if wrong.is_empty() {
+        return Ok(parsed.clone());
+    }
+    bad.extend(&wrong);
+    bad.sort_unstable();
+    bad.dedup();
+    let cleaned: Date32Array = (0..dates.len())
+        .map(|i| (dates.is_valid(i) && wrong.binary_search(&i).is_err()).then(|| dates.value(i)))
+        .collect();
+    Ok(Arc::new(cleaned))
 }
 
 /// Whether a value is one of an enum's values, without a string comparison per candidate:
@@ -332,8 +391,35 @@ pub(crate) fn bad_value(column: &ColumnContract, source: &ArrayRef, i: usize) ->
             "{} is larger than the largest whole number pmm can hold (9223372036854775807)",
             show(source, i)
         ),
-        _ => format!("{} is not {}", show(source, i), expected_form(column)),
+        _ => format!(
+            "{} is not {}{}",
+            show(source, i),
+            expected_form(column),
+            source
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .map_or("", |text| why_not(column, text.value(i)))
+        ),
     }
+}
+
+/// What makes a value that looks like a date or a timestamp the wrong one of the two.
+fn why_not(column: &ColumnContract, value: &str) -> &'static str {
+    let date_first = value.get(..10).is_some_and(|d| is_date(d.as_bytes()));
+    match column.column_type {
+        ColumnType::Date if date_first && value.len() > 10 => ": it has a time",
+        ColumnType::Timestamp if date_first && value.len() == 10 => ": it has no time",
+        _ => "",
+    }
+}
+
+/// Whether `v` is `YYYY-MM-DD` in form (digits and dashes where they belong).
+fn is_date(v: &[u8]) -> bool {
+    v.len() == 10
+        && v.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// A value as shown in a message: quoted, and cut when very long.
@@ -357,6 +443,77 @@ pub(crate) fn expected_form(column: &ColumnContract) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn converted(column_type: ColumnType, values: &[&str]) -> (Vec<String>, Vec<usize>) {
+        let column = ColumnContract {
+            name: "c".into(),
+            column_type,
+            values: Vec::new(),
+            required: false,
+            rules: Vec::new(),
+            description: None,
+        };
+        let text = StringArray::from(values.to_vec());
+        let Converted { array, bad } = convert_text(&column, &text).unwrap();
+        let shown = ArrayFormatter::try_new(array.as_ref(), &Default::default()).unwrap();
+        let shown = (0..array.len())
+            .map(|i| shown.value(i).to_string())
+            .collect();
+        (shown, bad)
+    }
+
+    /// Regression: a leap second was read as the next minute's start (so the last second of
+    /// 2024 fell in 2025), and a date alone as midnight.
+    #[test]
+    fn leap_seconds_stay_in_their_minute_and_a_date_alone_is_no_timestamp() {
+        let (shown, bad) = converted(
+            ColumnType::Timestamp,
+            &[
+                "2024-12-31T23:59:60Z",
+                "2024-06-30T23:59:60.5Z",
+                "2024-03-02",
+                "2024-03-02T10:00:00Z",
+                "2024-03-02 10:00:00",
+                "2024-03-02T00:00:00Z",
+            ],
+        );
+        assert_eq!(shown[0], "2024-12-31T23:59:59.999999Z");
+        assert_eq!(shown[1], "2024-06-30T23:59:59.999999Z");
+        assert_eq!(shown[3], "2024-03-02T10:00:00Z");
+        assert_eq!(shown[4], "2024-03-02T10:00:00Z");
+        assert_eq!(shown[5], "2024-03-02T00:00:00Z");
+        assert_eq!(bad, vec![2]);
+    }
+
+    /// Regression: a date column read `20240605`, `2024-6-5` and a timestamp's date.
+    #[test]
+    fn a_date_is_yyyy_mm_dd_only() {
+        let (shown, bad) = converted(
+            ColumnType::Date,
+            &[
+                "2024-06-05",
+                "20240605",
+                "2024-6-5",
+                "2021-05-05T10:00:00Z",
+                "+002024-06-05",
+                "2024-02-30",
+            ],
+        );
+        assert_eq!(shown[0], "2024-06-05");
+        assert_eq!(bad, vec![1, 2, 3, 4, 5]);
+    }
+
+    /// A documented rule, not an accident: spaces around a number are ignored (fixed-width
+    /// exports pad numbers), and so is a leading `+`.
+    #[test]
+    fn numbers_may_be_padded_with_spaces() {
+        let (shown, bad) = converted(ColumnType::Decimal, &[" 102.5", "102.5 ", "+3", "1,5"]);
+        assert_eq!(shown[..3], ["102.5", "102.5", "3.0"]);
+        assert_eq!(bad, vec![3]);
+        let (shown, bad) = converted(ColumnType::Int, &[" 12", "12 ", "1.5"]);
+        assert_eq!(shown[..2], ["12", "12"]);
+        assert_eq!(bad, vec![2]);
+    }
 
     #[test]
     fn enum_values_match_exactly_short_or_long() {

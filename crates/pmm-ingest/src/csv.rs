@@ -13,9 +13,10 @@ use datafusion::arrow::error::ArrowError;
 use pmm_catalog::Limits;
 
 use crate::Result;
+use crate::batches::Batches;
 use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records, first_record, limit_exceeded};
-use crate::object_reader::is_download_failure;
+use crate::object_reader::{TextStart, changed_while_read, is_download_failure};
 use crate::validate::DatasetValidator;
 
 /// Rows per batch: large enough for vectorised checks, small enough to bound memory.
@@ -34,8 +35,10 @@ pub fn read_csv(
     validator: &mut DatasetValidator<'_>,
     limits: &Limits,
 ) -> Result<()> {
-    let mut input =
-        BufReader::with_capacity(READ_BUFFER, RecordLimit::new(input, Records::Csv, limits));
+    let mut input = BufReader::with_capacity(
+        READ_BUFFER,
+        RecordLimit::new(TextStart::new(input), Records::Csv, limits),
+    );
     // The header is the first record as the parser reads it (a quoted name may hold a line
     // end; a line may end with CR alone), so the bytes after it are the parser's too.
     let mut header = Vec::new();
@@ -46,7 +49,9 @@ pub fn read_csv(
             Ok(chunk) => chunk,
             Err(e) => {
                 if let Some(limit) = limit_exceeded(&e) {
-                    validator.reject(limit.rule(), limit.record(), limit.to_string());
+                    validator.reject_limit(limit);
+                } else if let Some(changed) = changed_while_read(&e) {
+                    validator.reject_changed(changed.to_string());
                 } else if is_download_failure(&e) {
                     validator.reject_transient(format!("the header row cannot be read: {e}"));
                 } else {
@@ -73,10 +78,6 @@ pub fn read_csv(
             break;
         }
     }
-    let header = header
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .map(<[u8]>::to_vec)
-        .unwrap_or(header);
     let first_line = header
         .split(|b| matches!(b, b'\r' | b'\n'))
         .next()
@@ -139,18 +140,34 @@ pub fn read_csv(
             .map(|n| Field::new(n, DataType::Utf8, true))
             .collect::<Vec<_>>(),
     ));
-    let reader = ReaderBuilder::new(text_schema)
+    // Only the contract's columns become arrays; the others are parsed and dropped.
+    let projection: Vec<usize> = (0..names.len())
+        .filter(|&i| validator.contract().column(&names[i]).is_some())
+        .collect();
+    let mut builder = ReaderBuilder::new(text_schema)
         .with_header(true)
-        .with_batch_size(BATCH_ROWS)
-        .build_buffered(Cursor::new(header).chain(Cursor::new(rest)).chain(input));
-    let reader = match reader {
-        Ok(r) => r,
-        Err(e) => {
-            validator.reject(Rule::Unreadable, None, clean(&e.to_string()));
-            return Ok(());
-        }
-    };
-    feed(reader, validator, clean)
+        .with_batch_size(batch_rows(names.len(), limits));
+    if !projection.is_empty() {
+        let used: Vec<String> = projection.iter().map(|&i| names[i].clone()).collect();
+        validator.use_columns(&used);
+        builder = builder.with_projection(projection);
+    }
+    let decoder = builder.build_decoder();
+    let input = BufReader::with_capacity(
+        READ_BUFFER,
+        Cursor::new(header).chain(Cursor::new(rest)).chain(input),
+    );
+    let budget = usize::try_from(limits.max_batch_bytes / 2).unwrap_or(usize::MAX);
+    feed(Batches::new(input, decoder, budget), validator, clean)
+}
+
+/// Records per CSV batch: 65,536, fewer for a wide header. arrow's decoder sets aside a field
+/// offset (8 bytes) and an estimated 8 bytes of text per field of every record of a batch
+/// before reading it: for 1,000 columns, 1 GB. Fewer records keep that within half of
+/// `limits.max_batch_bytes`; the text itself is the other half (see [`Batches`]).
+fn batch_rows(columns: usize, limits: &Limits) -> usize {
+    let per_record = 16 * columns.max(1) as u64;
+    (limits.max_batch_bytes / 2 / per_record).clamp(1, BATCH_ROWS as u64) as usize
 }
 
 /// Pushes every batch of a text reader through the validator, numbering records from 1. A
@@ -178,7 +195,9 @@ pub(crate) fn feed(
                     _ => None,
                 };
                 if let Some(limit) = io.and_then(limit_exceeded) {
-                    validator.reject(limit.rule(), limit.record(), limit.to_string());
+                    validator.reject_limit(limit);
+                } else if let Some(changed) = io.and_then(changed_while_read) {
+                    validator.reject_changed(changed.to_string());
                 } else if io.is_some_and(is_download_failure) {
                     validator.reject_transient(message);
                 } else {

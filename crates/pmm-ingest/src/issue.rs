@@ -87,6 +87,11 @@ pub enum Rule {
     MaxFooterBytes,
     /// `max_batch_bytes`: a page or batch past `limits.max_batch_bytes`.
     MaxBatchBytes,
+    /// `max_row_group_bytes`: a Parquet row group whose read columns claim past
+    /// `limits.max_row_group_bytes`.
+    MaxRowGroupBytes,
+    /// `changed_while_read`: the file changed between discovery and the end of its reading.
+    ChangedWhileRead,
     /// `manifest`: the manifest is invalid: the submission is rejected.
     Manifest,
     /// `max_manifest_bytes`: a manifest past `limits.max_manifest_bytes`.
@@ -135,6 +140,8 @@ impl Rule {
             Rule::MaxNesting => "max_nesting",
             Rule::MaxFooterBytes => "max_footer_bytes",
             Rule::MaxBatchBytes => "max_batch_bytes",
+            Rule::MaxRowGroupBytes => "max_row_group_bytes",
+            Rule::ChangedWhileRead => "changed_while_read",
             Rule::Manifest => "manifest",
             Rule::MaxManifestBytes => "max_manifest_bytes",
             Rule::UnknownFile => "unknown_file",

@@ -7,9 +7,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::json::ReaderBuilder as JsonReaderBuilder;
 
 use crate::Result;
+use crate::batches::Batches;
 use crate::csv::{READ_BUFFER, feed};
 use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records};
+use crate::object_reader::TextStart;
 use crate::read::BATCH_ROWS;
 use crate::validate::DatasetValidator;
 
@@ -20,8 +22,10 @@ pub(crate) fn read_jsonl(
     validator: &mut DatasetValidator<'_>,
     limits: &pmm_catalog::Limits,
 ) -> Result<()> {
-    let data =
-        BufReader::with_capacity(READ_BUFFER, RecordLimit::new(data, Records::Lines, limits));
+    let data = BufReader::with_capacity(
+        READ_BUFFER,
+        RecordLimit::new(TextStart::new(data), Records::Lines, limits),
+    );
     let names: Vec<String> = validator
         .contract()
         .columns
@@ -35,11 +39,11 @@ pub(crate) fn read_jsonl(
             .map(|n| Field::new(n, DataType::Utf8, true))
             .collect::<Vec<_>>(),
     ));
-    let reader = JsonReaderBuilder::new(schema)
+    let decoder = JsonReaderBuilder::new(schema)
         .with_coerce_primitive(true)
         .with_batch_size(BATCH_ROWS)
-        .build(data);
-    let reader = match reader {
+        .build_decoder();
+    let decoder = match decoder {
         Ok(r) => r,
         Err(e) => {
             validator.reject(
@@ -53,7 +57,10 @@ pub(crate) fn read_jsonl(
             return Ok(());
         }
     };
-    feed(reader, validator, |e| {
+    // arrow's JSON decoder keeps every key and value of a batch on its tape (unknown keys
+    // too), up to about four times the bytes of text: a quarter of the batch limit in text.
+    let budget = usize::try_from(limits.max_batch_bytes / 4).unwrap_or(usize::MAX);
+    feed(Batches::new(data, decoder, budget), validator, |e| {
         format!(
             "not readable as JSON lines: {}",
             crate::text::shown_within(e)

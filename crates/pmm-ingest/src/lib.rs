@@ -7,6 +7,7 @@
 //! number and column), and the batches that remain carry the `member` and `year` columns the
 //! engine's tables are keyed by.
 
+mod batches;
 mod convert;
 mod csv;
 mod discover;

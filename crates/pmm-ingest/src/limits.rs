@@ -7,13 +7,15 @@
 //! meets while it streams, with the record scanners that must see records as the parsers do,
 //! is here, so that a limit and its parser's rules are read side by side.
 
+use std::collections::HashSet;
 use std::io::{self, Read};
 
 use pmm_catalog::Limits;
 
 use crate::issue::Rule;
 
-/// A limit that a file went past.
+/// A limit that a file went past, or a shape its reader refuses before the parser sees it
+/// (a JSON value over two lines, a key given twice, an archive under a text file's name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitExceeded {
     /// A record (or the header, record 0) longer than `max_record_bytes`.
@@ -45,6 +47,26 @@ pub enum LimitExceeded {
     TwoValues {
         /// The 1-based record number.
         record: u64,
+    },
+    /// A JSON lines record whose object gives one key twice.
+    #[error(
+        "record {record} gives the key `{}` twice: each key of a JSON object may appear once (pmm does not guess which value was meant)",
+        crate::text::shown(key)
+    )]
+    DuplicateKey {
+        /// The 1-based record number.
+        record: u64,
+        /// The key, as text.
+        key: String,
+    },
+    /// A container (an archive, a compressed or Parquet file, a workbook) under a text
+    /// file's name, seen in its first bytes.
+    #[error("the file is {what}, not text{}", if advice.is_empty() { String::new() } else { format!(": {advice}") })]
+    Container {
+        /// What it is.
+        what: &'static str,
+        /// What the member should do.
+        advice: &'static str,
     },
     /// A Parquet file whose records decode to more than `max_decompressed_bytes` in all.
     #[error("the file's records decode to more than {} (limits.max_decompressed_bytes): the file is not read further", human(*.limit))]
@@ -86,6 +108,16 @@ pub enum LimitExceeded {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A Parquet row group whose read columns claim more than `max_row_group_bytes`.
+    #[error("row group {group} of the file claims {} for the columns pmm reads, more than {} (limits.max_row_group_bytes): the file is not read further (raise the limit, or write the file in smaller row groups)", human(*.claimed), human(*.limit))]
+    RowGroup {
+        /// The 1-based row group.
+        group: u64,
+        /// The compressed bytes of its read column chunks, as the footer states them.
+        claimed: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl LimitExceeded {
@@ -97,10 +129,13 @@ impl LimitExceeded {
                 Rule::MaxDecompressedBytes
             }
             LimitExceeded::SpansLines { .. } | LimitExceeded::TwoValues { .. } => Rule::Unreadable,
+            LimitExceeded::DuplicateKey { .. } => Rule::DuplicateColumn,
+            LimitExceeded::Container { .. } => Rule::Unreadable,
             LimitExceeded::Footer { .. } => Rule::MaxFooterBytes,
             LimitExceeded::Columns { .. } => Rule::MaxColumns,
             LimitExceeded::Nesting { .. } => Rule::MaxNesting,
             LimitExceeded::Page { .. } => Rule::MaxBatchBytes,
+            LimitExceeded::RowGroup { .. } => Rule::MaxRowGroupBytes,
         }
     }
 
@@ -108,9 +143,17 @@ impl LimitExceeded {
     pub fn record(&self) -> Option<u64> {
         match self {
             LimitExceeded::Record { record, .. } if *record > 0 => Some(*record),
-            LimitExceeded::SpansLines { record } | LimitExceeded::TwoValues { record } => {
-                Some(*record)
-            }
+            LimitExceeded::SpansLines { record }
+            | LimitExceeded::TwoValues { record }
+            | LimitExceeded::DuplicateKey { record, .. } => Some(*record),
+            _ => None,
+        }
+    }
+
+    /// The column the issue names, if any.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            LimitExceeded::DuplicateKey { key, .. } => Some(key),
             _ => None,
         }
     }
@@ -162,6 +205,12 @@ struct JsonState {
     value_done: bool,
     /// Whether the current line has held a value (or part of one).
     value_on_line: bool,
+    /// The line's value is an object (its keys are at depth 1).
+    top_object: bool,
+    /// At depth 1 of that object, the next string is a key.
+    expect_key: bool,
+    /// The string being read is a key of that object.
+    in_key: bool,
 }
 
 /// Where the CSV record scanner is, in the states of csv-core's own machine with the
@@ -195,6 +244,9 @@ pub struct RecordLimit<R> {
     /// `None` for JSON lines.
     csv: Option<CsvAt>,
     json: JsonState,
+    /// The keys of the current JSON line's object so far, and the key being read.
+    keys: HashSet<Box<[u8]>>,
+    key: Vec<u8>,
 }
 
 impl<R: Read> RecordLimit<R> {
@@ -212,6 +264,8 @@ impl<R: Read> RecordLimit<R> {
             },
             csv,
             json: JsonState::default(),
+            keys: HashSet::new(),
+            key: Vec::new(),
         }
     }
 
@@ -324,8 +378,17 @@ impl<R: Read> RecordLimit<R> {
                 } else if b == b'"' {
                     json.in_string = false;
                     json.value_done |= json.depth == 0;
+                    if json.in_key {
+                        json.in_key = false;
+                        json.expect_key = false;
+                        self.end_key()?;
+                    }
+                    continue;
                 } else if b == b'\n' {
                     return Err(self.spans_lines());
+                }
+                if self.json.in_key {
+                    self.key.push(b);
                 }
                 continue;
             }
@@ -344,6 +407,7 @@ impl<R: Read> RecordLimit<R> {
                         self.record += 1;
                     }
                     self.json = JsonState::default();
+                    self.keys.clear();
                 }
                 b' ' | b'\t' | b'\r' => {}
                 _ if json.depth == 0 => {
@@ -358,11 +422,22 @@ impl<R: Read> RecordLimit<R> {
                     json.value_on_line = true;
                     match b {
                         b'"' => json.in_string = true,
-                        b'{' | b'[' => json.depth = 1,
+                        b'{' | b'[' => {
+                            json.depth = 1;
+                            json.top_object = b == b'{';
+                            json.expect_key = json.top_object;
+                        }
                         _ => {}
                     }
                 }
-                b'"' => json.in_string = true,
+                b'"' => {
+                    json.in_string = true;
+                    if json.depth == 1 && json.expect_key {
+                        json.in_key = true;
+                        self.key.clear();
+                    }
+                }
+                b',' if json.depth == 1 => json.expect_key = json.top_object,
                 b'{' | b'[' => json.depth += 1,
                 b'}' | b']' => {
                     json.depth -= 1;
@@ -375,6 +450,32 @@ impl<R: Read> RecordLimit<R> {
         if self.current > self.limit {
             return Err(self.too_long());
         }
+        Ok(())
+    }
+
+    /// A key of the line's object has been read: it must not have been given before on this
+    /// line. Keys are compared as the parser reads them (escapes decoded).
+    fn end_key(&mut self) -> io::Result<()> {
+        let key: Box<[u8]> = if self.key.contains(&b'\\') {
+            let mut quoted = Vec::with_capacity(self.key.len() + 2);
+            quoted.push(b'"');
+            quoted.extend_from_slice(&self.key);
+            quoted.push(b'"');
+            match serde_json::from_slice::<String>(&quoted) {
+                Ok(text) => text.into_bytes().into(),
+                // A bad escape: the parser names it.
+                Err(_) => return Ok(()),
+            }
+        } else {
+            self.key.as_slice().into()
+        };
+        if self.keys.contains(&key) {
+            return Err(io::Error::other(LimitExceeded::DuplicateKey {
+                record: self.record,
+                key: String::from_utf8_lossy(&key).into_owned(),
+            }));
+        }
+        self.keys.insert(key);
         Ok(())
     }
 

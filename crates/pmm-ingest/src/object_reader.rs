@@ -1,8 +1,15 @@
 //! The bytes of one submitted object as a blocking reader, for the parsers: a local file read
 //! directly, a remote object downloaded ahead of the parser; and gzip on top when the file is
 //! compressed. A download that breaks off stays recognisable as the store's fault.
+//!
+//! An object is read as discovery found it: never past the size discovery saw, and a local
+//! file that changed while it was read (it grew, shrank or was written to) fails the read
+//! with [`ChangedWhileRead`] once its bytes are read (a remote store's download is one
+//! version of the object, the one whose size and ETag the store's answer names).
 
 use std::io::{BufRead, Read};
+
+use crate::limits::LimitExceeded;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -19,24 +26,63 @@ const CHUNKS_IN_FLIGHT: usize = 16;
 /// `SyncIoBridge`. Either way a large file is parsed as it arrives and never held whole in
 /// memory.
 pub(crate) enum ObjectReader {
-    /// A local file, opened by the store.
-    File(std::fs::File),
+    /// A local file, opened by the store: read up to the size found at discovery, then
+    /// checked for changes.
+    File {
+        file: std::io::Take<std::fs::File>,
+        found: Found,
+    },
     /// Chunks of a remote object.
-    Stream(SyncIoBridge<StreamReader<ReceiverStream<std::io::Result<Bytes>>, Bytes>>),
+    Stream(
+        std::io::Take<SyncIoBridge<StreamReader<ReceiverStream<std::io::Result<Bytes>>, Bytes>>>,
+    ),
+}
+
+/// What discovery saw of an object: its size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) size: u64,
+    pub(crate) modified: chrono::DateTime<chrono::Utc>,
 }
 
 impl ObjectReader {
-    pub(crate) fn open(result: object_store::GetResult) -> Self {
-        match result.payload {
-            // A whole-object get: the file is at its start.
-            object_store::GetResultPayload::File(file, _) => ObjectReader::File(file),
-            object_store::GetResultPayload::Stream(stream) => ObjectReader::spawn(stream),
+    /// The reader of a whole-object get, or [`ChangedWhileRead`] when the store's answer is
+    /// not the object discovery saw (another size or ETag).
+    pub(crate) fn open(
+        result: object_store::GetResult,
+        object: &crate::discover::SourceObject,
+    ) -> Result<Self, ChangedWhileRead> {
+        let meta = &result.meta;
+        let same_tag = match (&meta.e_tag, &object.e_tag) {
+            (Some(now), Some(then)) => now == then,
+            _ => true,
+        };
+        if meta.size != object.size || !same_tag {
+            return Err(ChangedWhileRead {
+                found: object.size,
+                now: Some(meta.size),
+            });
         }
+        let found = Found {
+            size: object.size,
+            modified: object.last_modified,
+        };
+        Ok(match result.payload {
+            // A whole-object get: the file is at its start.
+            object_store::GetResultPayload::File(file, _) => ObjectReader::File {
+                file: file.take(found.size),
+                found,
+            },
+            object_store::GetResultPayload::Stream(stream) => {
+                ObjectReader::spawn(stream, found.size)
+            }
+        })
     }
 
     /// Must be called inside the runtime; the reader is then read on a blocking thread.
     pub(crate) fn spawn(
         mut stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+        size: u64,
     ) -> Self {
         let (sender, chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
         tokio::spawn(async move {
@@ -49,18 +95,166 @@ impl ObjectReader {
                 }
             }
         });
-        ObjectReader::Stream(SyncIoBridge::new(StreamReader::new(ReceiverStream::new(
-            chunks,
-        ))))
+        ObjectReader::Stream(
+            SyncIoBridge::new(StreamReader::new(ReceiverStream::new(chunks))).take(size),
+        )
     }
 }
 
 impl Read for ObjectReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
-            ObjectReader::File(file) => file.read(buf),
+            ObjectReader::File { file, found } => {
+                let n = file.read(buf)?;
+                if n == 0 && !buf.is_empty() {
+                    // The end of what discovery saw (or the file's end, if it shrank): the
+                    // file must still be what it was.
+                    let now = file.get_ref().metadata()?;
+                    let modified = now
+                        .modified()
+                        .ok()
+                        .map(chrono::DateTime::<chrono::Utc>::from);
+                    if now.len() != found.size
+                        || file.limit() > 0
+                        || modified.is_some_and(|m| m != found.modified)
+                    {
+                        return Err(std::io::Error::other(ChangedWhileRead {
+                            found: found.size,
+                            now: Some(now.len()),
+                        }));
+                    }
+                }
+                Ok(n)
+            }
             ObjectReader::Stream(stream) => stream.read(buf),
         }
+    }
+}
+
+/// An object that changed between discovery and the end of its reading.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the file changed while it was read (it was {found} bytes when found{}): it is not used; the next run reads it again",
+    now.map(|n| format!(", {n} now")).unwrap_or_default()
+)]
+pub(crate) struct ChangedWhileRead {
+    /// Its size at discovery.
+    pub(crate) found: u64,
+    /// Its size now, when known.
+    pub(crate) now: Option<u64>,
+}
+
+/// The change an I/O error stands for, if it is one.
+pub(crate) fn changed_while_read(e: &std::io::Error) -> Option<&ChangedWhileRead> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<ChangedWhileRead>())
+}
+
+/// The start of a text file (CSV, JSON lines), looked at before the limiter and the parser
+/// see it: a UTF-8 byte-order mark (`EF BB BF`, which Windows tools write) is dropped, and a
+/// container under a text file's name (an archive, a compressed or Parquet file, a workbook)
+/// fails the read with [`LimitExceeded::Container`] naming it, instead of the parser's
+/// complaint about its bytes.
+pub(crate) struct TextStart<R> {
+    inner: R,
+    /// The first bytes (up to [`SNIFF`]), handed out before the rest.
+    head: Vec<u8>,
+    at: usize,
+    checked: bool,
+}
+
+/// How much of a file's start identifies a container: a tar header's magic is at 257.
+const SNIFF: usize = 512;
+
+impl<R: Read> TextStart<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        TextStart {
+            inner,
+            head: Vec::new(),
+            at: 0,
+            checked: false,
+        }
+    }
+}
+
+/// What a file's first bytes show it to be, when not text: (what, what to do).
+pub(crate) fn container(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const SUBMIT: &str = "submit the data file itself (a large CSV file may be gzip-compressed on its own, as .csv.gz)";
+    let kinds: [(&[u8], &'static str, &'static str); 10] = [
+        (
+            b"PK\x03\x04",
+            "a ZIP archive (an .xlsx workbook is one)",
+            SUBMIT,
+        ),
+        (b"PK\x05\x06", "an empty ZIP archive", SUBMIT),
+        (
+            b"\x1f\x8b",
+            "gzip-compressed data",
+            "a gzip-compressed file is named .csv.gz, and compressed once",
+        ),
+        (b"PAR1", "a Parquet file", "name it .parquet"),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            "an Excel 97-2003 workbook (or another Office document)",
+            "save it as CSV (UTF-8)",
+        ),
+        (
+            b"\xfd7zXZ\x00",
+            "xz-compressed",
+            "pmm reads gzip only: compress it with gzip, as .csv.gz",
+        ),
+        (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", SUBMIT),
+        (
+            b"\x28\xb5\x2f\xfd",
+            "zstd-compressed",
+            "pmm reads gzip only: compress it with gzip, as .csv.gz",
+        ),
+        (
+            b"BZh",
+            "bzip2-compressed",
+            "pmm reads gzip only: compress it with gzip, as .csv.gz",
+        ),
+        (b"%PDF-", "a PDF document", SUBMIT),
+    ];
+    if head.get(257..262) == Some(b"ustar") {
+        return Some(("a tar archive", SUBMIT));
+    }
+    kinds
+        .iter()
+        .find(|(magic, _, _)| head.starts_with(magic))
+        .map(|(_, what, advice)| (*what, *advice))
+}
+
+impl<R: Read> Read for TextStart<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.checked {
+            self.head.resize(SNIFF, 0);
+            let mut n = 0;
+            while n < SNIFF {
+                match self.inner.read(&mut self.head[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            self.head.truncate(n);
+            self.checked = true;
+            if let Some((what, advice)) = container(&self.head) {
+                return Err(std::io::Error::other(LimitExceeded::Container {
+                    what,
+                    advice,
+                }));
+            }
+            if self.head.starts_with(b"\xEF\xBB\xBF") {
+                self.at = 3;
+            }
+        }
+        if self.at < self.head.len() {
+            let n = (self.head.len() - self.at).min(buf.len());
+            buf[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        self.inner.read(buf)
     }
 }
 
@@ -82,7 +276,7 @@ pub(crate) struct GzipReader<R>(pub(crate) flate2::read::MultiGzDecoder<R>);
 impl<R: BufRead> Read for GzipReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.0.read(buf).map_err(|e| {
-            if is_download_failure(&e) {
+            if is_download_failure(&e) || changed_while_read(&e).is_some() {
                 e
             } else {
                 std::io::Error::new(e.kind(), format!("not a valid gzip file: {e}"))

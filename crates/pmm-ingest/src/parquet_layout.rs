@@ -312,8 +312,15 @@ pub(crate) fn footer_length(
 
 /// Walks a footer's `FileMetaData` without building it: the schema's depth against
 /// `limits.max_nesting`, its leaf columns against `limits.max_columns`, its elements against
-/// what those two allow; the rest is skipped with a bounded depth.
-pub(crate) fn check_footer(footer: &[u8], limits: &Limits) -> Result<FooterShape, LayoutError> {
+/// what those two allow; every row count, value count, column chunk offset and size as a
+/// number the `parquet` crate can take (none negative; it asserts, and would panic) and every
+/// chunk inside the file's data, which ends at `data_end` (where the footer starts); the rest
+/// is skipped with a bounded depth.
+pub(crate) fn check_footer(
+    footer: &[u8],
+    data_end: u64,
+    limits: &Limits,
+) -> Result<FooterShape, LayoutError> {
     let mut input = Compact::new(footer);
     let mut shape = FooterShape {
         leaves: 0,
@@ -328,12 +335,20 @@ pub(crate) fn check_footer(footer: &[u8], limits: &Limits) -> Result<FooterShape
                 schema(&mut input, limits, &mut shape)?;
                 schema_seen = true;
             }
+            (3, kind::I64) => {
+                if input.zigzag()? < 0 {
+                    return Err(malformed("its footer claims a negative number of rows"));
+                }
+            }
             (4, kind::LIST) => {
-                let (_, groups) = input.list_header()?;
+                let (kind, groups) = input.list_header()?;
+                if kind != kind::STRUCT {
+                    return Err(malformed("its row groups are not a list of structures"));
+                }
                 shape.row_groups = groups;
-                // Skip the row groups one by one: their count was checked against the bytes.
-                for _ in 0..groups {
-                    input.skip(kind::STRUCT)?;
+                // One by one: their count was checked against the bytes.
+                for group in 1..=groups {
+                    row_group(&mut input, group, data_end)?;
                 }
             }
             (_, kind) => input.skip(kind)?,
@@ -343,6 +358,80 @@ pub(crate) fn check_footer(footer: &[u8], limits: &Limits) -> Result<FooterShape
         return Err(malformed("its footer has no schema"));
     }
     Ok(shape)
+}
+
+/// A `RowGroup`: its row count and each column chunk's claims (see [`column_chunk`]).
+fn row_group(input: &mut Compact<'_>, group: u64, data_end: u64) -> Result<(), LayoutError> {
+    let mut last_id = 0;
+    while let Some((id, kind)) = input.field(&mut last_id)? {
+        match (id, kind) {
+            (1, kind::LIST) => {
+                let (kind, columns) = input.list_header()?;
+                if kind != kind::STRUCT {
+                    return Err(malformed("a row group's columns are not structures"));
+                }
+                for column in 1..=columns {
+                    column_chunk(input, group, column, data_end)?;
+                }
+            }
+            (3, kind::I64) => {
+                if input.zigzag()? < 0 {
+                    return Err(malformed(format!(
+                        "row group {group} claims a negative number of rows"
+                    )));
+                }
+            }
+            (_, kind) => input.skip(kind)?,
+        }
+    }
+    Ok(())
+}
+
+/// A `ColumnChunk`: where its bytes start (the dictionary page, else the first data page)
+/// and how many there are, as the `parquet` crate will read them, inside the file's data.
+fn column_chunk(
+    input: &mut Compact<'_>,
+    group: u64,
+    column: u64,
+    data_end: u64,
+) -> Result<(), LayoutError> {
+    let mut last_id = 0;
+    while let Some((id, kind)) = input.field(&mut last_id)? {
+        if (id, kind) != (3, kind::STRUCT) {
+            input.skip(kind)?;
+            continue;
+        }
+        let (mut values, mut size, mut data, mut dictionary) = (0, None, None, None);
+        let mut last_id = 0;
+        while let Some((id, kind)) = input.field(&mut last_id)? {
+            match (id, kind) {
+                (5, kind::I64) => values = input.zigzag()?,
+                (7, kind::I64) => size = Some(input.zigzag()?),
+                (9, kind::I64) => data = Some(input.zigzag()?),
+                (11, kind::I64) => dictionary = Some(input.zigzag()?),
+                (_, kind) => input.skip(kind)?,
+            }
+        }
+        let chunk = format!("column chunk {column} of row group {group}");
+        let (Some(size), Some(start)) = (size, dictionary.or(data)) else {
+            return Err(malformed(format!(
+                "{chunk} does not say where its bytes are"
+            )));
+        };
+        if values < 0 || size < 0 || start < 0 || data.is_some_and(|d| d < 0) {
+            return Err(malformed(format!(
+                "{chunk} claims a negative size, offset or number of values"
+            )));
+        }
+        let end = (start as u64).checked_add(size as u64);
+        if end.is_none_or(|end| end > data_end) {
+            return Err(malformed(format!(
+                "{chunk} claims bytes {start}..{} past the end of the file's data (byte {data_end})",
+                end.map_or_else(|| "(beyond 2^64)".to_string(), |e| e.to_string())
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The schema: a list of elements in depth-first order, each group followed by its
@@ -493,6 +582,10 @@ mod tests {
             self.field(id, kind::I32);
             self.varint(((v << 1) ^ (v >> 31)) as u32 as u64);
         }
+        fn i64(&mut self, id: i16, v: i64) {
+            self.field(id, kind::I64);
+            self.varint(((v << 1) ^ (v >> 63)) as u64);
+        }
         fn string(&mut self, id: i16, s: &str) {
             self.field(id, kind::BINARY);
             self.varint(s.len() as u64);
@@ -544,10 +637,70 @@ mod tests {
         w.0
     }
 
+    /// A footer of one leaf column and one row group of `rows` rows whose chunk claims
+    /// `size` bytes from `data` (and a dictionary page at `dictionary`).
+    fn footer_with_chunk(rows: i64, size: i64, data: i64, dictionary: Option<i64>) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.list(2, kind::STRUCT, 2);
+        for (name, children) in [("root", Some(1)), ("a", None)] {
+            w.begin();
+            w.string(4, name);
+            if let Some(n) = children {
+                w.i32(5, n);
+            }
+            w.end();
+        }
+        w.list(4, kind::STRUCT, 1);
+        w.begin();
+        w.list(1, kind::STRUCT, 1);
+        w.begin();
+        w.field(3, kind::STRUCT);
+        w.begin();
+        w.i64(5, rows);
+        w.i64(7, size);
+        w.i64(9, data);
+        if let Some(d) = dictionary {
+            w.i64(11, d);
+        }
+        w.end();
+        w.end();
+        w.i64(3, rows);
+        w.end();
+        w.0.push(0);
+        w.0
+    }
+
+    /// Regression: a negative chunk size panicked inside the `parquet` crate (an assertion in
+    /// `byte_range`), and a chunk claiming 2^40 bytes was fetched as a 2^40-byte buffer.
+    #[test]
+    fn column_chunks_must_lie_inside_the_files_data() {
+        let limits = Limits::default();
+        let check = |bytes: Vec<u8>| check_footer(&bytes, 1000, &limits);
+        assert!(check(footer_with_chunk(10, 500, 4, None)).is_ok());
+        assert!(check(footer_with_chunk(10, 996, 4, None)).is_ok());
+        assert!(check(footer_with_chunk(10, 500, 600, Some(4))).is_ok());
+        for (rows, size, data, dictionary) in [
+            (10, 997, 4, None),
+            (10, 1 << 40, 4, None),
+            (10, -5, 4, None),
+            (10, 10, -4, None),
+            (10, 10, 4, Some(-1)),
+            (10, 10, 1_000_000_000, None),
+            (-1, 10, 4, None),
+            (10, i64::MAX, i64::MAX, None),
+        ] {
+            let e = check(footer_with_chunk(rows, size, data, dictionary)).unwrap_err();
+            assert!(
+                matches!(&e, LayoutError::Malformed(m) if m.contains("row group 1")),
+                "{rows} {size} {data} {dictionary:?}: {e}"
+            );
+        }
+    }
+
     #[test]
     fn a_flat_schema_is_counted() {
         let bytes = footer(&[("root", Some(2)), ("a", None), ("b", None)], 3);
-        let shape = check_footer(&bytes, &Limits::default()).unwrap();
+        let shape = check_footer(&bytes, u64::MAX, &Limits::default()).unwrap();
         assert_eq!(
             shape,
             FooterShape {
@@ -565,7 +718,7 @@ mod tests {
         let mut elements = vec![("root", Some(1))];
         elements.extend(std::iter::repeat_n(("g", Some(1)), 100_000));
         elements.push(("leaf", None));
-        let e = check_footer(&footer(&elements, 0), &Limits::default()).unwrap_err();
+        let e = check_footer(&footer(&elements, 0), u64::MAX, &Limits::default()).unwrap_err();
         assert!(
             matches!(e, LayoutError::Limit(LimitExceeded::Columns { .. })),
             "{e}"
@@ -574,7 +727,7 @@ mod tests {
             max_columns: 1_000_000,
             ..Limits::default()
         };
-        let e = check_footer(&footer(&elements, 0), &limits).unwrap_err();
+        let e = check_footer(&footer(&elements, 0), u64::MAX, &limits).unwrap_err();
         assert_eq!(
             e,
             LayoutError::Limit(LimitExceeded::Nesting {
@@ -585,7 +738,9 @@ mod tests {
         shallow.extend(std::iter::repeat_n(("g", Some(1)), 3));
         shallow.push(("leaf", None));
         assert_eq!(
-            check_footer(&footer(&shallow, 1), &limits).unwrap().depth,
+            check_footer(&footer(&shallow, 1), u64::MAX, &limits)
+                .unwrap()
+                .depth,
             3
         );
     }
@@ -597,27 +752,27 @@ mod tests {
         let mut w = Writer::new();
         w.list(2, kind::STRUCT, 1 << 40);
         assert!(matches!(
-            check_footer(&w.0, &limits),
+            check_footer(&w.0, u64::MAX, &limits),
             Err(LayoutError::Malformed(_))
         ));
         // A group claiming more children than follow.
         let bytes = footer(&[("root", Some(5)), ("a", None)], 0);
         assert!(matches!(
-            check_footer(&bytes, &limits),
+            check_footer(&bytes, u64::MAX, &limits),
             Err(LayoutError::Malformed(_))
         ));
         // Too many leaves for max_columns.
         let mut wide = vec![("root", Some(1001))];
         wide.extend(std::iter::repeat_n(("c", None), 1001));
         assert!(matches!(
-            check_footer(&footer(&wide, 0), &limits),
+            check_footer(&footer(&wide, 0), u64::MAX, &limits),
             Err(LayoutError::Limit(LimitExceeded::Columns { .. }))
         ));
         // Truncated anywhere: an error, never a panic.
         let whole = footer(&[("root", Some(2)), ("a", None), ("b", None)], 2);
         for cut in 0..whole.len() {
             assert!(
-                check_footer(&whole[..cut], &limits).is_err(),
+                check_footer(&whole[..cut], u64::MAX, &limits).is_err(),
                 "cut at {cut}"
             );
         }

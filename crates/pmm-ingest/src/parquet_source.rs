@@ -29,6 +29,7 @@ use pmm_catalog::Limits;
 use crate::discover::SourceObject;
 use crate::issue::Rule;
 use crate::limits::LimitExceeded;
+use crate::object_reader::ChangedWhileRead;
 use crate::parquet_layout::{LayoutError, check_footer, check_pages, footer_length};
 use crate::read::{BATCH_ROWS, StagedDataset, StagingJob};
 use crate::store::StoreRoot;
@@ -97,7 +98,7 @@ impl StoreParquetReader {
             let end = self.size - 8;
             self.get_bytes(end - length..end).await?
         };
-        check_footer(&footer, &self.limits).map_err(layout)?;
+        check_footer(&footer, self.size - 8 - length, &self.limits).map_err(layout)?;
         let metadata = ParquetMetaDataReader::decode_metadata(&footer)?;
         self.chunk_starts = metadata
             .row_groups()
@@ -176,8 +177,49 @@ fn failure(e: &ParquetError) -> Failure<'_> {
     }
 }
 
-/// Rejects a dataset for a Parquet error, `past` naming the last record read (if any).
-fn reject(validator: &mut DatasetValidator<'_>, error: &ParquetError, past: Option<u64>) {
+/// The object as discovery saw it, to tell a file that changed while it was read (its ranges
+/// are fetched one request at a time).
+struct AsFound {
+    store: Arc<dyn ObjectStore>,
+    object: SourceObject,
+    handle: tokio::runtime::Handle,
+}
+
+impl AsFound {
+    /// The change, when the object is no longer what discovery saw: another size, or another
+    /// ETag (the modification time where the store gives no ETag). A failed look finds no
+    /// change (the read's own outcome stands). Called on the reading thread.
+    fn changed(&self) -> Option<ChangedWhileRead> {
+        let now = self
+            .handle
+            .block_on(self.store.head(&self.object.key))
+            .ok()?;
+        let then = &self.object;
+        let same = now.size == then.size
+            && match (&now.e_tag, &then.e_tag) {
+                (Some(a), Some(b)) => a == b,
+                _ => now.last_modified == then.last_modified,
+            };
+        (!same).then_some(ChangedWhileRead {
+            found: then.size,
+            now: Some(now.size),
+        })
+    }
+}
+
+/// Rejects a dataset for a Parquet error, `past` naming the last record read (if any); as
+/// `changed_while_read` when the file is no longer what discovery saw (the error may be the
+/// change's doing).
+fn reject(
+    validator: &mut DatasetValidator<'_>,
+    error: &ParquetError,
+    past: Option<u64>,
+    as_found: &AsFound,
+) {
+    if let Some(changed) = as_found.changed() {
+        validator.reject_changed(changed.to_string());
+        return;
+    }
     let context = match past {
         Some(record) => format!("the Parquet file cannot be read past record {record}"),
         None => "not a readable Parquet file".to_string(),
@@ -193,9 +235,7 @@ fn reject(validator: &mut DatasetValidator<'_>, error: &ParquetError, past: Opti
                 None => format!("cannot read the object: {e}"),
             });
         }
-        Failure::Layout(LayoutError::Limit(limit)) => {
-            validator.reject(limit.rule(), None, limit.to_string())
-        }
+        Failure::Layout(LayoutError::Limit(limit)) => validator.reject_limit(limit),
         Failure::Layout(LayoutError::Malformed(why)) => {
             validator.reject(Rule::Unreadable, None, format!("{context}: {why}"))
         }
@@ -241,12 +281,17 @@ pub(crate) async fn read_parquet(
         Ok(metadata) => prepare(Arc::new(metadata)),
         Err(e) => Err(e),
     };
+    let as_found = AsFound {
+        store: root.store.clone(),
+        object: object.clone(),
+        handle: tokio::runtime::Handle::current(),
+    };
     let (arrow, columns) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {
             return job
                 .run(move |validator| {
-                    reject(validator, &e, None);
+                    reject(validator, &e, None, &as_found);
                     Ok(())
                 })
                 .await;
@@ -263,6 +308,8 @@ pub(crate) async fn read_parquet(
         .map(|c| c.name.clone())
         .collect();
     let wanted_names: Vec<String> = wanted.iter().map(|c| c.name.clone()).collect();
+    let leaves: Vec<usize> = wanted.iter().filter_map(|c| c.leaf).collect();
+    let too_large = row_group_past_limit(arrow.metadata(), &leaves, &limits);
     let mask = ProjectionMask::leaves(arrow.parquet_schema(), wanted.iter().filter_map(|c| c.leaf));
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, arrow)
         .with_projection(mask)
@@ -289,11 +336,15 @@ pub(crate) async fn read_parquet(
             );
             return Ok(());
         }
+        if let Some(limit) = too_large {
+            validator.reject_limit(&limit);
+            return Ok(());
+        }
         validator.use_columns(&wanted_names);
         let mut stream = match stream {
             Ok(s) => s,
             Err(e) => {
-                reject(validator, &e, None);
+                reject(validator, &e, None, &as_found);
                 return Ok(());
             }
         };
@@ -303,14 +354,19 @@ pub(crate) async fn read_parquet(
             let batch = match batch {
                 Ok(batch) => batch,
                 Err(e) => {
-                    reject(validator, &e, Some(next_record.saturating_sub(1)));
+                    reject(
+                        validator,
+                        &e,
+                        Some(next_record.saturating_sub(1)),
+                        &as_found,
+                    );
                     break;
                 }
             };
             let slices = match budget.split(&batch, next_record) {
                 Ok(slices) => slices,
                 Err(limit) => {
-                    validator.reject(limit.rule(), limit.record(), limit.to_string());
+                    validator.reject_limit(&limit);
                     break;
                 }
             };
@@ -327,9 +383,42 @@ pub(crate) async fn read_parquet(
                 break;
             }
         }
+        // Read whole: the file must still be the one discovery saw.
+        if !validator.is_rejected()
+            && let Some(changed) = as_found.changed()
+        {
+            validator.reject_changed(changed.to_string());
+        }
         Ok(())
     })
     .await
+}
+
+/// The first row group whose read columns (the leaves `leaves`) claim more compressed bytes
+/// than `limits.max_row_group_bytes`: the reader fetches a row group's chunks together, so
+/// this is checked on the footer's claims before anything is fetched. The claims themselves
+/// were checked by `check_footer` (none negative, all inside the file's data).
+fn row_group_past_limit(
+    metadata: &ParquetMetaData,
+    leaves: &[usize],
+    limits: &Limits,
+) -> Option<LimitExceeded> {
+    metadata
+        .row_groups()
+        .iter()
+        .enumerate()
+        .find_map(|(group, row_group)| {
+            let claimed = leaves
+                .iter()
+                .filter_map(|&leaf| row_group.columns().get(leaf))
+                .map(|chunk| chunk.byte_range().1)
+                .fold(0u64, u64::saturating_add);
+            (claimed > limits.max_row_group_bytes).then_some(LimitExceeded::RowGroup {
+                group: group as u64 + 1,
+                claimed,
+                limit: limits.max_row_group_bytes,
+            })
+        })
 }
 
 /// A top-level column of the file: its name, and its leaf when it is one (not a group).

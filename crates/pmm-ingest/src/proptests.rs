@@ -260,3 +260,112 @@ proptest! {
         prop_assert_eq!(stopped, spans_at);
     }
 }
+
+/// Every value of a CSV text's records, in order, and each batch's rows, as `batches` give
+/// them.
+fn csv_values(
+    batches: impl Iterator<
+        Item = Result<datafusion::arrow::array::RecordBatch, datafusion::arrow::error::ArrowError>,
+    >,
+) -> Vec<Vec<Vec<Option<String>>>> {
+    use datafusion::arrow::array::{Array, AsArray};
+    batches
+        .map(|b| {
+            let b = b.expect("every generated file parses");
+            (0..b.num_rows())
+                .map(|row| {
+                    b.columns()
+                        .iter()
+                        .map(|c| {
+                            let c = c.as_string::<i32>();
+                            c.is_valid(row).then(|| c.value(row).to_string())
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+proptest! {
+    /// Batches cut by bytes hold the records arrow's own reader finds, in order, and each
+    /// batch's records before its last fit the byte budget, whatever the budget, the read
+    /// buffer's size, the quotes and the line ends.
+    #[test]
+    fn csv_batches_cut_by_bytes_hold_the_parsers_records(
+        rows in proptest::collection::vec((proptest::collection::vec(csv_field(), 3), line_end()), 1..30),
+        budget in 1usize..80,
+        buffer in 1usize..64,
+    ) {
+        use datafusion::arrow::csv::ReaderBuilder;
+        use datafusion::arrow::datatypes::{DataType, Field, Schema};
+        let mut text = String::from("a,b,c\n");
+        for (fields, end) in &rows {
+            text.push_str(&fields.join(","));
+            text.push_str(end);
+        }
+        let schema = std::sync::Arc::new(Schema::new(
+            ["a", "b", "c"].map(|n| Field::new(n, DataType::Utf8, true)).to_vec(),
+        ));
+        let builder = || ReaderBuilder::new(schema.clone()).with_header(true).with_batch_size(7);
+        let expected: Vec<_> = csv_values(builder().build(text.as_bytes()).expect("a reader"))
+            .into_iter()
+            .flatten()
+            .collect();
+        let input = std::io::BufReader::with_capacity(buffer, text.as_bytes());
+        let batches = csv_values(crate::batches::Batches::new(input, builder().build_decoder(), budget));
+        for batch in &batches {
+            let before_last: usize = batch[..batch.len().saturating_sub(1)]
+                .iter()
+                .flatten()
+                .map(|v| v.as_ref().map_or(0, String::len))
+                .sum();
+            prop_assert!(before_last <= budget, "{before_last} > {budget}");
+        }
+        let got: Vec<_> = batches.into_iter().flatten().collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    /// A key given twice in a JSON-lines object (also when one of them is written with an
+    /// escape, as the parser decodes it) stops the read at that record, and only then.
+    #[test]
+    fn a_json_key_given_twice_is_found_at_its_record(
+        lines in proptest::collection::vec(proptest::collection::vec((0usize..4, any::<bool>()), 1..5), 1..20),
+        chunk in 1usize..64,
+    ) {
+        let names = ["unit", "headcount", "b", "é"];
+        let escaped = ["u\\u006eit", "head\\u0063ount", "\\u0062", "\\u00e9"];
+        let mut text = String::new();
+        let mut first = None;
+        for (i, keys) in lines.iter().enumerate() {
+            let mut seen = std::collections::HashSet::new();
+            let fields: Vec<String> = keys
+                .iter()
+                .map(|&(k, esc)| {
+                    if !seen.insert(k) && first.is_none() {
+                        first = Some(i as u64 + 1);
+                    }
+                    // A nested object's keys are its own.
+                    format!("\"{}\": {{\"x\": 1, \"x\": [\"{}\"]}}", if esc { escaped[k] } else { names[k] }, names[k])
+                })
+                .collect();
+            text.push_str(&format!("{{{}}}\n", fields.join(", ")));
+        }
+        let limits = Limits::default();
+        let mut reader = crate::limits::RecordLimit::new(text.as_bytes(), crate::limits::Records::Lines, &limits);
+        let mut buf = vec![0u8; chunk];
+        let stopped = loop {
+            use std::io::Read;
+            match reader.read(&mut buf) {
+                Ok(0) => break None,
+                Ok(_) => {}
+                Err(e) => {
+                    let limit = crate::limits::limit_exceeded(&e).expect("a limit error");
+                    prop_assert_eq!(limit.rule(), crate::Rule::DuplicateColumn);
+                    break limit.record();
+                }
+            }
+        };
+        prop_assert_eq!(stopped, first);
+    }
+}

@@ -447,16 +447,25 @@ pub async fn read_dataset(
     match format {
         FileFormat::Parquet => read_parquet(root, object, job, settings.limits).await,
         FileFormat::Csv | FileFormat::CsvGz | FileFormat::Jsonl => {
-            let stream = match root.store.get(&object.key).await {
-                Ok(result) => Ok(ObjectReader::open(result)),
-                Err(e) => Err(e),
+            // The version discovery saw, where the store keeps versions.
+            let options = object_store::GetOptions {
+                version: object.version.clone(),
+                ..Default::default()
+            };
+            let stream = match root.store.get_opts(&object.key, options).await {
+                Ok(result) => ObjectReader::open(result, object).map_err(Err),
+                Err(e) => Err(Ok(e)),
             };
             let limits = settings.limits;
             job.run(move |validator| {
                 let reader = match stream {
                     Ok(reader) => reader,
-                    Err(e) => {
+                    Err(Ok(e)) => {
                         validator.reject_transient(format!("cannot read the object: {e}"));
+                        return Ok(());
+                    }
+                    Err(Err(changed)) => {
+                        validator.reject_changed(changed.to_string());
                         return Ok(());
                     }
                 };
@@ -656,7 +665,7 @@ mod tests {
     ) {
         let catalog =
             Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
-        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
+        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed(), u64::MAX);
         tokio::task::spawn_blocking(move || {
             let contract = catalog.dataset("staff").unwrap();
             let mut rows = Vec::new();
@@ -725,7 +734,7 @@ mod tests {
         ];
         let catalog =
             Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
-        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed());
+        let reader = ObjectReader::spawn(futures::stream::iter(chunks).boxed(), u64::MAX);
         let outcome = tokio::task::spawn_blocking(move || {
             let contract = catalog.dataset("staff").unwrap();
             let mut rows = Vec::new();

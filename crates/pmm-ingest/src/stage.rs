@@ -48,7 +48,7 @@ use crate::{Error, Result};
 /// Bumped whenever what validation or staging produces for the same input changes (a new
 /// rule, a different message, another staged schema), so that no run reuses entries made by
 /// different code. Part of every fingerprint, with the program's version.
-pub const STAGING_FORMAT: u32 = 1;
+pub const STAGING_FORMAT: u32 = 2;
 
 /// Rows per Parquet row group of staged data: large enough for fast scans, small enough that
 /// a scan of a big file spreads over every core and the writer buffers little.

@@ -227,10 +227,31 @@ impl<'a> DatasetValidator<'a> {
         self.rejected = true;
     }
 
+    /// Rejects the whole dataset for a limit it went past (or a record the limiter refused),
+    /// naming the record and column when the limit does.
+    pub(crate) fn reject_limit(&mut self, limit: &crate::limits::LimitExceeded) {
+        let issue = self.issue(
+            limit.record(),
+            limit.column(),
+            limit.rule(),
+            Severity::Error,
+            limit.to_string(),
+        );
+        self.dataset_issues.push(issue);
+        self.rejected = true;
+    }
+
     /// Rejects the whole dataset because the store failed while it was read: the file itself
     /// may be fine, so the outcome is not kept for later runs.
     pub fn reject_transient(&mut self, message: String) {
         self.reject(Rule::Unreadable, None, message);
+        self.transient = true;
+    }
+
+    /// Rejects the whole dataset because its file changed while it was read: nothing of it is
+    /// staged, and the outcome is not kept (the next run reads the file as it is then).
+    pub(crate) fn reject_changed(&mut self, message: String) {
+        self.reject(Rule::ChangedWhileRead, None, message);
         self.transient = true;
     }
 

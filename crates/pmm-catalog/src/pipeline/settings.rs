@@ -222,6 +222,11 @@ pub(super) fn check_limits(l: LimitsSpec, at: &mut impl FnMut(&[&str], String)) 
             l.max_batch_bytes,
             defaults.max_batch_bytes,
         ),
+        max_row_group_bytes: size(
+            "max_row_group_bytes",
+            l.max_row_group_bytes,
+            defaults.max_row_group_bytes,
+        ),
     };
     if limits.max_nesting > MAX_NESTING {
         at(
