@@ -230,6 +230,49 @@ enum CsvAt {
     /// goes on as an unquoted field.
     AfterQuote,
 }
+/// The keys of one JSON object: a few (a record's columns) kept in one buffer and compared
+/// one by one, without an allocation per key; past [`LineKeys::FEW`], in a hash set.
+#[derive(Debug, Default)]
+struct LineKeys {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    many: HashSet<Box<[u8]>>,
+}
+
+impl LineKeys {
+    const FEW: usize = 32;
+
+    /// Adds `key`; false when the object already has it.
+    fn insert(&mut self, key: &[u8]) -> bool {
+        if self.ends.len() < Self::FEW {
+            let mut start = 0;
+            for &end in &self.ends {
+                if &self.bytes[start..end] == key {
+                    return false;
+                }
+                start = end;
+            }
+            self.bytes.extend_from_slice(key);
+            self.ends.push(self.bytes.len());
+            if self.ends.len() == Self::FEW {
+                let mut start = 0;
+                for &end in &self.ends {
+                    self.many.insert(self.bytes[start..end].into());
+                    start = end;
+                }
+            }
+            return true;
+        }
+        self.many.insert(key.into())
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+        self.many.clear();
+    }
+}
+
 /// Fails a read once one record is longer than `limit` bytes (not counting its line end), or,
 /// for JSON lines, once a record does not fit its line. Sees the records the parser sees: CSV
 /// records by csv-core's states (property-tested against arrow's CSV reader), JSON values by
@@ -245,7 +288,7 @@ pub struct RecordLimit<R> {
     csv: Option<CsvAt>,
     json: JsonState,
     /// The keys of the current JSON line's object so far, and the key being read.
-    keys: HashSet<Box<[u8]>>,
+    keys: LineKeys,
     key: Vec<u8>,
 }
 
@@ -264,7 +307,7 @@ impl<R: Read> RecordLimit<R> {
             },
             csv,
             json: JsonState::default(),
-            keys: HashSet::new(),
+            keys: LineKeys::default(),
             key: Vec::new(),
         }
     }
@@ -456,26 +499,29 @@ impl<R: Read> RecordLimit<R> {
     /// A key of the line's object has been read: it must not have been given before on this
     /// line. Keys are compared as the parser reads them (escapes decoded).
     fn end_key(&mut self) -> io::Result<()> {
-        let key: Box<[u8]> = if self.key.contains(&b'\\') {
+        let decoded;
+        let key: &[u8] = if self.key.contains(&b'\\') {
             let mut quoted = Vec::with_capacity(self.key.len() + 2);
             quoted.push(b'"');
             quoted.extend_from_slice(&self.key);
             quoted.push(b'"');
             match serde_json::from_slice::<String>(&quoted) {
-                Ok(text) => text.into_bytes().into(),
+                Ok(text) => {
+                    decoded = text;
+                    decoded.as_bytes()
+                }
                 // A bad escape: the parser names it.
                 Err(_) => return Ok(()),
             }
         } else {
-            self.key.as_slice().into()
+            &self.key
         };
-        if self.keys.contains(&key) {
+        if !self.keys.insert(key) {
             return Err(io::Error::other(LimitExceeded::DuplicateKey {
                 record: self.record,
-                key: String::from_utf8_lossy(&key).into_owned(),
+                key: String::from_utf8_lossy(key).into_owned(),
             }));
         }
-        self.keys.insert(key);
         Ok(())
     }
 
@@ -553,6 +599,39 @@ pub(crate) fn first_record(bytes: &[u8], whole: bool) -> Option<(usize, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys past the few compared one by one go to a hash set: a repeat is found either way.
+    #[test]
+    fn many_keys_are_checked_like_few() {
+        for (keys, repeat) in [
+            (10, Some(3)),
+            (32, Some(31)),
+            (40, Some(0)),
+            (40, Some(35)),
+            (100, None),
+        ] {
+            let mut fields: Vec<String> = (0..keys).map(|k| format!("\"k{k}\": 1")).collect();
+            if let Some(r) = repeat {
+                fields.push(format!("\"k{r}\": 2"));
+            }
+            let text = format!("{{\"a\": 1}}\n{{{}}}\n", fields.join(", "));
+            let mut reader = RecordLimit::new(text.as_bytes(), Records::Lines, &Limits::default());
+            let outcome = io::copy(&mut reader, &mut io::sink());
+            match repeat {
+                Some(r) => {
+                    let e = outcome.unwrap_err();
+                    assert_eq!(
+                        limit_exceeded(&e),
+                        Some(&LimitExceeded::DuplicateKey {
+                            record: 2,
+                            key: format!("k{r}")
+                        })
+                    );
+                }
+                None => assert!(outcome.is_ok()),
+            }
+        }
+    }
 
     fn limits(record: u64) -> Limits {
         Limits {

@@ -13,6 +13,7 @@ use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{Catalog, DatasetContract, SubmissionManifest};
 use serde::{Deserialize, Serialize};
@@ -444,6 +445,52 @@ pub async fn read_dataset(
         fingerprint: fingerprint.to_string(),
         max_invalid_row_fraction: settings.max_invalid_row_fraction,
     };
+    caught(job.clone(), read_with(root, object, format, job, settings)).await
+}
+
+/// `read`, with a panic in the part of reading that runs on the runtime (the Parquet footer's
+/// decoding, the object's opening) caught as the reading thread's is in
+/// `StagingJob::validate`: it rejects this dataset only, and nothing of it is kept.
+async fn caught(
+    job: StagingJob,
+    read: impl Future<Output = Result<StagedDataset>>,
+) -> Result<StagedDataset> {
+    match std::panic::AssertUnwindSafe(read).catch_unwind().await {
+        Ok(read) => read,
+        Err(panic) => {
+            let message = bug_message(panic.as_ref());
+            job.run(move |validator| {
+                validator.reject_bug(message);
+                Ok(())
+            })
+            .await
+        }
+    }
+}
+
+/// The message of a dataset whose reading panicked (a bug in pmm or in a library it uses).
+fn bug_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    format!(
+        "reading this file stopped on a bug in pmm or a library it uses ({}); \
+         the file is not used, and will be read again by the next run: \
+         please report it with the file",
+        crate::text::shown_within(&what)
+    )
+}
+
+/// The body of [`read_dataset`], by format.
+async fn read_with(
+    root: &StoreRoot,
+    object: &SourceObject,
+    format: FileFormat,
+    job: StagingJob,
+    settings: &ReadSettings,
+) -> Result<StagedDataset> {
     match format {
         FileFormat::Parquet => read_parquet(root, object, job, settings.limits).await,
         FileFormat::Csv | FileFormat::CsvGz | FileFormat::Jsonl => {
@@ -553,6 +600,7 @@ pub async fn stage_text(
 }
 
 /// Everything a blocking thread needs to validate one file and stage its rows.
+#[derive(Clone)]
 pub(crate) struct StagingJob {
     pub(crate) staging: StagingArea,
     pub(crate) contract: DatasetContract,
@@ -607,17 +655,7 @@ impl StagingJob {
             let read = match read {
                 Ok(read) => read,
                 Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "no message".into());
-                    validator.reject_bug(format!(
-                        "reading this file stopped on a bug in pmm or a library it uses ({}); \
-                         the file is not used, and will be read again by the next run: \
-                         please report it with the file",
-                        crate::text::shown_within(&what)
-                    ));
+                    validator.reject_bug(bug_message(panic.as_ref()));
                     Ok(())
                 }
             };
@@ -772,10 +810,22 @@ mod tests {
             fingerprint: "f".repeat(64),
             max_invalid_row_fraction: 0.05,
         };
-        let staged = job
+        let on_thread = job
+            .clone()
             .run(|_| -> Result<()> { panic!("a parser gave up") })
             .await
             .expect("a panic is the dataset's issue, not an error of the run");
+        // The same on the runtime, before the reading thread (round 3: a negative column
+        // chunk size panicked in the parquet crate there and ended the run).
+        let on_runtime = caught(job, async { panic!("a parser gave up") })
+            .await
+            .expect("a panic is the dataset's issue, not an error of the run");
+        for staged in [on_thread, on_runtime] {
+            a_bug_rejects_only_the_dataset(staged);
+        }
+    }
+
+    fn a_bug_rejects_only_the_dataset(staged: StagedDataset) {
         assert!(!staged.outcome.accepted);
         assert!(
             staged.outcome.transient,

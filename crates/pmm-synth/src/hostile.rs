@@ -54,6 +54,35 @@ pub enum Hostile {
         /// The file's size.
         bytes: u64,
     },
+    /// Declarations Parquet of ten rows whose first column chunk claims `claim` bytes, with a
+    /// hole of `hole` bytes (a sparse file) before the footer, so the claim lies inside it.
+    ParquetChunkClaim {
+        /// The bytes the chunk claims.
+        claim: i64,
+        /// The hole before the footer.
+        hole: u64,
+    },
+    /// Declarations `.csv.gz` with one extra column (`note`): `records` records of
+    /// `record_bytes` each, the note filling them.
+    WideRecordsGz {
+        /// Records.
+        records: u64,
+        /// Each record's length.
+        record_bytes: u64,
+    },
+    /// Declarations JSON lines: `lines` records, each with `keys` distinct unknown keys
+    /// besides the contract's.
+    JsonUnknownKeys {
+        /// Records.
+        lines: u64,
+        /// Unknown keys per record.
+        keys: u64,
+    },
+    /// A declarations CSV header widened to `columns` with extra columns, and ten records.
+    WideHeaderOfDeclarations {
+        /// Columns in all.
+        columns: u64,
+    },
 }
 
 /// Declarations of `rows` rows whose `office` is `office` (dictionary encoded), as Parquet
@@ -153,6 +182,48 @@ fn write_repeated(file: &mut impl Write, pattern: &[u8], bytes: u64) -> io::Resu
     Ok(())
 }
 
+/// Ten declarations as Parquet, the first column chunk of the first row group claiming
+/// `claim` bytes: (the bytes before the footer, the footer with its length and magic).
+fn parquet_with_chunk_claim(claim: i64) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    use datafusion::parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+    let fail = |e: &dyn std::fmt::Display| io::Error::other(e.to_string());
+    let mut data = Vec::new();
+    declarations_parquet(10, "OFF1", &mut data)?;
+    let length = data.len();
+    let footer = u32::from_le_bytes([
+        data[length - 8],
+        data[length - 7],
+        data[length - 6],
+        data[length - 5],
+    ]) as usize;
+    let body = data[..length - 8 - footer].to_vec();
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::from(data))
+        .map_err(|e| fail(&e))?;
+    let mut builder = metadata.into_builder();
+    let mut groups = builder.take_row_groups();
+    let first = groups.remove(0);
+    let mut columns = first.columns().to_vec();
+    columns[0] = columns[0]
+        .clone()
+        .into_builder()
+        .set_total_compressed_size(claim)
+        .build()
+        .map_err(|e| fail(&e))?;
+    let first = first
+        .into_builder()
+        .set_column_metadata(columns)
+        .build()
+        .map_err(|e| fail(&e))?;
+    groups.insert(0, first);
+    let metadata = builder.set_row_groups(groups).build();
+    let mut footer = Vec::new();
+    ParquetMetaDataWriter::new(&mut footer, &metadata)
+        .finish()
+        .map_err(|e| fail(&e))?;
+    Ok((body, footer))
+}
+
 /// Writes `kind` to `path`, streamed (memory stays small whatever the size).
 pub fn write_hostile(kind: Hostile, path: &Path) -> io::Result<()> {
     let mut file = BufWriter::new(std::fs::File::create(path)?);
@@ -210,6 +281,76 @@ pub fn write_hostile(kind: Hostile, path: &Path) -> io::Result<()> {
         }
         Hostile::LongLine { bytes } => {
             write_repeated(&mut file, b"a", bytes)?;
+        }
+        Hostile::ParquetChunkClaim { claim, hole } => {
+            let (body, footer) = parquet_with_chunk_claim(claim)?;
+            file.write_all(&body)?;
+            file.flush()?;
+            use std::io::Seek;
+            file.get_mut().seek(io::SeekFrom::Current(hole as i64))?;
+            file.write_all(&footer)?;
+        }
+        Hostile::WideRecordsGz {
+            records,
+            record_bytes,
+        } => {
+            // One gzip member per piece (a reader reads the members as one stream): each
+            // record's start, then the note and line end, compressed once and repeated.
+            let member = |text: &[u8]| -> io::Result<Vec<u8>> {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(text)?;
+                gz.finish()
+            };
+            let header = format!("{},note\n", DECLARATIONS_HEADER.trim_end());
+            file.write_all(&member(header.as_bytes())?)?;
+            let start = |id: u64| format!("{},", declaration(id, "OFF1").trim_end());
+            let mut note =
+                vec![b'n'; record_bytes.saturating_sub(start(1).len() as u64 + 1) as usize];
+            note.push(b'\n');
+            let note = member(&note)?;
+            for id in 1..=records {
+                file.write_all(&member(start(id).as_bytes())?)?;
+                file.write_all(&note)?;
+            }
+        }
+        Hostile::JsonUnknownKeys { lines, keys } => {
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+            let mut unknown = Vec::new();
+            for k in 0..keys {
+                let mut key = vec![b'"', b'~'];
+                let mut n = k;
+                loop {
+                    key.push(ALPHABET[(n % ALPHABET.len() as u64) as usize]);
+                    n /= ALPHABET.len() as u64;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                key.extend_from_slice(b"\":0,");
+                unknown.extend_from_slice(&key);
+            }
+            for id in 1..=lines {
+                write!(
+                    file,
+                    "{{\"declaration_id\": \"D{id}\", \"flow\": \"IM\", \"lodged_at\": \"2024-03-01T10:00:00Z\", \"electronic\": true, \"standardized\": false, \"pre_arrival\": true, \"channel\": \"green\", \"aeo\": false, \"ecommerce\": false, "
+                )?;
+                file.write_all(&unknown)?;
+                file.write_all(b"\"customs_value\": 1}\n")?;
+            }
+        }
+        Hostile::WideHeaderOfDeclarations { columns } => {
+            let contract = DECLARATIONS_HEADER.trim_end().split(',').count() as u64;
+            file.write_all(DECLARATIONS_HEADER.trim_end().as_bytes())?;
+            for i in contract..columns {
+                write!(file, ",x{i}")?;
+            }
+            file.write_all(b"\n")?;
+            let padding = ",".repeat(columns.saturating_sub(contract) as usize);
+            for id in 1..=10 {
+                file.write_all(declaration(id, "OFF1").trim_end().as_bytes())?;
+                file.write_all(padding.as_bytes())?;
+                file.write_all(b"\n")?;
+            }
         }
     }
     file.flush()

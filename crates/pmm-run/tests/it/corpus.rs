@@ -113,9 +113,41 @@ const STAFF: &str = "unit,headcount,female_headcount,training_hours,integrity_ca
 /// A token that only the file behind a symbolic link holds: it must appear in no output.
 pub const SECRET: &str = "SECRET-BEHIND-A-LINK-7f3a";
 
+/// A file that keeps growing while the run reads it: a thread appends a record every half
+/// millisecond until it is stopped.
+pub struct Growing {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Growing {
+    fn start(path: PathBuf) -> Self {
+        use std::io::Write;
+        std::fs::write(&path, STAFF).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let writer = std::thread::spawn(move || {
+            let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            let mut n = 0u64;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                writeln!(file, "G{n},1,1,1,1,1").unwrap();
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+        });
+        Growing { stop, writer }
+    }
+
+    /// Stops the writer.
+    pub fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.writer.join().unwrap();
+    }
+}
+
 /// Makes the files of a generated case in the member's folder `to`; `outside` is a folder
-/// outside the source.
-pub fn generate(name: &str, to: &Path, outside: &Path) {
+/// outside the source. A file that must change during the run is returned as [`Growing`].
+pub fn generate(name: &str, to: &Path, outside: &Path) -> Option<Growing> {
     let year = to.join("year=2024");
     std::fs::create_dir_all(&year).unwrap();
     match name {
@@ -167,8 +199,24 @@ pub fn generate(name: &str, to: &Path, outside: &Path) {
             &year.join("declarations.csv"),
         )
         .unwrap(),
+        // Round 3: what a file says about its own layout, and a file read as it was found.
+        "parquet_chunk_claim_in_sparse_file" => write_hostile(
+            Hostile::ParquetChunkClaim {
+                claim: 1 << 39,
+                hole: 1 << 40,
+            },
+            &year.join("declarations.parquet"),
+        )
+        .unwrap(),
+        "parquet_footer_claim_in_sparse_file" => write_hostile(
+            Hostile::ParquetFooterClaim { bytes: 5 << 30 },
+            &year.join("declarations.parquet"),
+        )
+        .unwrap(),
+        "growing_file" => return Some(Growing::start(year.join("staff.csv"))),
         other => panic!("no generator `{other}`"),
     }
+    None
 }
 
 struct Case {
@@ -229,10 +277,11 @@ async fn every_case_of_the_bad_input_corpus_gets_its_expected_issues() {
         let outside = dir.path().join("outside");
         std::fs::create_dir_all(&outside).unwrap();
         let mut registry = "members:\n".to_string();
+        let mut growing = Vec::new();
         for case in group {
             let folder = source.join(format!("member={}", case.member));
             match &case.expected.generate {
-                Some(generator) => generate(generator, &folder, &outside),
+                Some(generator) => growing.extend(generate(generator, &folder, &outside)),
                 None => copy_case(&corpus_root().join(&case.name), &folder, &case.member),
             }
             registry.push_str(&format!(
@@ -251,9 +300,10 @@ async fn every_case_of_the_bad_input_corpus_gets_its_expected_issues() {
         )
         .unwrap();
         let pipeline = Pipeline::load(&pipeline_path).unwrap();
-        let summary = run_pipeline(&pipeline, &RunOptions::default(), &NoProgress)
-            .await
-            .unwrap_or_else(|e| panic!("the corpus run with {limits:?} failed: {e}"));
+        let summary = run_pipeline(&pipeline, &RunOptions::default(), &NoProgress).await;
+        growing.into_iter().for_each(Growing::stop);
+        let summary =
+            summary.unwrap_or_else(|e| panic!("the corpus run with {limits:?} failed: {e}"));
         let run = dir.path().join("results/runs").join(&summary.run_id);
         let (_, issues) = read_table(&run.join(VALIDATION_ISSUES.path("secretariat")));
         for case in group {

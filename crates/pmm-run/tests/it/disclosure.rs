@@ -2,7 +2,7 @@
 //! from the run's own `secretariat/indicator_values` (every value with its disclosure level),
 //! with a percentile written for this test, and compared with every row each audience got.
 
-use pmm_engine::results::{INDICATOR_VALUES, PEER_STATS};
+use pmm_engine::results::{INDICATOR_VALUES, PEER_STATS, VALIDATION_ISSUES};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -126,4 +126,71 @@ async fn each_audience_gets_the_peer_statistics_of_the_values_it_may_see() {
         public.iter().any(|(k, n)| *n < all[k]),
         "{public:?} {all:?}"
     );
+}
+
+/// Copies a folder tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Round 3: a manifest that gave one KPI's disclosure twice (secretariat, then public) was
+/// accepted and the last level won: the value was published to the public. Now the manifest
+/// is rejected, and in either order no audience above the lower level sees the value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disclosure_given_twice_never_publishes_above_either_level() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/submissions");
+    let kpi = "od.female_staff_share";
+    let value_seen_by = |run: &Path, audience: &str| {
+        read_table(&run.join(INDICATOR_VALUES.path(audience)))
+            .1
+            .iter()
+            .any(|r| {
+                r["member"].text() == "XA"
+                    && r["indicator"].text() == kpi
+                    && r["year"].int() == Some(2024)
+                    && r["value"].float().is_some()
+            })
+    };
+    for (levels, rejected) in [
+        (vec!["public"], false),
+        (vec!["secretariat", "public"], true),
+        (vec!["public", "secretariat"], true),
+    ] {
+        let source = tempfile::tempdir().unwrap();
+        copy_tree(&demo, source.path());
+        let overrides: String = levels.iter().map(|l| format!("    {kpi}: {l}\n")).collect();
+        std::fs::write(
+            source.path().join("member=XA/year=2024/manifest.yaml"),
+            format!("member: XA\nyear: 2024\ndisclosure:\n  default: secretariat\n  overrides:\n{overrides}"),
+        )
+        .unwrap();
+        let (_results, run) = crate::run_demo(|p| {
+            p.source = pmm_catalog::StoreLocation::Local(source.path().to_path_buf());
+        })
+        .await;
+        let issues = read_table(&run.join(VALIDATION_ISSUES.path("secretariat"))).1;
+        let refused = issues.iter().any(|r| {
+            r["member"].text() == "XA"
+                && r["rule"].text() == "manifest"
+                && r["message"].text().contains("given twice")
+        });
+        assert_eq!(refused, rejected, "{levels:?}");
+        // With one override the check sees the public value: it can fail.
+        for audience in ["public", "wco"] {
+            assert_eq!(
+                value_seen_by(&run, audience),
+                !rejected,
+                "{levels:?}: {audience}"
+            );
+        }
+    }
 }
