@@ -5,6 +5,10 @@
 //! `deny_unknown_fields`); the `check` steps of the other modules turn those into model types.
 //! serde does not keep the position of every value, so the checks find the line of the key
 //! they complain about with [`SourceText`], a small index over the file's lines.
+//!
+//! Why one file of this length (about 400 lines before its tests): what is refused before the
+//! typed parse (nesting too deep, a key given twice) and how a problem finds its line are
+//! read over the same text, so they stay together with the one call into the YAML library.
 
 use std::path::Path;
 

@@ -2,6 +2,11 @@
 //! arrow's cast kernels where their rules match the contract's, and small strict parsers where
 //! they do not (booleans, enums). Native Parquet columns are taken as they are when their type
 //! is the contract's, or cast when the conversion cannot lose information.
+//!
+//! Why one file of this length (about 400 lines before its tests): every lexical rule of a
+//! contract type (the edges where arrow's parsers read more than the contract allows: dates,
+//! leap seconds, padded numbers) sits beside the conversion it corrects and the message that
+//! names it.
 
 use std::sync::Arc;
 

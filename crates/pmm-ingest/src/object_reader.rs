@@ -52,16 +52,8 @@ impl ObjectReader {
         result: object_store::GetResult,
         object: &crate::discover::SourceObject,
     ) -> Result<Self, ChangedWhileRead> {
-        let meta = &result.meta;
-        let same_tag = match (&meta.e_tag, &object.e_tag) {
-            (Some(now), Some(then)) => now == then,
-            _ => true,
-        };
-        if meta.size != object.size || !same_tag {
-            return Err(ChangedWhileRead {
-                found: object.size,
-                now: Some(meta.size),
-            });
+        if let Some(changed) = changed_since(&result.meta, object) {
+            return Err(changed);
         }
         let found = Found {
             size: object.size,
@@ -129,6 +121,29 @@ impl Read for ObjectReader {
             ObjectReader::Stream(stream) => stream.read(buf),
         }
     }
+}
+
+/// The change, when a store's answer about an object (a download's, a `head`'s) is not the
+/// object discovery saw: another size, or another ETag (where both have one).
+pub(crate) fn changed_since(
+    meta: &object_store::ObjectMeta,
+    object: &crate::discover::SourceObject,
+) -> Option<ChangedWhileRead> {
+    let same_tag = match (&meta.e_tag, &object.e_tag) {
+        (Some(now), Some(then)) => same_e_tag(now, then),
+        _ => true,
+    };
+    (meta.size != object.size || !same_tag).then_some(ChangedWhileRead {
+        found: object.size,
+        now: Some(meta.size),
+    })
+}
+
+/// Whether two ETags name the same version: stores quote them in one answer and not in
+/// another (Azure's listing and its downloads), and may mark them weak (`W/`).
+pub(crate) fn same_e_tag(a: &str, b: &str) -> bool {
+    let bare = |t: &str| t.trim_start_matches("W/").trim_matches('"').to_string();
+    bare(a) == bare(b)
 }
 
 /// An object that changed between discovery and the end of its reading.
@@ -282,5 +297,40 @@ impl<R: BufRead> Read for GzipReader<R> {
                 std::io::Error::new(e.kind(), format!("not a valid gzip file: {e}"))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: Azure's listing gives an ETag unquoted and its downloads quoted, so every
+    /// object looked changed.
+    #[test]
+    fn etags_compare_without_their_quotes() {
+        assert!(same_e_tag("0x8DC1", "\"0x8DC1\""));
+        assert!(same_e_tag("W/\"abc\"", "abc"));
+        assert!(!same_e_tag("\"abc\"", "\"abd\""));
+    }
+
+    #[test]
+    fn containers_are_named_by_their_first_bytes() {
+        let mut tar = vec![0u8; 512];
+        tar[257..262].copy_from_slice(b"ustar");
+        assert_eq!(container(&tar).map(|c| c.0), Some("a tar archive"));
+        assert_eq!(
+            container(b"PK\x03\x04rest").map(|c| c.0),
+            Some("a ZIP archive (an .xlsx workbook is one)")
+        );
+        assert_eq!(container(b"unit,headcount\n"), None);
+        // Whatever follows the mark, it is dropped and the rest read as it is.
+        let mut start = TextStart::new(&b"\xEF\xBB\xBFunit\n"[..]);
+        let mut text = String::new();
+        start.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "unit\n");
+        let mut short = TextStart::new(&b"ab"[..]);
+        let mut text = String::new();
+        short.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "ab");
     }
 }

@@ -29,7 +29,7 @@ use pmm_catalog::Limits;
 use crate::discover::SourceObject;
 use crate::issue::Rule;
 use crate::limits::LimitExceeded;
-use crate::object_reader::ChangedWhileRead;
+use crate::object_reader::{ChangedWhileRead, same_e_tag};
 use crate::parquet_layout::{LayoutError, check_footer, check_pages, footer_length};
 use crate::read::{BATCH_ROWS, StagedDataset, StagingJob};
 use crate::store::StoreRoot;
@@ -197,7 +197,7 @@ impl AsFound {
         let then = &self.object;
         let same = now.size == then.size
             && match (&now.e_tag, &then.e_tag) {
-                (Some(a), Some(b)) => a == b,
+                (Some(a), Some(b)) => same_e_tag(a, b),
                 _ => now.last_modified == then.last_modified,
             };
         (!same).then_some(ChangedWhileRead {

@@ -335,27 +335,33 @@ impl SubmissionReader {
                 (entry.text, InputStatus::Reused, Some(entry_path))
             }
             None => {
-                let bytes = match self.source.store.get(&object.key).await {
-                    Ok(result) => result.bytes().await,
-                    Err(e) => Err(e),
+                // The manifest discovery saw (its size was checked against the limit): a
+                // manifest replaced since is not read whole.
+                let options = object_store::GetOptions {
+                    version: object.version.clone(),
+                    ..Default::default()
+                };
+                let bytes = match self.source.store.get_opts(&object.key, options).await {
+                    Ok(result) => match crate::object_reader::changed_since(&result.meta, object) {
+                        Some(changed) => Err((Rule::ChangedWhileRead, changed.to_string())),
+                        None => result.bytes().await.map_err(|e| {
+                            (Rule::Unreadable, format!("cannot read the manifest: {e}"))
+                        }),
+                    },
+                    Err(e) => Err((Rule::Unreadable, format!("cannot read the manifest: {e}"))),
                 };
                 let bytes = match bytes {
                     Ok(bytes) => bytes,
-                    Err(e) => {
-                        // A store failure: nothing is staged, the next run tries again.
+                    Err(problem) => {
+                        // A store failure or a change: nothing is staged, the next run tries
+                        // again.
                         let record = InputRecord {
                             object: InputObject::from(object),
                             status: InputStatus::Read,
                             fingerprint: Some(fingerprint),
                             staged: None,
                         };
-                        return Ok((
-                            record,
-                            Err(vec![(
-                                Rule::Unreadable,
-                                format!("cannot read the manifest: {e}"),
-                            )]),
-                        ));
+                        return Ok((record, Err(vec![problem])));
                     }
                 };
                 let text = String::from_utf8(bytes.to_vec()).ok();
