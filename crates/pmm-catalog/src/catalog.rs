@@ -208,7 +208,7 @@ impl Catalog {
             outcomes,
             datasets,
             indicators,
-            hash: hex(&hasher.finalize()),
+            hash: format!("{:x}", hasher.finalize()),
         };
         (catalog, problems)
     }
@@ -267,10 +267,6 @@ fn is_yaml(path: &Path) -> bool {
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
     )
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The default weight of a dimension, outcome or indicator.

@@ -132,17 +132,13 @@ impl EngineSettings {
 /// and at least 256 MiB; 2 GiB where the machine's memory cannot be read.
 pub fn default_memory_limit() -> u64 {
     const MIB: u64 = 1 << 20;
-    let total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map(|kib| kib * 1024);
-    let container = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut system = sysinfo::System::new();
+    system.refresh_memory();
+    let total = Some(system.total_memory()).filter(|&bytes| bytes > 0);
+    let container = system
+        .cgroup_limits()
+        .map(|limits| limits.total_memory)
+        .filter(|&bytes| bytes > 0);
     let available = match (total, container) {
         (Some(t), Some(c)) => t.min(c),
         (Some(t), None) => t,
@@ -622,4 +618,27 @@ fn internal(what: &str) -> Error {
     Error::Internal(format!(
         "indicator output lost its `{what}` column after the schema check"
     ))
+}
+
+#[cfg(test)]
+mod memory_tests {
+    /// A quarter of the machine's memory (no container limit here), read by sysinfo; checked
+    /// against /proc/meminfo where there is one.
+    #[test]
+    fn the_default_memory_limit_is_a_quarter_of_what_the_process_may_use() {
+        let limit = super::default_memory_limit();
+        assert!(limit >= 256 << 20);
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let total = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        let container = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(kib) = total {
+            let available = container.map_or(kib * 1024, |c| c.min(kib * 1024));
+            assert_eq!(limit, (available / 4).max(256 << 20));
+        }
+    }
 }

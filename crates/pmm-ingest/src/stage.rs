@@ -217,11 +217,7 @@ pub fn fingerprint(
             .then_some(settings.limits.max_manifest_bytes),
     };
     let bytes = serde_json::to_vec(&fields).unwrap_or_default();
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 impl StagingArea {

@@ -142,10 +142,7 @@ fn member_keys(
             not_applicable,
         };
         let bytes = serde_json::to_vec(&keyed).unwrap_or_default();
-        let hash: String = Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = format!("{:x}", Sha256::digest(bytes));
         keys.insert(member.clone(), hash);
     }
     keys

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{hex, is_identifier, one, unique};
+use super::{is_identifier, one, unique};
 use crate::is_member_code;
 use crate::model::{
     DatasetContract, DatasetUse, Dimension, Direction, Disclosure, Expectation, FixtureCase,
@@ -136,7 +136,7 @@ pub(super) fn parse_indicator(
         tests,
         path: path.to_path_buf(),
         sql_origin,
-        definition_hash: hex(&Sha256::digest(text.as_bytes())),
+        definition_hash: format!("{:x}", Sha256::digest(text.as_bytes())),
     })
 }
 
