@@ -455,38 +455,27 @@ mod tests {
     /// Regression: a disclosure override given twice was taken at its last level (public).
     #[test]
     fn a_key_given_twice_is_refused_with_both_lines() {
-        let twice = "member: XA\nyear: 2024\ndisclosure:\n  default: wco\n  overrides:\n    od.a: secretariat\n    od.b: wco\n    od.a: public\n";
-        let err = parse::<serde_yaml::Value>(Path::new("m.yaml"), twice).unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("m.yaml:8:"), "{text}");
-        assert!(
-            text.contains("`od.a` is given twice in `disclosure.overrides` (lines 6 and 8)"),
-            "{text}"
-        );
-        let top = "member: XA\r\nyear: 2024\r\nyear: 2025\r\n";
-        let text = parse::<serde_yaml::Value>(Path::new("m.yaml"), top)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            text.contains("m.yaml:3:1: `year` is given twice at the top level (lines 2 and 3)"),
-            "{text}"
-        );
-        let in_list = "explanations:\n  - subject: a\n    text: x\n    subject: b\n";
-        let text = parse::<serde_yaml::Value>(Path::new("m.yaml"), in_list)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            text.contains("`subject` is given twice in `explanations[0]` (lines 2 and 4)"),
-            "{text}"
-        );
-        let flow = "overrides: {od.a: wco, od.a: public}\n";
-        let text = parse::<serde_yaml::Value>(Path::new("m.yaml"), flow)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            text.contains("`od.a` is given twice in `overrides` (both on line 1)"),
-            "{text}"
-        );
+        for (text, expected) in [
+            (
+                "member: XA\nyear: 2024\ndisclosure:\n  default: wco\n  overrides:\n    od.a: secretariat\n    od.b: wco\n    od.a: public\n",
+                "m.yaml:8:5: `od.a` is given twice in `disclosure.overrides` (lines 6 and 8)",
+            ),
+            (
+                "member: XA\r\nyear: 2024\r\nyear: 2025\r\n",
+                "m.yaml:3:1: `year` is given twice at the top level (lines 2 and 3)",
+            ),
+            (
+                "explanations:\n  - subject: a\n    text: x\n    subject: b\n",
+                "`subject` is given twice in `explanations[0]` (lines 2 and 4)",
+            ),
+            (
+                "overrides: {od.a: wco, od.a: public}\n",
+                "`od.a` is given twice in `overrides` (both on line 1)",
+            ),
+        ] {
+            let err = parse::<serde_yaml::Value>(Path::new("m.yaml"), text).unwrap_err();
+            assert!(err.to_string().contains(expected), "{err}");
+        }
         // The same key in two mappings is fine; so is a byte-order mark with CR LF.
         let fine = "\u{feff}a:\r\n  x: 1\r\nb:\r\n  x: 2\r\n";
         let value = parse::<serde_yaml::Value>(Path::new("m.yaml"), fine).unwrap();

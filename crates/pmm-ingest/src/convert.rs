@@ -14,7 +14,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, StringArray,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use datafusion::arrow::compute::{CastOptions, cast_with_options, nullif};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::util::display::ArrayFormatter;
@@ -256,16 +256,24 @@ fn strict_dates(text: &StringArray, parsed: &ArrayRef, bad: &mut Vec<usize>) -> 
     let wrong: Vec<usize> = (0..text.len())
         .filter(|&i| dates.is_valid(i) && !is_date(text.value(i).as_bytes()))
         .collect();
+    without(parsed, &wrong, bad)
+}
+
+/// `array` with the rows `wrong` made null, and those rows added to `bad` (kept sorted and
+/// without repeats): a value the cast kernel read that the contract does not allow.
+fn without(array: &ArrayRef, wrong: &[usize], bad: &mut Vec<usize>) -> Result<ArrayRef> {
     if wrong.is_empty() {
-        return Ok(parsed.clone());
+        return Ok(array.clone());
     }
-    bad.extend(&wrong);
+    let mut mask = vec![false; array.len()];
+    for &i in wrong {
+        mask[i] = true;
+    }
+    bad.extend(wrong);
     bad.sort_unstable();
     bad.dedup();
-    let cleaned: Date32Array = (0..dates.len())
-        .map(|i| (dates.is_valid(i) && wrong.binary_search(&i).is_err()).then(|| dates.value(i)))
-        .collect();
-    Ok(Arc::new(cleaned))
+    nullif(array, &BooleanArray::from(mask))
+        .map_err(|e| Error::Internal(format!("nulling rows that did not convert: {e}")))
 }
 
 /// Whether a value is one of an enum's values, without a string comparison per candidate:
@@ -319,16 +327,7 @@ fn finite_only(array: &ArrayRef, bad: &mut Vec<usize>) -> Result<ArrayRef> {
     let non_finite: Vec<usize> = (0..floats.len())
         .filter(|&i| floats.is_valid(i) && !floats.value(i).is_finite())
         .collect();
-    if non_finite.is_empty() {
-        return Ok(array.clone());
-    }
-    bad.extend(&non_finite);
-    bad.sort_unstable();
-    bad.dedup();
-    let cleaned: Float64Array = (0..floats.len())
-        .map(|i| (floats.is_valid(i) && floats.value(i).is_finite()).then(|| floats.value(i)))
-        .collect();
-    Ok(Arc::new(cleaned))
+    without(array, &non_finite, bad)
 }
 
 fn null_out(text: &StringArray, rows: &[usize]) -> StringArray {

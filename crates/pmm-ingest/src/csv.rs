@@ -48,19 +48,11 @@ pub fn read_csv(
         let chunk = match input.fill_buf() {
             Ok(chunk) => chunk,
             Err(e) => {
-                if let Some(limit) = limit_exceeded(&e) {
-                    validator.reject_limit(limit);
-                } else if let Some(changed) = changed_while_read(&e) {
-                    validator.reject_changed(changed.to_string());
-                } else if is_download_failure(&e) {
-                    validator.reject_transient(format!("the header row cannot be read: {e}"));
-                } else {
-                    validator.reject(
-                        Rule::Unreadable,
-                        None,
-                        format!("the header row cannot be read: {e}"),
-                    );
-                }
+                reject_read(
+                    validator,
+                    Some(&e),
+                    format!("the header row cannot be read: {e}"),
+                );
                 return Ok(());
             }
         };
@@ -194,20 +186,28 @@ pub(crate) fn feed(
                     ArrowError::IoError(_, io) => Some(io),
                     _ => None,
                 };
-                if let Some(limit) = io.and_then(limit_exceeded) {
-                    validator.reject_limit(limit);
-                } else if let Some(changed) = io.and_then(changed_while_read) {
-                    validator.reject_changed(changed.to_string());
-                } else if io.is_some_and(is_download_failure) {
-                    validator.reject_transient(message);
-                } else {
-                    validator.reject(Rule::Unreadable, None, message);
-                }
+                reject_read(validator, io, message);
                 break;
             }
         }
     }
     Ok(())
+}
+
+/// Rejects a dataset for an error met while its bytes were read (`io`, when it was an I/O
+/// error): a limit or a shape the readers refuse as itself, a file that changed as
+/// `changed_while_read`, a broken download as the store's fault (`message`, kept for no later
+/// run), anything else as `unreadable` with `message`.
+fn reject_read(validator: &mut DatasetValidator<'_>, io: Option<&std::io::Error>, message: String) {
+    if let Some(limit) = io.and_then(limit_exceeded) {
+        validator.reject_limit(limit);
+    } else if let Some(changed) = io.and_then(changed_while_read) {
+        validator.reject_changed(changed.to_string());
+    } else if io.is_some_and(is_download_failure) {
+        validator.reject_transient(message);
+    } else {
+        validator.reject(Rule::Unreadable, None, message);
+    }
 }
 
 /// Arrow's messages start with the error kind ("Csv error: ..."); the user needs the rest.

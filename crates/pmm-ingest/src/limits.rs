@@ -244,26 +244,27 @@ impl LineKeys {
 
     /// Adds `key`; false when the object already has it.
     fn insert(&mut self, key: &[u8]) -> bool {
-        if self.ends.len() < Self::FEW {
-            let mut start = 0;
-            for &end in &self.ends {
-                if &self.bytes[start..end] == key {
-                    return false;
-                }
-                start = end;
-            }
-            self.bytes.extend_from_slice(key);
-            self.ends.push(self.bytes.len());
-            if self.ends.len() == Self::FEW {
-                let mut start = 0;
-                for &end in &self.ends {
-                    self.many.insert(self.bytes[start..end].into());
-                    start = end;
-                }
-            }
-            return true;
+        if self.ends.len() == Self::FEW {
+            return self.many.insert(key.into());
         }
-        self.many.insert(key.into())
+        if self.few().any(|k| k == key) {
+            return false;
+        }
+        self.bytes.extend_from_slice(key);
+        self.ends.push(self.bytes.len());
+        if self.ends.len() == Self::FEW {
+            let few: Vec<Box<[u8]>> = self.few().map(Into::into).collect();
+            self.many.extend(few);
+        }
+        true
+    }
+
+    /// The keys kept in the buffer.
+    fn few(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, &end)| &self.bytes[start..end])
     }
 
     fn clear(&mut self) {

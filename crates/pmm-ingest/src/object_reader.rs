@@ -9,12 +9,14 @@
 
 use std::io::{BufRead, Read};
 
-use crate::limits::LimitExceeded;
-
 use bytes::Bytes;
 use futures::StreamExt;
+use object_store::ObjectStore;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::discover::SourceObject;
+use crate::limits::LimitExceeded;
 
 /// Chunks of an object in flight between the download and the parser: with the chunk sizes
 /// of object stores (8 KiB to 1 MiB), a few MiB at most per file being read.
@@ -45,21 +47,44 @@ pub(crate) struct Found {
     pub(crate) modified: chrono::DateTime<chrono::Utc>,
 }
 
+/// Why an object could not be opened as discovery found it.
+#[derive(Debug)]
+pub(crate) enum OpenFailure {
+    /// The store failed (try again later).
+    Store(object_store::Error),
+    /// The store's answer is another version of the object.
+    Changed(ChangedWhileRead),
+}
+
+/// A whole-object get of the version discovery saw (where the store keeps versions), refused
+/// as [`OpenFailure::Changed`] when the store's answer is not the object discovery saw.
+pub(crate) async fn get_as_found(
+    store: &dyn ObjectStore,
+    object: &SourceObject,
+) -> Result<object_store::GetResult, OpenFailure> {
+    let options = object_store::GetOptions {
+        version: object.version.clone(),
+        ..Default::default()
+    };
+    let result = store
+        .get_opts(&object.key, options)
+        .await
+        .map_err(OpenFailure::Store)?;
+    match changed_since(&result.meta, object) {
+        Some(changed) => Err(OpenFailure::Changed(changed)),
+        None => Ok(result),
+    }
+}
+
 impl ObjectReader {
-    /// The reader of a whole-object get, or [`ChangedWhileRead`] when the store's answer is
-    /// not the object discovery saw (another size or ETag).
-    pub(crate) fn open(
-        result: object_store::GetResult,
-        object: &crate::discover::SourceObject,
-    ) -> Result<Self, ChangedWhileRead> {
-        if let Some(changed) = changed_since(&result.meta, object) {
-            return Err(changed);
-        }
+    /// The reader of a get of `object` made by [`get_as_found`]: never past the size
+    /// discovery saw.
+    pub(crate) fn open(result: object_store::GetResult, object: &SourceObject) -> Self {
         let found = Found {
             size: object.size,
             modified: object.last_modified,
         };
-        Ok(match result.payload {
+        match result.payload {
             // A whole-object get: the file is at its start.
             object_store::GetResultPayload::File(file, _) => ObjectReader::File {
                 file: file.take(found.size),
@@ -68,7 +93,7 @@ impl ObjectReader {
             object_store::GetResultPayload::Stream(stream) => {
                 ObjectReader::spawn(stream, found.size)
             }
-        })
+        }
     }
 
     /// Must be called inside the runtime; the reader is then read on a blocking thread.
@@ -112,7 +137,7 @@ impl Read for ObjectReader {
                     {
                         return Err(std::io::Error::other(ChangedWhileRead {
                             found: found.size,
-                            now: Some(now.len()),
+                            now: now.len(),
                         }));
                     }
                 }
@@ -127,7 +152,7 @@ impl Read for ObjectReader {
 /// object discovery saw: another size, or another ETag (where both have one).
 pub(crate) fn changed_since(
     meta: &object_store::ObjectMeta,
-    object: &crate::discover::SourceObject,
+    object: &SourceObject,
 ) -> Option<ChangedWhileRead> {
     let same_tag = match (&meta.e_tag, &object.e_tag) {
         (Some(now), Some(then)) => same_e_tag(now, then),
@@ -135,13 +160,13 @@ pub(crate) fn changed_since(
     };
     (meta.size != object.size || !same_tag).then_some(ChangedWhileRead {
         found: object.size,
-        now: Some(meta.size),
+        now: meta.size,
     })
 }
 
 /// Whether two ETags name the same version: stores quote them in one answer and not in
 /// another (Azure's listing and its downloads), and may mark them weak (`W/`).
-pub(crate) fn same_e_tag(a: &str, b: &str) -> bool {
+fn same_e_tag(a: &str, b: &str) -> bool {
     let bare = |t: &str| t.trim_start_matches("W/").trim_matches('"').to_string();
     bare(a) == bare(b)
 }
@@ -149,14 +174,13 @@ pub(crate) fn same_e_tag(a: &str, b: &str) -> bool {
 /// An object that changed between discovery and the end of its reading.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the file changed while it was read (it was {found} bytes when found{}): it is not used; the next run reads it again",
-    now.map(|n| format!(", {n} now")).unwrap_or_default()
+    "the file changed while it was read (it was {found} bytes when found, {now} now): it is not used; the next run reads it again"
 )]
 pub(crate) struct ChangedWhileRead {
     /// Its size at discovery.
     pub(crate) found: u64,
-    /// Its size now, when known.
-    pub(crate) now: Option<u64>,
+    /// Its size now.
+    pub(crate) now: u64,
 }
 
 /// The change an I/O error stands for, if it is one.

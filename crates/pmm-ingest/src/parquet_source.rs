@@ -29,7 +29,7 @@ use pmm_catalog::Limits;
 use crate::discover::SourceObject;
 use crate::issue::Rule;
 use crate::limits::LimitExceeded;
-use crate::object_reader::{ChangedWhileRead, same_e_tag};
+use crate::object_reader::{ChangedWhileRead, changed_since};
 use crate::parquet_layout::{LayoutError, check_footer, check_pages, footer_length};
 use crate::read::{BATCH_ROWS, StagedDataset, StagingJob};
 use crate::store::StoreRoot;
@@ -186,24 +186,15 @@ struct AsFound {
 }
 
 impl AsFound {
-    /// The change, when the object is no longer what discovery saw: another size, or another
-    /// ETag (the modification time where the store gives no ETag). A failed look finds no
-    /// change (the read's own outcome stands). Called on the reading thread.
+    /// The change, when the object is no longer what discovery saw (`changed_since`). A
+    /// failed look finds no change (the read's own outcome stands). Called on the reading
+    /// thread.
     fn changed(&self) -> Option<ChangedWhileRead> {
         let now = self
             .handle
             .block_on(self.store.head(&self.object.key))
             .ok()?;
-        let then = &self.object;
-        let same = now.size == then.size
-            && match (&now.e_tag, &then.e_tag) {
-                (Some(a), Some(b)) => same_e_tag(a, b),
-                _ => now.last_modified == then.last_modified,
-            };
-        (!same).then_some(ChangedWhileRead {
-            found: then.size,
-            now: Some(now.size),
-        })
+        changed_since(&now, &self.object)
     }
 }
 
@@ -310,7 +301,7 @@ pub(crate) async fn read_parquet(
     let wanted_names: Vec<String> = wanted.iter().map(|c| c.name.clone()).collect();
     let leaves: Vec<usize> = wanted.iter().filter_map(|c| c.leaf).collect();
     let too_large = row_group_past_limit(arrow.metadata(), &leaves, &limits);
-    let mask = ProjectionMask::leaves(arrow.parquet_schema(), wanted.iter().filter_map(|c| c.leaf));
+    let mask = ProjectionMask::leaves(arrow.parquet_schema(), leaves.iter().copied());
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, arrow)
         .with_projection(mask)
         .with_batch_size(BATCH_ROWS)

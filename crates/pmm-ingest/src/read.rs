@@ -24,7 +24,7 @@ use crate::issue::Rule;
 use crate::issue::{Severity, ValidationIssue};
 use crate::jsonl::read_jsonl;
 use crate::limits::DecompressedLimit;
-use crate::object_reader::{GzipReader, ObjectReader};
+use crate::object_reader::{GzipReader, ObjectReader, OpenFailure, get_as_found};
 use crate::parquet_source::read_parquet;
 use crate::schema::table_schema;
 use crate::stage::{
@@ -337,19 +337,16 @@ impl SubmissionReader {
             None => {
                 // The manifest discovery saw (its size was checked against the limit): a
                 // manifest replaced since is not read whole.
-                let options = object_store::GetOptions {
-                    version: object.version.clone(),
-                    ..Default::default()
+                let bytes = match get_as_found(self.source.store.as_ref(), object).await {
+                    Ok(result) => result.bytes().await.map_err(OpenFailure::Store),
+                    Err(failure) => Err(failure),
                 };
-                let bytes = match self.source.store.get_opts(&object.key, options).await {
-                    Ok(result) => match crate::object_reader::changed_since(&result.meta, object) {
-                        Some(changed) => Err((Rule::ChangedWhileRead, changed.to_string())),
-                        None => result.bytes().await.map_err(|e| {
-                            (Rule::Unreadable, format!("cannot read the manifest: {e}"))
-                        }),
-                    },
-                    Err(e) => Err((Rule::Unreadable, format!("cannot read the manifest: {e}"))),
-                };
+                let bytes = bytes.map_err(|failure| match failure {
+                    OpenFailure::Changed(changed) => (Rule::ChangedWhileRead, changed.to_string()),
+                    OpenFailure::Store(e) => {
+                        (Rule::Unreadable, format!("cannot read the manifest: {e}"))
+                    }
+                });
                 let bytes = match bytes {
                     Ok(bytes) => bytes,
                     Err(problem) => {
@@ -500,24 +497,18 @@ async fn read_with(
     match format {
         FileFormat::Parquet => read_parquet(root, object, job, settings.limits).await,
         FileFormat::Csv | FileFormat::CsvGz | FileFormat::Jsonl => {
-            // The version discovery saw, where the store keeps versions.
-            let options = object_store::GetOptions {
-                version: object.version.clone(),
-                ..Default::default()
-            };
-            let stream = match root.store.get_opts(&object.key, options).await {
-                Ok(result) => ObjectReader::open(result, object).map_err(Err),
-                Err(e) => Err(Ok(e)),
-            };
+            let stream = get_as_found(root.store.as_ref(), object)
+                .await
+                .map(|result| ObjectReader::open(result, object));
             let limits = settings.limits;
             job.run(move |validator| {
                 let reader = match stream {
                     Ok(reader) => reader,
-                    Err(Ok(e)) => {
+                    Err(OpenFailure::Store(e)) => {
                         validator.reject_transient(format!("cannot read the object: {e}"));
                         return Ok(());
                     }
-                    Err(Err(changed)) => {
+                    Err(OpenFailure::Changed(changed)) => {
                         validator.reject_changed(changed.to_string());
                         return Ok(());
                     }

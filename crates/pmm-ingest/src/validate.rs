@@ -222,7 +222,11 @@ impl<'a> DatasetValidator<'a> {
 
     /// Rejects the whole dataset: the file cannot be read, or is not what the contract needs.
     pub fn reject(&mut self, rule: Rule, row: Option<u64>, message: String) {
-        let issue = self.issue(row, None, rule, Severity::Error, message);
+        self.reject_at(rule, row, None, message);
+    }
+
+    fn reject_at(&mut self, rule: Rule, row: Option<u64>, column: Option<&str>, message: String) {
+        let issue = self.issue(row, column, rule, Severity::Error, message);
         self.dataset_issues.push(issue);
         self.rejected = true;
     }
@@ -230,15 +234,12 @@ impl<'a> DatasetValidator<'a> {
     /// Rejects the whole dataset for a limit it went past (or a record the limiter refused),
     /// naming the record and column when the limit does.
     pub(crate) fn reject_limit(&mut self, limit: &crate::limits::LimitExceeded) {
-        let issue = self.issue(
+        self.reject_at(
+            limit.rule(),
             limit.record(),
             limit.column(),
-            limit.rule(),
-            Severity::Error,
             limit.to_string(),
         );
-        self.dataset_issues.push(issue);
-        self.rejected = true;
     }
 
     /// Rejects the whole dataset because the store failed while it was read: the file itself
