@@ -29,12 +29,12 @@ pub(crate) async fn run(staging: &str, dry_run: bool, min_age_hours: f64) -> any
     };
     let report = match collect_garbage(&options).await {
         Ok(report) => report,
-        Err(GcError::Config(message)) => {
-            eprintln!("error: {message}");
+        Err(e @ GcError::Config(_)) => {
+            eprintln!("error: {e}");
             return Ok(EXIT_CONFIG);
         }
-        Err(GcError::Failed(message)) => {
-            eprintln!("error: {message}");
+        Err(e @ GcError::Failed { .. }) => {
+            eprintln!("error: {e}");
             eprintln!("nothing was removed");
             return Ok(EXIT_FAILED);
         }

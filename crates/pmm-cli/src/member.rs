@@ -13,11 +13,12 @@ use pmm_catalog::{
     Catalog, Disclosure, IncomeGroup, MembersRegistry, Region, StorageSettings, StoreLocation,
     SubmissionManifest, is_member_code,
 };
-use pmm_engine::results;
-use pmm_ingest::{EntryKind, StagedEntry, StagingArea, StoreRoot, open_store};
-use pmm_publish::serve::{latest_run, read_manifest, read_table};
+use pmm_ingest::{EntryKind, StagedEntry, StagingArea};
+use pmm_publish::published::{LoadError, latest_run, read_manifest, read_table};
 use pmm_report::{DatasetFile, Origin, ReportInput};
+use pmm_results as results;
 use pmm_run::{DryRunOptions, dry_run};
+use pmm_store::{StoreRoot, layout, open_store};
 
 use crate::run::CliProgress;
 use crate::{Audience, EXIT_CONFIG, EXIT_FAILED, Format, LangArg};
@@ -266,7 +267,7 @@ fn print_dry_run(
     catalog: &Catalog,
     summary: &pmm_run::DryRunSummary,
     report: &Path,
-    results: &pmm_engine::ResultTables,
+    results: &results::ResultTables,
 ) {
     println!(
         "Dry run of member {} for {} done in {:.1} s: nothing was submitted or published",
@@ -330,7 +331,9 @@ async fn published_peers(url: &str) -> Result<pmm_report::RecordBatch, String> {
     let latest = latest_run(&root).await.map_err(|e| e.to_string())?;
     read_table(
         &root,
-        &format!("{}/public/{}.arrow", latest.path, results::PEER_STATS.name),
+        &latest.path,
+        Disclosure::Public,
+        &results::PEER_STATS,
     )
     .await
     .map_err(|e| e.to_string())
@@ -387,7 +390,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         }
     };
     let path = match &args.run_id {
-        Some(id) => format!("runs/{id}"),
+        Some(id) => layout::results::run(id),
         None => match latest_run(&root).await {
             Ok(latest) => latest.path,
             Err(e) => {
@@ -425,18 +428,13 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             &catalog.hash[..12]
         );
     }
-    let table = |name: &str| format!("{path}/{}/{name}.arrow", audience.as_str());
-    let read = |name: &'static str| {
-        let root = &root;
-        let relative = table(name);
-        async move { read_table(root, &relative).await }
-    };
+    let read = |table: &'static results::ResultTable| read_table(&root, &path, audience, table);
     let loaded = async {
-        Ok::<_, pmm_publish::serve::LoadError>((
-            read(results::INDICATOR_VALUES.name).await?,
-            read(results::OUTCOME_SCORES.name).await?,
-            read(results::DIMENSION_SCORES.name).await?,
-            read(results::PEER_STATS.name).await?,
+        Ok::<_, LoadError>((
+            read(&results::INDICATOR_VALUES).await?,
+            read(&results::OUTCOME_SCORES).await?,
+            read(&results::DIMENSION_SCORES).await?,
+            read(&results::PEER_STATS).await?,
         ))
     }
     .await;
@@ -450,7 +448,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
     // What only the Secretariat sees: the issues, and what validation found of each file.
     let secretariat = audience == Disclosure::Secretariat;
     let issues = if secretariat {
-        match read(results::VALIDATION_ISSUES.name).await {
+        match read(&results::VALIDATION_ISSUES).await {
             Ok(issues) => Some(issues),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -537,7 +535,7 @@ async fn staged_facts(
         return (None, rejected, not_applicable);
     };
     let staging = StagingArea { root };
-    let prefix = format!("member={member}/");
+    let prefix = format!("{}/", layout::source::member_folder(member));
     let mut files = Vec::new();
     for input in manifest
         .inputs

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use pmm_catalog::{Pipeline, StoreLocation};
-use pmm_engine::{RollupStatus, ScoreRow};
+use pmm_results::{RollupStatus, ScoreRow};
 use pmm_run::{Progress, ProgressEvent, RunOptions, RunSummary, run_pipeline};
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
@@ -315,7 +315,11 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
     }
     println!();
     println!(
-        "Every issue, with its file, record and column: {}/secretariat/validation_issues.arrow",
-        summary.location
+        "Every issue, with its file, record and column: {}/{}",
+        summary.location,
+        pmm_store::layout::audience_table(
+            pmm_catalog::Disclosure::Secretariat.as_str(),
+            pmm_results::VALIDATION_ISSUES.name
+        )
     );
 }

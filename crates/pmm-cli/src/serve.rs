@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pmm_catalog::{Disclosure, StorageSettings, StoreLocation};
-use pmm_ingest::open_store;
 use pmm_publish::serve::{ServeOptions, serve};
+use pmm_store::open_store;
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
 

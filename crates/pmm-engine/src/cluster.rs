@@ -86,7 +86,7 @@ impl ObjectStoreRegistry for EnvironmentStores {
         let store: Arc<dyn ObjectStore> = if url.scheme() == "file" {
             Arc::new(LocalFileSystem::new())
         } else {
-            pmm_ingest::open_store(
+            pmm_store::open_store(
                 &StoreLocation::Remote(key.clone()),
                 false,
                 &StorageSettings::default(),

@@ -34,7 +34,8 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, lit};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
-use pmm_ingest::{StagedFile, StoreRoot, table_schema};
+use pmm_ingest::{StagedFile, table_schema};
+use pmm_store::StoreRoot;
 
 use crate::functions::register_functions;
 use crate::guard::{check_read_only, read_only, tidy};
@@ -348,6 +349,7 @@ impl Engine {
         check_read_only(&indicator.sql, &allowed).map_err(|r| Error::Indicator {
             id: indicator.id.clone(),
             message: r.message,
+            source: None,
         })?;
         let ctx = self.indicator_session(indicator, year).await?;
         let frame = ctx
@@ -356,10 +358,12 @@ impl Engine {
             .map_err(|e| Error::Indicator {
                 id: indicator.id.clone(),
                 message: tidy(&e.to_string()),
+                source: Some(Box::new(e)),
             })?;
         check_output(frame.schema().as_arrow()).map_err(|message| Error::Indicator {
             id: indicator.id.clone(),
             message,
+            source: None,
         })?;
         let failed = |e: datafusion::error::DataFusionError| {
             let mut message = tidy(&e.to_string());
@@ -382,6 +386,7 @@ impl Engine {
             Error::Indicator {
                 id: indicator.id.clone(),
                 message,
+                source: Some(Box::new(e)),
             }
         };
         let plan = frame.create_physical_plan().await.map_err(failed)?;
@@ -423,6 +428,7 @@ impl Engine {
                         message: format!(
                             "the SQL returned more than one row for member {member}, year {year}; group by member and year"
                         ),
+                        source: None,
                     });
                 }
             }

@@ -19,8 +19,6 @@ mod functions;
 mod guard;
 mod scoring;
 
-pub mod results;
-
 pub use check::check_catalog_sql;
 pub use cluster::{EnvironmentStores, PROBE_TIMEOUT, cluster_runtime, probe, remote_context};
 pub use evaluate::{
@@ -30,10 +28,7 @@ pub use evaluate::{
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
 pub use functions::{hours_between, percentile_exact, register_functions, type7, type7_sorted};
 pub use guard::{Refusal, check_read_only, read_only};
-pub use scoring::{
-    IndicatorRow, MemberContext, OVERALL, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow,
-    ScoringOptions, level, score_and_roll_up,
-};
+pub use scoring::{MemberContext, ScoringOptions, level, score_and_roll_up};
 
 /// Errors of the engine.
 #[derive(Debug, thiserror::Error)]
@@ -43,8 +38,12 @@ pub enum Error {
     Indicator {
         /// The indicator id.
         id: String,
-        /// What went wrong.
+        /// What went wrong, for people (DataFusion's text tidied, with what to do).
         message: String,
+        /// DataFusion's error, when the query engine failed (not for a refused statement or a
+        /// wrong shape of result).
+        #[source]
+        source: Option<Box<datafusion::error::DataFusionError>>,
     },
     /// The Ballista cluster of `engine.ballista` cannot take the run's queries.
     #[error("the Ballista scheduler at {url} (engine.ballista): {message}")]

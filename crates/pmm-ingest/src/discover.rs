@@ -10,8 +10,8 @@ use pmm_catalog::{Catalog, MembersRegistry, is_member_code};
 
 use crate::issue::{MAX_LISTED_ROWS_PER_RULE, Rule};
 use crate::issue::{Severity, ValidationIssue};
-use crate::store::StoreRoot;
 use crate::text::shown_path;
+use pmm_store::StoreRoot;
 
 /// The format of a dataset file, chosen by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

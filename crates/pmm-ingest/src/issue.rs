@@ -246,10 +246,12 @@ impl fmt::Display for ValidationIssue {
             Some(file) => write!(f, "{file}: ")?,
             None => write!(
                 f,
-                "member={}/year={}/{}: ",
-                self.member,
-                self.year,
-                self.dataset.as_deref().unwrap_or("submission")
+                "{}: ",
+                pmm_store::layout::source::submission(
+                    &self.member,
+                    self.year,
+                    self.dataset.as_deref().unwrap_or("submission")
+                )
             )?,
         }
         if let Some(row) = self.row {

@@ -23,9 +23,6 @@ pub const LEASE_RENEWAL: Duration = Duration::from_secs(60);
 /// How long after its last renewal a lease still holds: ten renewals missed.
 pub const LEASE_EXPIRY: Duration = Duration::from_secs(600);
 
-/// The folder of leases in the staging area.
-pub const LEASE_FOLDER: &str = "leases";
-
 /// A run's lease, as written in the staging area.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunLease {
@@ -62,10 +59,6 @@ pub struct Lease {
     renewal: tokio::task::JoinHandle<()>,
 }
 
-fn lease_path(run_id: &str) -> String {
-    format!("{LEASE_FOLDER}/{run_id}.json")
-}
-
 fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -81,7 +74,7 @@ impl StagingArea {
             started_at: started_at.clone(),
             renewed_at: started_at,
         };
-        let path = lease_path(run_id);
+        let path = pmm_store::layout::staging::lease(run_id);
         self.put_lease(&path, &lease).await?;
         let staging = self.clone();
         let renewed = path.clone();
@@ -110,7 +103,7 @@ impl StagingArea {
             .store
             .put(&self.root.key(path), bytes::Bytes::from(body).into())
             .await
-            .map_err(|e| Error::Staging(format!("{}: {e}", self.display(path))))?;
+            .map_err(|e| Error::staging(self.display(path), e))?;
         Ok(())
     }
 
@@ -128,7 +121,7 @@ impl StagingArea {
                     self.put_entry(entry).await?;
                     restored += 1;
                 }
-                Err(e) => return Err(Error::Staging(format!("{}: {e}", self.display(&relative)))),
+                Err(e) => return Err(Error::staging(self.display(&relative), e)),
             }
         }
         Ok(restored)
@@ -137,23 +130,30 @@ impl StagingArea {
     /// Every lease in the staging area, with its path relative to it. A lease that does not
     /// parse is reported as one that holds (its run id taken from its name).
     pub async fn leases(&self) -> Result<Vec<(String, RunLease)>> {
-        let prefix = self.root.key(LEASE_FOLDER);
+        let prefix = self.root.key(pmm_store::layout::staging::LEASES);
         let listed: Vec<_> = self
             .root
             .store
             .list(Some(&prefix))
             .try_collect()
             .await
-            .map_err(|e| Error::Staging(format!("listing {}: {e}", self.display(LEASE_FOLDER))))?;
+            .map_err(|e| {
+                Error::staging(
+                    format!(
+                        "listing {}",
+                        self.display(pmm_store::layout::staging::LEASES)
+                    ),
+                    e,
+                )
+            })?;
         let mut leases = Vec::with_capacity(listed.len());
         for meta in listed {
             let relative = self.root.relative(&meta.location);
             let lease = match self.get_json::<RunLease>(&relative).await? {
                 Some(lease) => lease,
                 None => RunLease {
-                    run_id: relative
-                        .trim_start_matches("leases/")
-                        .trim_end_matches(".json")
+                    run_id: pmm_store::layout::staging::lease_run(&relative)
+                        .unwrap_or_default()
                         .to_string(),
                     pipeline: String::new(),
                     started_at: String::new(),

@@ -21,7 +21,6 @@ mod parquet_source;
 mod read;
 mod schema;
 mod stage;
-mod store;
 mod text;
 mod validate;
 
@@ -37,7 +36,7 @@ pub use discover::{
 pub use issue::{
     IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Rule, Severity, ValidationIssue, rejection_reason,
 };
-pub use lease::{LEASE_EXPIRY, LEASE_FOLDER, LEASE_RENEWAL, Lease, RunLease};
+pub use lease::{LEASE_EXPIRY, LEASE_RENEWAL, Lease, RunLease};
 pub use limits::LimitExceeded;
 pub use read::{
     InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,
@@ -48,7 +47,6 @@ pub use stage::{
     EntryKind, InputObject, ROW_GROUP_ROWS, ReadSettings, RunReference, STAGING_FORMAT,
     StageWriter, StagedEntry, StagedFile, StagingArea, fingerprint,
 };
-pub use store::{StoreError, StoreRoot, count_write, display_url, open_object, open_store};
 pub use text::{MAX_SHOWN_CHARS, is_escaped, shown, shown_path};
 pub use validate::{DatasetOutcome, DatasetValidator, RowSink};
 
@@ -60,8 +58,27 @@ pub enum Error {
     #[error("internal error (a bug in pmm): {0}")]
     Internal(String),
     /// The staging store failed: validated data cannot be kept, so the run cannot go on.
-    #[error("staging: {0}")]
-    Staging(String),
+    #[error("staging: {what}: {source}")]
+    Staging {
+        /// The object (or listing) concerned, as shown to people.
+        what: String,
+        /// The store's, the encoder's or the upload's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// Any error kept as the cause of another.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Error {
+    /// A staging failure at `what` because of `source`.
+    pub fn staging(what: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Error::Staging {
+            what: what.into(),
+            source: source.into(),
+        }
+    }
 }
 
 /// Result with this crate's [`Error`].

@@ -32,8 +32,8 @@ use crate::limits::LimitExceeded;
 use crate::object_reader::{ChangedWhileRead, changed_since};
 use crate::parquet_layout::{LayoutError, check_footer, check_pages, footer_length};
 use crate::read::{BATCH_ROWS, StagedDataset, StagingJob};
-use crate::store::StoreRoot;
 use crate::validate::DatasetValidator;
+use pmm_store::StoreRoot;
 
 /// How much of the file's end to fetch at once for the footer: one request for most files.
 const FOOTER_HINT: u64 = 64 * 1024;

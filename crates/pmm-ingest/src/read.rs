@@ -30,9 +30,9 @@ use crate::schema::table_schema;
 use crate::stage::{
     EntryKind, InputObject, ReadSettings, StagedEntry, StagedFile, StagingArea, fingerprint, now,
 };
-use crate::store::StoreRoot;
 use crate::validate::{DatasetOutcome, DatasetValidator};
 use crate::{Error, Result, read_csv};
+use pmm_store::StoreRoot;
 
 /// Rows per batch for Parquet and JSONL.
 pub(crate) const BATCH_ROWS: usize = 65_536;
@@ -327,8 +327,12 @@ impl SubmissionReader {
             None,
             &self.settings,
         );
-        let entry_path =
-            StagingArea::entry_path(&files.member, files.year, "manifest", &fingerprint);
+        let entry_path = StagingArea::entry_path(
+            &files.member,
+            files.year,
+            pmm_store::layout::staging::MANIFEST,
+            &fingerprint,
+        );
         let (text, status, staged) = match self.staging.lookup(&entry_path).await? {
             Some(entry) => {
                 reused.push(entry.clone());
@@ -562,7 +566,7 @@ pub async fn stage_text(
         ..staging.root.clone()
     };
     // Laid out as a submission, so the file is named as in a run.
-    let key = source.key(&format!("member={member}/year={year}/{name}"));
+    let key = source.key(&pmm_store::layout::source::submission(member, year, name));
     let stored = async {
         source
             .store
@@ -571,7 +575,7 @@ pub async fn stage_text(
         source.store.head(&key).await
     }
     .await
-    .map_err(|e| Error::Staging(format!("storing {name} in memory: {e}")))?;
+    .map_err(|e| Error::staging(format!("storing {name} in memory"), e))?;
     let object = SourceObject::new(stored, &source);
     let format = FileFormat::split(name).map_or(FileFormat::Csv, |(_, f)| f);
     let fingerprint = fingerprint(

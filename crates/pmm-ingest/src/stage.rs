@@ -2,15 +2,9 @@
 //! validation issues and row counts, so that evaluation streams from files instead of holding
 //! rows in memory, and a later run whose input has not changed reuses them without reading it.
 //!
-//! Layout under the staging location (any object store):
-//!
-//! ```text
-//! member=XA/year=2024/declarations/<fingerprint>.json            the entry, written last
-//! member=XA/year=2024/declarations/<fingerprint>-<nonce>.parquet the valid rows
-//! member=XA/year=2024/manifest/<fingerprint>.json                a manifest's text
-//! runs/<run_id>.json                                             a published run's reference
-//! evaluations/member=XA/year=2024/<key>.json                      a member's values (pmm-run)
-//! ```
+//! Where each object goes under the staging location is `pmm_store::layout::staging`: an
+//! input's entry (written last) and its valid rows in its member's, year's and dataset's
+//! folder, a manifest's entry in the `manifest` folder, and each published run's reference.
 //!
 //! An entry is complete or absent: the Parquet file is uploaded whole (a single PUT, or a
 //! multipart upload that only appears when completed) before the entry that names it, and the
@@ -41,9 +35,9 @@ use tokio::io::AsyncWriteExt;
 
 use crate::discover::SourceObject;
 use crate::issue::ValidationIssue;
-use crate::store::{StoreRoot, count_write};
 use crate::validate::RowSink;
 use crate::{Error, Result};
+use pmm_store::{StoreRoot, count_write, layout};
 
 /// Bumped whenever what validation or staging produces for the same input changes (a new
 /// rule, a different message, another staged schema), so that no run reuses entries made by
@@ -221,14 +215,9 @@ pub fn fingerprint(
 }
 
 impl StagingArea {
-    /// The folder of a (member, year, dataset or `manifest`).
-    fn folder(member: &str, year: i32, name: &str) -> String {
-        format!("member={member}/year={year}/{name}")
-    }
-
     /// The entry's path, relative to the staging location.
     pub fn entry_path(member: &str, year: i32, name: &str, fingerprint: &str) -> String {
-        format!("{}/{fingerprint}.json", Self::folder(member, year, name))
+        layout::staging::entry(member, year, name, fingerprint)
     }
 
     /// The staged entry at `relative`, if a complete one is there. An entry that cannot be
@@ -254,7 +243,7 @@ impl StagingArea {
         let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.error(relative, &e)),
+            Err(e) => return Err(self.error(relative, e)),
         };
         match serde_json::from_slice::<T>(&bytes) {
             Ok(value) => Ok(Some(value)),
@@ -276,7 +265,7 @@ impl StagingArea {
             .store
             .put(&self.root.key(relative), Bytes::from(body).into())
             .await
-            .map_err(|e| self.error(relative, &e))?;
+            .map_err(|e| self.error(relative, e))?;
         count_write();
         Ok(())
     }
@@ -286,7 +275,10 @@ impl StagingArea {
         Self::entry_path(
             &entry.member,
             entry.year,
-            entry.dataset.as_deref().unwrap_or("manifest"),
+            entry
+                .dataset
+                .as_deref()
+                .unwrap_or(layout::staging::MANIFEST),
             &entry.fingerprint,
         )
     }
@@ -300,7 +292,7 @@ impl StagingArea {
 
     /// Writes the reference of a published run.
     pub async fn put_reference(&self, reference: &RunReference) -> Result<()> {
-        self.put_json(&format!("runs/{}.json", reference.run_id), reference)
+        self.put_json(&layout::staging::reference(&reference.run_id), reference)
             .await
     }
 
@@ -314,11 +306,7 @@ impl StagingArea {
         fingerprint: &str,
         schema: SchemaRef,
     ) -> StageWriter {
-        let nonce = nonce();
-        let relative = format!(
-            "{}/{fingerprint}-{nonce}.parquet",
-            Self::folder(member, year, &contract.name)
-        );
+        let relative = layout::staging::rows(member, year, &contract.name, fingerprint, &nonce());
         // Measured on the benchmark (bench/run.sh): LZ4 (raw) compresses staged data to about
         // the size of the submitted Parquet at a fraction of the cost of ZSTD or Snappy;
         // dictionaries cost more to build than they save on these columns (unique keys,
@@ -342,25 +330,18 @@ impl StagingArea {
 
     /// A location for messages.
     pub fn display(&self, relative: &str) -> String {
-        format!("{}/{relative}", self.root.display.trim_end_matches('/'))
+        self.root.shown(relative)
     }
 
-    fn error(&self, relative: &str, e: &dyn std::fmt::Display) -> Error {
-        Error::Staging(format!("{}: {e}", self.display(relative)))
+    fn error(&self, relative: &str, e: impl Into<crate::BoxError>) -> Error {
+        Error::staging(self.display(relative), e)
     }
 }
 
-/// 64 random-enough bits for file names: the time and the process, mixed.
+/// A staged file's nonce: a UUID v7 (time-ordered, 74 random bits), so that two runs staging
+/// the same input at once never write the same object.
 fn nonce() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let now = Utc::now();
-    let mixed = (now.timestamp_nanos_opt().unwrap_or_default() as u64)
-        ^ (u64::from(std::process::id()) << 32)
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    format!("{:016x}", mixed.wrapping_mul(0xBF58_476D_1CE4_E5B9))
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 /// Writes the valid rows of one input as one Parquet file in the staging area, as the
@@ -390,13 +371,9 @@ impl RowSink for StageWriter {
         let open = self.open.as_mut().ok_or_else(|| {
             Error::Internal("the staged file was not opened before writing".into())
         })?;
-        open.writer.write(&batch).map_err(|e| {
-            Error::Staging(format!(
-                "{}/{}: {e}",
-                self.root.display.trim_end_matches('/'),
-                self.relative
-            ))
-        })?;
+        open.writer
+            .write(&batch)
+            .map_err(|e| Error::staging(self.root.shown(&self.relative), e))?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }
@@ -432,25 +409,20 @@ impl StageWriter {
         let Some(open) = self.open else {
             return Ok(None);
         };
-        let failed = |e: &dyn std::fmt::Display| {
-            Error::Staging(format!(
-                "{}/{}: {e}",
-                self.root.display.trim_end_matches('/'),
-                self.relative
-            ))
-        };
-        let mut inner = open.writer.into_inner().map_err(|e| failed(&e))?;
-        inner.send_buffer().map_err(|e| failed(&e))?;
+        let what = self.root.shown(&self.relative);
+        let failed = |e: crate::BoxError| Error::staging(what.clone(), e);
+        let mut inner = open.writer.into_inner().map_err(|e| failed(e.into()))?;
+        inner.send_buffer().map_err(|e| failed(e.into()))?;
         inner
             .sender
             .blocking_send(Upload::Finish)
-            .map_err(|_| failed(&"the upload stopped"))?;
+            .map_err(|_| failed("the upload stopped".into()))?;
         drop(inner);
         let size = open
             .handle
             .block_on(open.upload)
-            .map_err(|e| failed(&e))?
-            .map_err(|e| failed(&e))?;
+            .map_err(|e| failed(e.into()))?
+            .map_err(|e| failed(e.into()))?;
         count_write();
         Ok(Some(StagedFile {
             path: self.relative,

@@ -349,7 +349,7 @@ async fn stray_files_are_capped_per_folder_with_an_exact_count() {
         std::fs::write(dir.path().join(format!("top{i}.txt")), "").unwrap();
     }
     let location = pmm_catalog::StoreLocation::Local(dir.path().to_path_buf());
-    let root = crate::open_store(&location, false, &Default::default()).unwrap();
+    let root = pmm_store::open_store(&location, false, &Default::default()).unwrap();
     let registry = pmm_catalog::MembersRegistry::parse(
         Path::new("members.yaml"),
         "members:\n  - {code: XA, name: Example, region: wca, income_group: high}\n",

@@ -75,7 +75,7 @@ pub fn push_url(base: &str, pipeline: &str) -> String {
 pub async fn push(base: &str, pipeline: &str, text: &str) -> Result<(), ExportError> {
     let url = push_url(base, pipeline);
     let error = |message: String| ExportError::Push {
-        url: pmm_ingest::display_url(&url),
+        url: pmm_store::display_url(&url),
         message,
     };
     let client = reqwest::Client::builder()

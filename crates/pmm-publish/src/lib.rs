@@ -8,13 +8,16 @@
 //!
 //! Then the metrics: [`metrics`] turns one audience's tables and the run's health into
 //! Prometheus gauges; [`export`] writes them as a node_exporter textfile and pushes them to a
-//! Pushgateway; [`serve`] is the HTTP server of `pmm serve`, which reads published runs back
-//! from the results store.
+//! Pushgateway; [`published`] reads a published run back (`latest.json`, manifest, tables)
+//! and [`serve`] is the HTTP server of `pmm serve` over it.
+//!
+//! Every path comes from `pmm_store::layout`, every table's columns from `pmm_results`.
 
 pub mod export;
 pub mod manifest;
 pub mod metrics;
 pub mod publication;
+pub mod published;
 pub mod serve;
 pub mod tables;
 

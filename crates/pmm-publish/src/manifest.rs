@@ -21,7 +21,7 @@ impl LatestPointer {
     pub fn to_run(run_id: &str) -> Self {
         LatestPointer {
             run_id: run_id.to_string(),
-            path: format!("runs/{run_id}"),
+            path: pmm_store::layout::results::run(run_id),
         }
     }
 }

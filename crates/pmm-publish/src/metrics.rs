@@ -6,12 +6,13 @@
 //! same samples for the same run. Nothing above the audience's level can reach a metric: the
 //! tables were filtered before, and HELP texts are fixed strings that name no member or value.
 
-use datafusion::arrow::array::{Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use pmm_ingest::{Severity, ValidationIssue};
+use pmm_results::Cells;
+use pmm_results::arrow::RecordBatch;
 use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::manifest::RunManifest;
-use pmm_engine::results::{self, column as c};
+use pmm_results::{self as results, column as c};
 
 use crate::tables;
 
@@ -22,15 +23,8 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
     /// A result table lacks a column or has it with another type: the files are not ours.
-    #[error("result table {table}: column `{column}` is missing or is not {expected}")]
-    Column {
-        /// The table.
-        table: &'static str,
-        /// The column.
-        column: &'static str,
-        /// The Arrow type expected.
-        expected: &'static str,
-    },
+    #[error("result table {0}")]
+    Table(#[from] pmm_results::ResultsError),
     /// The `prometheus` crate refused a metric (a bug of ours).
     #[error("internal error building metrics: {0}")]
     Internal(#[from] prometheus::Error),
@@ -55,9 +49,9 @@ impl AudienceTables {
     pub fn of(
         run_id: &str,
         year: i32,
-        all: &pmm_engine::ResultTables,
+        all: &pmm_results::ResultTables,
         audience: pmm_catalog::Disclosure,
-    ) -> Result<AudienceTables, datafusion::arrow::error::ArrowError> {
+    ) -> Result<AudienceTables, pmm_results::arrow::ArrowError> {
         let view = all.for_audience(audience);
         Ok(AudienceTables {
             indicator_values: tables::indicator_values(run_id, year, &view.indicators)?,
@@ -165,30 +159,8 @@ fn gauge(
     Ok(gauge)
 }
 
-/// A column of a result table, of the Arrow type `A` (`expected` names it for the message).
-fn column<'a, A: Array + 'static>(
-    batch: &'a RecordBatch,
-    table: &'static str,
-    column: &'static str,
-    expected: &'static str,
-) -> Result<&'a A, MetricsError> {
-    batch
-        .column_by_name(column)
-        .and_then(|c| c.as_any().downcast_ref::<A>())
-        .ok_or(MetricsError::Column {
-            table,
-            column,
-            expected,
-        })
-}
-
-/// The value of a float column at a row, when it is a number.
-fn number(column: &Float64Array, row: usize) -> Option<f64> {
-    (column.is_valid(row) && column.value(row).is_finite()).then(|| column.value(row))
-}
-
 /// Sets one gauge per row of `batch` whose `measure` is a number; labels are the text columns
-/// named in `text_labels` plus `year`, in the metric's label order.
+/// named in `labels` plus `year`, in the metric's label order.
 struct TableGauges<'a> {
     batch: &'a RecordBatch,
     table: &'static str,
@@ -201,28 +173,23 @@ impl TableGauges<'_> {
         labels: &[&'static str],
         measure: &'static str,
     ) -> Result<usize, MetricsError> {
-        let values: &Float64Array = column(self.batch, self.table, measure, "float64")?;
-        let year: &Int64Array = column(self.batch, self.table, c::YEAR, "int64")?;
-        let columns = labels
-            .iter()
-            .map(|&l| {
-                if l == c::YEAR {
-                    Ok(None)
-                } else {
-                    column::<StringArray>(self.batch, self.table, l, "utf8").map(Some)
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let cells = Cells::all(self.batch, self.table);
         let mut samples = 0;
-        for row in 0..self.batch.num_rows() {
-            let Some(value) = number(values, row) else {
+        for &row in &cells.rows {
+            let Some(value) = cells.float(measure, row)?.filter(|v| v.is_finite()) else {
                 continue;
             };
-            let year = year.value(row).to_string();
-            let label_values: Vec<&str> = columns
+            let year = cells.int(c::YEAR, row)?.unwrap_or_default().to_string();
+            let label_values = labels
                 .iter()
-                .map(|c| c.map_or(year.as_str(), |c| c.value(row)))
-                .collect();
+                .map(|&l| {
+                    if l == c::YEAR {
+                        Ok(year.as_str())
+                    } else {
+                        cells.required(l, row)
+                    }
+                })
+                .collect::<Result<Vec<&str>, _>>()?;
             gauge.with_label_values(&label_values).set(value);
             samples += 1;
         }

@@ -6,12 +6,12 @@
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMultipart};
 use pmm_catalog::Disclosure;
-use pmm_engine::ResultTables;
-use pmm_ingest::{StoreRoot, ValidationIssue, count_write};
+use pmm_ingest::ValidationIssue;
+use pmm_results::{ResultTables, VALIDATION_ISSUES, ipc};
+use pmm_store::{StoreRoot, count_write, layout};
 
 use crate::manifest::{LatestPointer, RunManifest};
 use crate::metrics::{self, AudienceTables};
-use pmm_engine::results::VALIDATION_ISSUES;
 
 use crate::tables;
 
@@ -57,7 +57,7 @@ impl Publication<'_> {
     /// in between; only two runs finishing within the same few milliseconds on a store
     /// without conditional writes can leave the older one as latest (a complete run still).
     pub async fn replace_latest(&self) -> Result<Latest, PublishError> {
-        let key = self.root.key("latest.json");
+        let key = self.root.key(layout::results::LATEST);
         let body = serde_json::to_vec_pretty(&LatestPointer::to_run(self.run_id))?;
         for _ in 0..LATEST_ATTEMPTS {
             let mode = match self.root.store.get(&key).await {
@@ -125,8 +125,8 @@ impl Publication<'_> {
             .into_iter()
             .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES.name, b)))
         {
-            let relative = format!("runs/{}/{}/{name}.arrow", self.run_id, audience);
-            self.put(&relative, tables::ipc_file(batch)?).await?;
+            let relative = layout::results::table(self.run_id, audience.as_str(), name);
+            self.put(&relative, ipc::to_file(batch)?).await?;
             files.push(relative);
         }
         Ok(files)
@@ -136,7 +136,7 @@ impl Publication<'_> {
     /// replaced last so that a reader following it never sees a run that is not complete).
     pub async fn write_manifest(&self, manifest: &RunManifest) -> Result<(), PublishError> {
         self.put(
-            &format!("runs/{}/manifest.json", self.run_id),
+            &layout::results::manifest(self.run_id),
             serde_json::to_vec_pretty(manifest)?,
         )
         .await?;

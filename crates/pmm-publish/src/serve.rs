@@ -6,7 +6,6 @@
 //! in whole. When the store cannot be read, the last good run goes on being served and
 //! `/healthz` says what failed.
 
-use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -17,17 +16,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
-use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::ipc::reader::FileReader;
-use datafusion::arrow::record_batch::RecordBatch;
-use object_store::ObjectStoreExt;
 use pmm_catalog::Disclosure;
-use pmm_ingest::StoreRoot;
+use pmm_results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
+use pmm_store::{StoreRoot, layout};
 use serde_json::json;
 
-use crate::manifest::{LatestPointer, RunManifest};
 use crate::metrics::{AudienceTables, CONTENT_TYPE, MetricsText, RunHealth, encode};
-use pmm_engine::results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
+use crate::published::{LoadError, latest_run, read_manifest, read_table};
 
 /// What `pmm serve` serves, and how often it looks for a new run.
 #[derive(Debug, Clone)]
@@ -40,33 +35,6 @@ pub struct ServeOptions {
     pub refresh: Duration,
 }
 
-/// Why a run could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// Nothing has been published at this location yet.
-    #[error("no latest.json at {0}: nothing is published there yet, or it cannot be read")]
-    NothingPublished(String),
-    /// The store could not be read.
-    #[error("cannot read {path}: {source}")]
-    Store {
-        /// The object.
-        path: String,
-        /// Why.
-        source: object_store::Error,
-    },
-    /// An object is not what a run writes.
-    #[error("{path}: {message}")]
-    Invalid {
-        /// The object.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The metrics could not be built from the tables.
-    #[error(transparent)]
-    Metrics(#[from] crate::metrics::MetricsError),
-}
-
 /// A run loaded and turned into metrics.
 #[derive(Debug, Clone)]
 pub struct LoadedRun {
@@ -74,57 +42,6 @@ pub struct LoadedRun {
     pub run_id: String,
     /// Its metrics.
     pub metrics: MetricsText,
-}
-
-async fn read(root: &StoreRoot, relative: &str) -> Result<bytes::Bytes, LoadError> {
-    let key = root.key(relative);
-    let path = format!("{}/{relative}", root.display.trim_end_matches('/'));
-    let result = root.store.get(&key).await;
-    match result {
-        Err(object_store::Error::NotFound { .. }) if relative == "latest.json" => {
-            Err(LoadError::NothingPublished(root.display.clone()))
-        }
-        Err(source) => Err(LoadError::Store { path, source }),
-        Ok(get) => get
-            .bytes()
-            .await
-            .map_err(|source| LoadError::Store { path, source }),
-    }
-}
-
-/// The run that `latest.json` names.
-pub async fn latest_run(root: &StoreRoot) -> Result<LatestPointer, LoadError> {
-    let bytes = read(root, "latest.json").await?;
-    serde_json::from_slice(&bytes).map_err(|e| LoadError::Invalid {
-        path: format!("{}/latest.json", root.display.trim_end_matches('/')),
-        message: format!("not a latest.json of pmm: {e}"),
-    })
-}
-
-/// The manifest of the run in folder `path` (relative to the results location).
-pub async fn read_manifest(root: &StoreRoot, path: &str) -> Result<RunManifest, LoadError> {
-    let manifest_path = format!("{path}/manifest.json");
-    let bytes = read(root, &manifest_path).await?;
-    serde_json::from_slice(&bytes).map_err(|e| LoadError::Invalid {
-        path: format!("{}/{manifest_path}", root.display.trim_end_matches('/')),
-        message: format!("not a run manifest of pmm: {e}"),
-    })
-}
-
-/// One result table of a run, read whole.
-pub async fn read_table(root: &StoreRoot, relative: &str) -> Result<RecordBatch, LoadError> {
-    let bytes = read(root, relative).await?;
-    let invalid = |message: String| LoadError::Invalid {
-        path: format!("{}/{relative}", root.display.trim_end_matches('/')),
-        message,
-    };
-    let reader = FileReader::try_new(Cursor::new(bytes), None)
-        .map_err(|e| invalid(format!("not an Arrow IPC file: {e}")))?;
-    let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(format!("unreadable Arrow IPC file: {e}")))?;
-    concat_batches(&schema, &batches).map_err(|e| invalid(e.to_string()))
 }
 
 /// Reads the run at `path` (relative to the results root) and builds its metrics for
@@ -135,12 +52,8 @@ pub async fn load_run(
     path: &str,
     audience: Disclosure,
 ) -> Result<LoadedRun, LoadError> {
-    // Where the manifest is, for messages: the results location, then the run's folder.
-    let manifest_at = format!(
-        "{}/{path}/manifest.json",
-        root.display.trim_end_matches('/')
-    );
     let manifest = read_manifest(root, path).await?;
+    let manifest_at = root.shown(&layout::results::manifest_in(path));
     let health = RunHealth::from_manifest(&manifest).ok_or_else(|| LoadError::Invalid {
         path: manifest_at.clone(),
         message: format!("finished_at `{}` is not a timestamp", manifest.finished_at),
@@ -153,12 +66,11 @@ pub async fn load_run(
             ),
         });
     }
-    let table = |name: &str| format!("{path}/{audience}/{name}.arrow");
     let tables = AudienceTables {
-        indicator_values: read_table(root, &table(INDICATOR_VALUES.name)).await?,
-        outcome_scores: read_table(root, &table(OUTCOME_SCORES.name)).await?,
-        dimension_scores: read_table(root, &table(DIMENSION_SCORES.name)).await?,
-        peer_stats: read_table(root, &table(PEER_STATS.name)).await?,
+        indicator_values: read_table(root, path, audience, &INDICATOR_VALUES).await?,
+        outcome_scores: read_table(root, path, audience, &OUTCOME_SCORES).await?,
+        dimension_scores: read_table(root, path, audience, &DIMENSION_SCORES).await?,
+        peer_stats: read_table(root, path, audience, &PEER_STATS).await?,
     };
     Ok(LoadedRun {
         run_id: run_id.to_string(),

@@ -11,14 +11,13 @@
 //! and a Content-Security-Policy that forbids fetching anything.
 
 mod i18n;
-mod table;
 mod view;
 
 use std::collections::BTreeMap;
 
 use pmm_catalog::{Catalog, Disclosure};
 
-pub use datafusion::arrow::record_batch::RecordBatch;
+pub use arrow_array::RecordBatch;
 pub use i18n::Lang;
 
 /// Where the report's figures come from.
@@ -99,8 +98,8 @@ pub struct ReportInput<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A result table lacks a column or has it with another type: not a table of pmm.
-    #[error("{0}")]
-    Table(String),
+    #[error(transparent)]
+    Table(#[from] pmm_results::ResultsError),
     /// The member has no row in the tables.
     #[error("member {0} has no result in these tables")]
     NoMember(String),

@@ -1,8 +1,8 @@
 //! The report as data for the template: every figure formatted for people (with its exact
 //! value beside it, in a `data-` attribute), every reason in words, the charts' geometry.
 
-use pmm_engine::results::column as c;
-use pmm_engine::results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
+use pmm_results::column as c;
+use pmm_results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
 use std::collections::BTreeMap;
 
 use pmm_catalog::Disclosure;
@@ -17,8 +17,8 @@ use kpi::{kpi_view, method_view, peer_median};
 use sections::{disclosure_rows, issue_views};
 
 use crate::i18n::{self, Lang, Texts, fill, number};
-use crate::table::Table;
 use crate::{DatasetFile, Origin, ReportError, ReportInput};
+use pmm_results::Cells;
 
 #[derive(Serialize)]
 pub(crate) struct View {
@@ -198,9 +198,9 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Result<View, ReportError> {
     let lang = input.lang;
     let t = lang.texts();
     let catalog = input.catalog;
-    let values = Table::of_member(input.indicator_values, INDICATOR_VALUES.name, input.member)?;
-    let outcomes = Table::of_member(input.outcome_scores, OUTCOME_SCORES.name, input.member)?;
-    let dimensions = Table::of_member(input.dimension_scores, DIMENSION_SCORES.name, input.member)?;
+    let values = Cells::of_member(input.indicator_values, INDICATOR_VALUES.name, input.member)?;
+    let outcomes = Cells::of_member(input.outcome_scores, OUTCOME_SCORES.name, input.member)?;
+    let dimensions = Cells::of_member(input.dimension_scores, DIMENSION_SCORES.name, input.member)?;
     let first = *dimensions
         .rows
         .first()
@@ -218,7 +218,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Result<View, ReportError> {
 
     let peers = input
         .peers
-        .map(|batch| Table::of_member(batch, PEER_STATS.name, input.member))
+        .map(|batch| Cells::of_member(batch, PEER_STATS.name, input.member))
         .transpose()?;
     let files: &[DatasetFile] = input.datasets.unwrap_or(&[]);
 
@@ -338,7 +338,7 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Result<View, ReportError> {
             outcomes: outcome_views,
         });
     }
-    let overall = score_of.get(pmm_engine::OVERALL).cloned();
+    let overall = score_of.get(pmm_results::OVERALL).cloned();
     if let Some(o) = &overall {
         dimension_bars.push(BarInput {
             label: t.overall.to_string(),
@@ -464,7 +464,7 @@ fn raw(value: Option<f64>) -> Option<String> {
     value.map(|v| v.to_string())
 }
 
-fn score_view(lang: Lang, table: &Table<'_>, row: usize) -> Result<ScoreView, ReportError> {
+fn score_view(lang: Lang, table: &Cells<'_>, row: usize) -> Result<ScoreView, ReportError> {
     let status = table.required(c::STATUS, row)?.to_string();
     let score = table.float(c::SCORE, row)?;
     let level = table.int(c::LEVEL, row)?;

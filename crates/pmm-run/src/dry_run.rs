@@ -18,14 +18,15 @@ use pmm_catalog::{
     Catalog, DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE,
     Disclosure, IncomeGroup, Member, Region, StorageSettings, StoreLocation, SubmissionManifest,
 };
-use pmm_engine::results;
-use pmm_engine::{EngineSettings, ResultTables, ScoringOptions, score_and_roll_up};
+use pmm_engine::{EngineSettings, ScoringOptions, score_and_roll_up};
 use pmm_ingest::{
     DatasetOutcome, Discovery, ReadSettings, StagingArea, SubmissionReader, ValidationIssue,
-    discover_member, open_store, year_folders,
+    discover_member, year_folders,
 };
 use pmm_publish::metrics::AudienceTables;
 use pmm_publish::tables;
+use pmm_results::{self as results, ResultTables, ipc};
+use pmm_store::{layout, open_store};
 use serde::{Deserialize, Serialize};
 
 use crate::evaluation;
@@ -152,13 +153,16 @@ pub async fn dry_run(
     let clock = Instant::now();
     let started = Utc::now();
     let settings = StorageSettings::default();
-    let config = |what: &str, e: &dyn std::fmt::Display| RunError::Config(format!("{what} {e}"));
+    let config = |what: &'static str, source| RunError::Store { what, source };
     let data = member_folder(&options.data, &options.member)?;
     let source = open_store(&StoreLocation::Local(data.clone()), false, &settings)
-        .map_err(|e| config("--data", &e))?;
+        .map_err(|e| config("--data", e))?;
     let years = year_folders(&source, &source.prefix)
         .await
-        .map_err(|e| RunError::Failed(format!("cannot list {}: {e}", source.display)))?;
+        .map_err(|e| RunError::Request {
+            context: format!("cannot list {}", source.display),
+            source: e,
+        })?;
     let year = match (options.year, years.last()) {
         (Some(year), _) => year,
         (None, Some(latest)) => *latest,
@@ -193,11 +197,11 @@ pub async fn dry_run(
     })?;
     let staging = StagingArea {
         root: open_store(
-            &StoreLocation::Local(options.out.join("staging")),
+            &StoreLocation::Local(options.out.join(layout::dry_run::STAGING)),
             true,
             &settings,
         )
-        .map_err(|e| config("--out", &e))?,
+        .map_err(|e| config("--out", e))?,
     };
 
     progress.event(ProgressEvent::Stage {
@@ -267,26 +271,29 @@ pub async fn dry_run(
     let results = score_and_roll_up(&catalog, &evaluated.values, &contexts, scoring);
 
     let run_id = new_run_id(started);
-    let internal =
-        |e: &dyn std::fmt::Display| RunError::Failed(format!("writing the results: {e}"));
+    let internal = |e: pmm_ingest::BoxError| RunError::FailedBecause {
+        context: "writing the results".into(),
+        source: e,
+    };
     // Written as a run writes its files: through the store, each file whole.
     let out = open_store(&StoreLocation::Local(options.out.clone()), true, &settings)
-        .map_err(|e| config("--out", &e))?;
+        .map_err(|e| config("--out", e))?;
     let tables = AudienceTables::of(&run_id, year, &results, Disclosure::Secretariat)
-        .map_err(|e| internal(&e))?;
-    let issues_table = tables::validation_issues(&run_id, &issues).map_err(|e| internal(&e))?;
+        .map_err(|e| internal(e.into()))?;
+    let issues_table =
+        tables::validation_issues(&run_id, &issues).map_err(|e| internal(e.into()))?;
     let mut files = Vec::new();
     for (name, batch) in tables
         .named()
         .into_iter()
         .chain([(results::VALIDATION_ISSUES.name, &issues_table)])
     {
-        let relative = format!("{}/{name}.arrow", Disclosure::Secretariat.as_str());
-        let bytes = tables::ipc_file(batch).map_err(|e| internal(&e))?;
+        let relative = layout::audience_table(Disclosure::Secretariat.as_str(), name);
+        let bytes = ipc::to_file(batch).map_err(|e| internal(e.into()))?;
         out.store
             .put(&out.key(&relative), bytes.into())
             .await
-            .map_err(|e| internal(&e))?;
+            .map_err(|e| internal(e.into()))?;
         files.push(relative);
     }
 
@@ -295,7 +302,7 @@ pub async fn dry_run(
         .iter()
         .filter_map(|s| s.rejected.clone().map(|why| (s.year, why)))
         .collect();
-    let score_line = |row: &pmm_engine::ScoreRow| ScoreLine {
+    let score_line = |row: &results::ScoreRow| ScoreLine {
         id: row.outcome.clone().unwrap_or_else(|| row.dimension.clone()),
         status: row.status.as_str().to_string(),
         score: row.score,
@@ -305,7 +312,7 @@ pub async fn dry_run(
     let overall = results
         .dimensions
         .iter()
-        .find(|d| d.dimension == pmm_engine::OVERALL)
+        .find(|d| d.dimension == results::OVERALL)
         .map(score_line)
         .ok_or_else(|| RunError::Failed("no overall score was computed (a bug)".into()))?;
     let count = |severity| {
@@ -356,11 +363,11 @@ pub async fn dry_run(
             .count() as u64,
         files,
     };
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| internal(&e))?;
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| internal(e.into()))?;
     out.store
         .put(&out.key("summary.json"), json.into())
         .await
-        .map_err(|e| internal(&e))?;
+        .map_err(|e| internal(e.into()))?;
     Ok(DryRun {
         summary,
         results,
@@ -385,7 +392,7 @@ fn member_folder(data: &Path, member: &str) -> Result<PathBuf, RunError> {
     // An absolute, tidy path: it is shown in the summary and the report.
     let data = std::fs::canonicalize(data)
         .map_err(|e| RunError::Config(format!("--data {}: {e}", data.display())))?;
-    let nested = data.join(format!("member={member}"));
+    let nested = data.join(layout::source::member_folder(member));
     if nested.is_dir() {
         return Ok(nested);
     }

@@ -148,10 +148,6 @@ fn member_keys(
     keys
 }
 
-fn entry_path(member: &str, year: i32, key: &str) -> String {
-    format!("evaluations/member={member}/year={year}/{key}.json")
-}
-
 /// Evaluates every indicator for the members of `inputs`, reusing the staged values of every
 /// member whose evaluation key is unchanged.
 pub(crate) async fn evaluate(
@@ -165,7 +161,7 @@ pub(crate) async fn evaluate(
     let keys = member_keys(catalog, &inputs, fingerprints);
     let failed = RunError::Ingest;
     let mut lookups = futures::stream::iter(keys.iter().map(|(member, key)| {
-        let path = entry_path(member, inputs.year, key);
+        let path = pmm_store::layout::staging::evaluation(member, inputs.year, key);
         async move {
             let found = staging.get_json::<MemberEvaluation>(&path).await;
             (member.clone(), path, found)
@@ -240,7 +236,7 @@ pub(crate) async fn evaluate(
         }
         let mut writes = futures::stream::iter(by_member.into_iter().map(|(member, values)| {
             let key = keys[member].clone();
-            let path = entry_path(member, subset.year, &key);
+            let path = pmm_store::layout::staging::evaluation(member, subset.year, &key);
             let entry = MemberEvaluation {
                 format: EVALUATION_FORMAT,
                 key,

@@ -24,10 +24,10 @@ use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 use pmm_catalog::{StorageSettings, StoreLocation};
-use pmm_ingest::{
-    LEASE_FOLDER, RunLease, RunReference, StagedEntry, StagingArea, StoreRoot, open_store,
-};
-use pmm_publish::{LatestPointer, RunManifest};
+use pmm_ingest::{RunLease, RunReference, StagedEntry, StagingArea};
+use pmm_publish::RunManifest;
+use pmm_publish::published::{self, LoadError};
+use pmm_store::{StoreRoot, layout, open_store};
 
 /// What `pmm gc` is asked to do.
 #[derive(Debug, Clone)]
@@ -86,11 +86,26 @@ pub struct GcReport {
 #[derive(Debug, thiserror::Error)]
 pub enum GcError {
     /// The staging location cannot be used.
-    #[error("{0}")]
-    Config(String),
-    /// A store could not be read or written.
-    #[error("{0}")]
-    Failed(String),
+    #[error("staging {0}")]
+    Config(#[source] pmm_store::StoreError),
+    /// A store could not be read or written, or held what pmm does not write there.
+    #[error("{context}: {source}")]
+    Failed {
+        /// What was being done, and what it means for the collection.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: pmm_ingest::BoxError,
+    },
+}
+
+impl GcError {
+    fn failed(context: impl Into<String>, source: impl Into<pmm_ingest::BoxError>) -> Self {
+        GcError::Failed {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
 }
 
 /// One object under the staging location.
@@ -102,9 +117,7 @@ struct Listed {
 
 /// Removes what no published run uses, as the module's documentation says.
 pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
-    let root = open_store(&options.staging, false, &options.storage)
-        .map_err(|e| GcError::Config(format!("staging {e}")))?;
-    let failed = |what: &str, e: &dyn std::fmt::Display| GcError::Failed(format!("{what}: {e}"));
+    let root = open_store(&options.staging, false, &options.storage).map_err(GcError::Config)?;
     let listed: Vec<Listed> = root
         .store
         .list(Some(&root.prefix))
@@ -115,7 +128,7 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
         })
         .try_collect()
         .await
-        .map_err(|e| failed(&format!("cannot list {}", root.display), &e))?;
+        .map_err(|e| GcError::failed(format!("cannot list {}", root.display), e))?;
 
     let mut report = GcReport {
         dry_run: options.dry_run,
@@ -131,12 +144,12 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
     for object in listed.iter().filter(|o| is_reference(&o.relative)) {
         let bytes = get(&root, &object.relative).await?;
         let reference: RunReference = serde_json::from_slice(&bytes).map_err(|e| {
-            failed(
-                &format!(
+            GcError::failed(
+                format!(
                     "{} is not a run reference of pmm",
-                    display(&root, &object.relative)
+                    root.shown(&object.relative)
                 ),
-                &e,
+                e,
             )
         })?;
         references
@@ -149,28 +162,19 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
     let mut forgotten: Vec<String> = Vec::new();
     for (results, runs) in &references {
         let location = StoreLocation::resolve(FsPath::new("/"), results)
-            .map_err(|e| GcError::Failed(format!("results location {results}: {e}")))?;
+            .map_err(|e| GcError::failed(format!("results location {results}"), e))?;
         let results_root = open_store(&location, false, &options.storage).map_err(|e| {
-            GcError::Failed(format!(
-                "results {e}: the runs it holds cannot be checked, so nothing is removed"
-            ))
+            GcError::failed(
+                "the results location cannot be opened: the runs it holds cannot be checked, so nothing is removed",
+                e,
+            )
         })?;
-        let latest = match results_root
-            .store
-            .get(&results_root.key("latest.json"))
-            .await
-        {
-            Ok(got) => {
-                let bytes = got
-                    .bytes()
-                    .await
-                    .map_err(|e| failed(&display(&results_root, "latest.json"), &e))?;
-                serde_json::from_slice::<LatestPointer>(&bytes)
-                    .ok()
-                    .map(|l| l.run_id)
-            }
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => return Err(failed(&display(&results_root, "latest.json"), &e)),
+        let latest = match published::latest_run(&results_root).await {
+            Ok(pointer) => Some(pointer.run_id),
+            // Nothing published yet, or a `latest.json` another program wrote: no run is
+            // protected by being the latest.
+            Err(LoadError::NothingPublished(_) | LoadError::Invalid { .. }) => None,
+            Err(e) => return Err(GcError::failed("reading the latest run", e)),
         };
         for (reference_path, reference) in runs {
             let manifest = match results_root
@@ -181,7 +185,7 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
                 Ok(got) => got
                     .bytes()
                     .await
-                    .map_err(|e| failed(&display(&results_root, &reference.manifest), &e))?,
+                    .map_err(|e| GcError::failed(results_root.shown(&reference.manifest), e))?,
                 Err(object_store::Error::NotFound { .. })
                     if latest.as_deref() != Some(reference.run_id.as_str()) =>
                 {
@@ -190,23 +194,23 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
                     continue;
                 }
                 Err(e) => {
-                    return Err(failed(
-                        &format!(
+                    return Err(GcError::failed(
+                        format!(
                             "{} (run {}; nothing is removed while a run's manifest cannot be read)",
-                            display(&results_root, &reference.manifest),
+                            results_root.shown(&reference.manifest),
                             reference.run_id
                         ),
-                        &e,
+                        e,
                     ));
                 }
             };
             let manifest: RunManifest = serde_json::from_slice(&manifest).map_err(|e| {
-                failed(
-                    &format!(
+                GcError::failed(
+                    format!(
                         "{} is not a run manifest of pmm",
-                        display(&results_root, &reference.manifest)
+                        results_root.shown(&reference.manifest)
                     ),
-                    &e,
+                    e,
                 )
             })?;
             kept_entries.extend(manifest.inputs.iter().filter_map(|i| i.staged.clone()));
@@ -223,7 +227,7 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
             continue;
         }
         kept.insert(entry_path.clone());
-        if entry_path.starts_with("evaluations/") {
+        if layout::staging::is_evaluation(entry_path) {
             continue; // a member's values: no files of its own
         }
         let bytes = get(&root, entry_path).await?;
@@ -231,7 +235,7 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
             Ok(entry) => kept.extend(entry.files.into_iter().map(|f| f.path)),
             // An entry this program cannot read: keep every file of its fingerprint.
             Err(_) => {
-                let stem = entry_path.trim_end_matches(".json");
+                let stem = layout::staging::entry_stem(entry_path);
                 kept.extend(
                     listed
                         .iter()
@@ -249,7 +253,7 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
     for object in &listed {
         if kept.contains(&object.relative) {
             report.kept.add(object.size);
-        } else if object.relative.starts_with(&format!("{LEASE_FOLDER}/")) {
+        } else if layout::staging::is_lease(&object.relative) {
             // Live leases stopped the collection above; these expired (their runs died).
             others.push(object);
         } else if is_reference(&object.relative) {
@@ -298,9 +302,9 @@ pub async fn collect_garbage(options: &GcOptions) -> Result<GcReport, GcError> {
                 match root.store.delete(&root.key(relative)).await {
                     Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                     Err(e) => {
-                        return Err(failed(
-                            &format!("cannot remove {}", display(&root, relative)),
-                            &e,
+                        return Err(GcError::failed(
+                            format!("cannot remove {}", root.shown(relative)),
+                            e,
                         ));
                     }
                 }
@@ -319,20 +323,20 @@ async fn new_references(
 ) -> Result<Vec<String>, GcError> {
     let runs: Vec<_> = root
         .store
-        .list(Some(&root.key("runs")))
+        .list(Some(&root.key(layout::staging::REFERENCES)))
         .try_collect()
         .await
-        .map_err(|e| GcError::Failed(format!("cannot list {}: {e}", display(root, "runs"))))?;
+        .map_err(|e| {
+            GcError::failed(
+                format!("cannot list {}", root.shown(layout::staging::REFERENCES)),
+                e,
+            )
+        })?;
     Ok(runs
         .iter()
         .map(|meta| root.relative(&meta.location))
-        .filter(|relative| is_reference(relative) && !known.contains(relative))
-        .map(|relative| {
-            relative
-                .trim_start_matches("runs/")
-                .trim_end_matches(".json")
-                .to_string()
-        })
+        .filter(|relative| !known.contains(relative))
+        .filter_map(|relative| layout::staging::reference_run(&relative).map(str::to_string))
         .collect())
 }
 
@@ -342,7 +346,7 @@ async fn live_leases(staging: &StagingArea) -> Result<Vec<RunLease>, GcError> {
     Ok(staging
         .leases()
         .await
-        .map_err(|e| GcError::Failed(format!("cannot read the runs' leases: {e}")))?
+        .map_err(|e| GcError::failed("cannot read the runs' leases", e))?
         .into_iter()
         .map(|(_, lease)| lease)
         .filter(|lease| lease.is_live(now))
@@ -351,18 +355,14 @@ async fn live_leases(staging: &StagingArea) -> Result<Vec<RunLease>, GcError> {
 
 /// Whether a staged object is a run's reference.
 fn is_reference(relative: &str) -> bool {
-    relative.starts_with("runs/") && relative.ends_with(".json")
-}
-
-fn display(root: &StoreRoot, relative: &str) -> String {
-    format!("{}/{relative}", root.display.trim_end_matches('/'))
+    layout::staging::reference_run(relative).is_some()
 }
 
 async fn get(root: &StoreRoot, relative: &str) -> Result<bytes::Bytes, GcError> {
     let key: Path = root.key(relative);
     async { root.store.get(&key).await?.bytes().await }
         .await
-        .map_err(|e| GcError::Failed(format!("cannot read {}: {e}", display(root, relative))))
+        .map_err(|e| GcError::failed(format!("cannot read {}", root.shown(relative)), e))
 }
 
 #[cfg(test)]

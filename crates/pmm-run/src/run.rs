@@ -18,17 +18,18 @@ use pmm_catalog::{
     SubmissionManifest,
 };
 use pmm_engine::{
-    DatasetState, EngineSettings, EvaluationInputs, MemberContext, ResultTables, ScoringOptions,
-    TableFile, score_and_roll_up,
+    DatasetState, EngineSettings, EvaluationInputs, MemberContext, ScoringOptions, TableFile,
+    score_and_roll_up,
 };
 use pmm_ingest::{
     DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, StagedEntry, StagingArea,
-    StoreRoot, SubmissionOutcome, SubmissionReader, ValidationIssue, discover, open_object,
-    open_store,
+    SubmissionOutcome, SubmissionReader, ValidationIssue, discover,
 };
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
 use pmm_publish::{Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest};
+use pmm_results::ResultTables;
+use pmm_store::{StoreRoot, layout, open_object, open_store};
 
 use crate::evaluation;
 
@@ -90,6 +91,16 @@ pub enum RunError {
     /// The run started and failed; nothing new was published.
     #[error("{0}")]
     Failed(String),
+    /// The run started and failed because of another error (kept as the source); nothing new
+    /// was published.
+    #[error("{context}: {source}")]
+    FailedBecause {
+        /// What was being done.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: pmm_ingest::BoxError,
+    },
     /// The catalog has problems (each with its place).
     #[error("the catalog has problems:\n{0}")]
     Catalog(#[source] pmm_catalog::Problems),
@@ -100,7 +111,7 @@ pub enum RunError {
         what: &'static str,
         /// Why.
         #[source]
-        source: pmm_ingest::StoreError,
+        source: pmm_store::StoreError,
     },
     /// Reading or staging failed for a reason that is not a member's data (the staging store).
     #[error("{0}")]
@@ -259,7 +270,10 @@ pub async fn run_pipeline(
         // Named with the pipeline file that sets it: that is where the address is changed.
         pmm_engine::probe(url, pmm_engine::PROBE_TIMEOUT)
             .await
-            .map_err(|e| RunError::Failed(format!("{}: {e}", pipeline.path.display())))?;
+            .map_err(|e| RunError::FailedBecause {
+                context: pipeline.path.display().to_string(),
+                source: e.into(),
+            })?;
         progress.event(ProgressEvent::StageDone);
         tracing::info!(scheduler = %url, "evaluating on the Ballista cluster");
     }
@@ -448,7 +462,7 @@ pub async fn run_pipeline(
                 run_id: run_id.clone(),
                 pipeline: pipeline.name.clone(),
                 results: reference_location(&results_location),
-                manifest: format!("runs/{run_id}/manifest.json"),
+                manifest: layout::results::manifest(&run_id),
             })
             .await
             .map_err(RunError::Ingest)?;
@@ -457,7 +471,8 @@ pub async fn run_pipeline(
             tracing::warn!(
                 run_id,
                 latest = newer,
-                "a newer run is already the latest: this run is complete under runs/{run_id} but latest.json still names {newer}"
+                "a newer run is already the latest: this run is complete under {} but latest.json still names {newer}",
+                layout::results::run(&run_id)
             );
         }
         tracing::info!(
@@ -471,16 +486,17 @@ pub async fn run_pipeline(
             Some(publish) => Some(
                 export_metrics(publish, &run_id, year, &tables, &health)
                     .await
-                    .map_err(|e| {
-                        RunError::Failed(format!(
-                            "run {run_id} is published, but its metrics could not be built: {e}"
-                        ))
+                    .map_err(|e| RunError::FailedBecause {
+                        context: format!(
+                            "run {run_id} is published, but its metrics could not be built"
+                        ),
+                        source: e.into(),
                     })?,
             ),
             None => None,
         };
         Ok(RunSummary {
-            location: format!("{}/runs/{run_id}", results.display.trim_end_matches('/')),
+            location: results.shown(&layout::results::run(&run_id)),
             run_id,
             year,
             health,
@@ -692,7 +708,10 @@ pub(crate) async fn read_all(
     let mut outcomes = Vec::new();
     while let Some(joined) = tasks.next().await {
         let outcome = joined
-            .map_err(|e| RunError::Failed(format!("a reading task failed: {e}")))?
+            .map_err(|e| RunError::FailedBecause {
+                context: "a reading task failed".into(),
+                source: e.into(),
+            })?
             .map_err(RunError::Ingest)?;
         let reused = outcome
             .inputs
@@ -701,9 +720,8 @@ pub(crate) async fn read_all(
             .count();
         progress.event(ProgressEvent::Step {
             message: &format!(
-                "member={}/year={} ({} inputs, {reused} reused)",
-                outcome.member,
-                outcome.year,
+                "{} ({} inputs, {reused} reused)",
+                layout::source::year_folder(&outcome.member, outcome.year),
                 outcome.inputs.len()
             ),
         });
@@ -739,7 +757,7 @@ async fn export_metrics(
         Some(base) => {
             let pushed = export::push(base, &health.pipeline, &metrics.text)
                 .await
-                .map(|()| pmm_ingest::display_url(&export::push_url(base, &health.pipeline)));
+                .map(|()| pmm_store::display_url(&export::push_url(base, &health.pipeline)));
             if let Err(e) = &pushed {
                 tracing::error!("{e}");
             }
@@ -783,8 +801,6 @@ async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError>
 
 /// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time, unique across concurrent runs.
 pub(crate) fn new_run_id(started: DateTime<Utc>) -> String {
-    let nanos = started.timestamp_subsec_nanos() as u64;
-    let salt =
-        (nanos ^ (u64::from(std::process::id()) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
-    format!("{}-{salt:06x}", started.format("%Y%m%dT%H%M%SZ"))
+    let [a, b, c, ..] = *uuid::Uuid::new_v4().as_bytes();
+    format!("{}-{a:02x}{b:02x}{c:02x}", started.format("%Y%m%dT%H%M%SZ"))
 }

@@ -20,7 +20,7 @@ use ballista::prelude::SessionContextExt;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
-use pmm_engine::results::{INDICATOR_VALUES, column};
+use pmm_results::{INDICATOR_VALUES, column};
 
 use crate::cloud::{Cloud, pipeline_file};
 use crate::emulators::{Azurite, FakeGcs};
@@ -285,6 +285,10 @@ async fn functions_give_the_rows_of_a_local_session(cluster: &Cluster, dir: &Pat
     assert_eq!(expected.lines().count(), 4 + 4, "four members:\n{expected}");
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Garage, Azurite and fake-gcs-server: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_on_a_cluster_of_pmm_processes_give_the_rows_of_local_runs() {
     let garage = Garage::start();

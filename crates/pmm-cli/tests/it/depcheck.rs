@@ -62,18 +62,31 @@ fn crate_dependencies_point_one_way() {
     // Every edge between workspace crates, exactly: a new one is a design change.
     let allowed: BTreeMap<&str, &[&str]> = BTreeMap::from([
         ("pmm-catalog", &[][..]),
-        ("pmm-ingest", &["pmm-catalog"][..]),
-        ("pmm-engine", &["pmm-catalog", "pmm-ingest"][..]),
+        ("pmm-store", &["pmm-catalog"][..]),
+        ("pmm-results", &["pmm-catalog"][..]),
+        ("pmm-ingest", &["pmm-catalog", "pmm-store"][..]),
+        (
+            "pmm-engine",
+            &["pmm-catalog", "pmm-ingest", "pmm-results", "pmm-store"][..],
+        ),
         (
             "pmm-publish",
-            &["pmm-catalog", "pmm-engine", "pmm-ingest"][..],
+            &["pmm-catalog", "pmm-ingest", "pmm-results", "pmm-store"][..],
         ),
-        ("pmm-report", &["pmm-catalog", "pmm-engine"][..]),
+        ("pmm-report", &["pmm-catalog", "pmm-results"][..]),
         (
             "pmm-run",
-            &["pmm-catalog", "pmm-engine", "pmm-ingest", "pmm-publish"][..],
+            &[
+                "pmm-catalog",
+                "pmm-engine",
+                "pmm-ingest",
+                "pmm-publish",
+                "pmm-results",
+                "pmm-store",
+            ][..],
         ),
         ("pmm-synth", &[][..]),
+        ("pmm-test-support", &[][..]),
         (
             "pmm-cli",
             &[
@@ -82,7 +95,9 @@ fn crate_dependencies_point_one_way() {
                 "pmm-ingest",
                 "pmm-publish",
                 "pmm-report",
+                "pmm-results",
                 "pmm-run",
+                "pmm-store",
                 "pmm-synth",
             ][..],
         ),
@@ -122,11 +137,32 @@ fn crate_dependencies_point_one_way() {
             "pmm-catalog reaches {forbidden}"
         );
     }
+    // The result contract, the storage layout and the renderer never reach the query engine:
+    // a reader of result files, or of where they are, builds without DataFusion.
+    for krate in ["pmm-results", "pmm-store", "pmm-report"] {
+        let (_, reached) = &graph[krate];
+        for forbidden in [
+            "datafusion",
+            "parquet",
+            "ballista",
+            "pmm-engine",
+            "pmm-ingest",
+        ] {
+            assert!(!reached.contains(forbidden), "{krate} reaches {forbidden}");
+        }
+    }
     let (_, report) = &graph["pmm-report"];
-    for forbidden in ["pmm-publish", "pmm-run", "pmm-cli"] {
+    for forbidden in ["pmm-publish", "pmm-run", "pmm-cli", "object_store", "tokio"] {
         assert!(
             !report.contains(forbidden),
             "pmm-report reaches {forbidden}"
+        );
+    }
+    // The test helpers are no program's dependency.
+    for (krate, (_, reached)) in &graph {
+        assert!(
+            !reached.contains("pmm-test-support"),
+            "{krate} depends on pmm-test-support outside its tests"
         );
     }
     let (_, engine) = &graph["pmm-engine"];

@@ -21,14 +21,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use object_store::path::Path as Key;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, UpdateVersion,
+    ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, PutResult, UpdateVersion,
 };
-use pmm_ingest::StoreRoot;
 use pmm_publish::{Latest, Publication};
+use pmm_store::StoreRoot;
+use pmm_test_support::store::{Hooked, Hooks};
 
 use crate::Server;
 use crate::cloud::{Cloud, demo_gives_the_local_rows};
@@ -462,12 +461,20 @@ fn xml(body: String) -> axum::response::Response {
         .unwrap()
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Azurite: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_azure_run_on_azurite_gives_the_rows_of_the_local_run() {
     let azurite = Azurite::start().await;
     demo_gives_the_local_rows(&azurite.cloud, "same", "etag").await;
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs fake-gcs-server: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gcs_run_on_fake_gcs_server_gives_the_rows_of_the_local_run() {
     let gcs = FakeGcs::start().await;
@@ -518,6 +525,10 @@ async fn assert_conditional_writes_are_enforced(store: &dyn ObjectStore, what: &
     );
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Azurite and fake-gcs-server: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azurite_and_fake_gcs_refuse_writes_on_a_stale_version() {
     let azurite = Azurite::start().await;
@@ -526,44 +537,28 @@ async fn azurite_and_fake_gcs_refuse_writes_on_a_stale_version() {
     assert_conditional_writes_are_enforced(gcs.cloud.store.as_ref(), "fake-gcs-server").await;
 }
 
-/// A store that lets another run replace `latest.json` just before this run's first
-/// conditional write of it, and counts the writes the store refuses.
+/// Before `this` run's conditional write of `latest.json`, `other` run replaces it (once);
+/// counts the writes the store refuses and the reads of `latest.json`.
 struct CutIn {
-    inner: Arc<dyn ObjectStore>,
     /// The other run's replacement, run once.
     other: tokio::sync::Mutex<Option<futures::future::BoxFuture<'static, ()>>>,
     refused: AtomicUsize,
     reads_of_latest: AtomicUsize,
 }
 
-impl std::fmt::Display for CutIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CutIn({})", self.inner)
-    }
-}
-
-impl std::fmt::Debug for CutIn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CutIn({})", self.inner)
-    }
-}
-
 #[async_trait]
-impl ObjectStore for CutIn {
-    async fn put_opts(
-        &self,
-        location: &Key,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        let conditional = !matches!(opts.mode, PutMode::Overwrite);
+impl Hooks for CutIn {
+    async fn before_put(&self, location: &Key, options: &PutOptions) {
+        let conditional = !matches!(options.mode, PutMode::Overwrite);
         if conditional && location.as_ref().ends_with("latest.json") {
             let other = self.other.lock().await.take();
             if let Some(other) = other {
                 other.await;
             }
         }
-        let result = self.inner.put_opts(location, payload, opts).await;
+    }
+
+    fn after_put(&self, _: &Key, result: &object_store::Result<PutResult>) {
         if matches!(
             result,
             Err(object_store::Error::Precondition { .. }
@@ -571,50 +566,12 @@ impl ObjectStore for CutIn {
         ) {
             self.refused.fetch_add(1, Ordering::SeqCst);
         }
-        result
     }
 
-    async fn put_multipart_opts(
-        &self,
-        location: &Key,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Key,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
+    fn on_read(&self, location: &Key, _: bool) {
         if location.as_ref().ends_with("latest.json") {
             self.reads_of_latest.fetch_add(1, Ordering::SeqCst);
         }
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Key>>,
-    ) -> BoxStream<'static, object_store::Result<Key>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Key>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Key>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Key,
-        to: &Key,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
     }
 }
 
@@ -648,20 +605,22 @@ async fn race(
     }
     let inner = cloud.store.clone();
     let other_root = root(inner.clone(), prefix);
-    let cut_in = Arc::new(CutIn {
+    let cut_in = Arc::new(Hooked::new(
         inner,
-        other: tokio::sync::Mutex::new(Some(Box::pin(async move {
-            let publication = Publication {
-                root: &other_root,
-                run_id: other,
-                year: 2024,
-                part_size: 5 << 20,
-            };
-            publication.replace_latest().await.unwrap();
-        }))),
-        refused: AtomicUsize::new(0),
-        reads_of_latest: AtomicUsize::new(0),
-    });
+        CutIn {
+            other: tokio::sync::Mutex::new(Some(Box::pin(async move {
+                let publication = Publication {
+                    root: &other_root,
+                    run_id: other,
+                    year: 2024,
+                    part_size: 5 << 20,
+                };
+                publication.replace_latest().await.unwrap();
+            }))),
+            refused: AtomicUsize::new(0),
+            reads_of_latest: AtomicUsize::new(0),
+        },
+    ));
     let this_root = root(cut_in.clone(), prefix);
     let seen = Publication {
         root: &this_root,
@@ -676,8 +635,8 @@ async fn race(
     (
         seen,
         latest["run_id"].as_str().unwrap().to_string(),
-        cut_in.refused.load(Ordering::SeqCst),
-        cut_in.reads_of_latest.load(Ordering::SeqCst),
+        cut_in.hooks.refused.load(Ordering::SeqCst),
+        cut_in.hooks.reads_of_latest.load(Ordering::SeqCst),
     )
 }
 
@@ -713,6 +672,10 @@ async fn assert_races_leave_the_newer_run(cloud: &Cloud, what: &str) {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Azurite and fake-gcs-server: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_racing_on_azurite_and_fake_gcs_leave_latest_naming_the_newer_run() {
     let azurite = Azurite::start().await;

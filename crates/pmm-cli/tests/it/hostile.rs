@@ -4,7 +4,7 @@
 //! grows with the file instead of the limit. And a file behind a symbolic link leaks into no
 //! output, log line or metric.
 
-use pmm_engine::results::VALIDATION_ISSUES;
+use pmm_results::VALIDATION_ISSUES;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -245,7 +245,10 @@ fn the_largest_hostile_files_cost_what_the_limits_allow() {
             .unwrap()
             .unwrap()
             .path()
-            .join(VALIDATION_ISSUES.path("secretariat"));
+            .join(pmm_store::layout::audience_table(
+                "secretariat",
+                VALIDATION_ISSUES.name,
+            ));
         let bytes = std::fs::read(issues).unwrap();
         assert!(
             rule.is_empty() || bytes.windows(rule.len()).any(|w| w == rule.as_bytes()),
@@ -317,7 +320,10 @@ fn a_file_behind_a_symbolic_link_reaches_no_output_log_or_metric() {
             .unwrap()
             .unwrap()
             .path()
-            .join(VALIDATION_ISSUES.path("secretariat")),
+            .join(pmm_store::layout::audience_table(
+                "secretariat",
+                VALIDATION_ISSUES.name,
+            )),
     )
     .unwrap();
     assert!(

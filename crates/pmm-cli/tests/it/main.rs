@@ -8,8 +8,6 @@ mod cloud;
 mod cluster;
 mod depcheck;
 mod emulators;
-#[path = "../../../../tests/support/exposition.rs"]
-mod exposition;
 mod hostile;
 mod indicators;
 mod member;

@@ -4,7 +4,7 @@
 //! requests nothing, the public report holds nothing above public, and a dry run opens no
 //! network socket.
 
-use pmm_engine::results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES};
+use pmm_results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -92,12 +92,10 @@ fn a_dry_run_gives_the_rows_of_a_full_run() {
             stdout.contains("nothing was submitted or published"),
             "{stdout}"
         );
-        let read = |name: &str| {
-            without_run_id(std::fs::read(out.path().join("secretariat").join(name)).unwrap())
-        };
+        let read = |table: &str| without_run_id(std::fs::read(out.path().join(table)).unwrap());
         for (table, keys, values) in [
             (
-                INDICATOR_VALUES.file_name(),
+                pmm_store::layout::audience_table("secretariat", INDICATOR_VALUES.name),
                 &["indicator"][..],
                 &[
                     "status",
@@ -109,18 +107,17 @@ fn a_dry_run_gives_the_rows_of_a_full_run() {
                 ][..],
             ),
             (
-                OUTCOME_SCORES.file_name(),
+                pmm_store::layout::audience_table("secretariat", OUTCOME_SCORES.name),
                 &["outcome"][..],
                 &["status", "score", "level", "coverage"][..],
             ),
             (
-                DIMENSION_SCORES.file_name(),
+                pmm_store::layout::audience_table("secretariat", DIMENSION_SCORES.name),
                 &["dimension"][..],
                 &["status", "score", "level", "coverage"][..],
             ),
         ] {
-            let expected =
-                member_rows(&full[&format!("secretariat/{table}")], member, keys, values);
+            let expected = member_rows(&full[&table], member, keys, values);
             let got = member_rows(&read(&table), member, keys, values);
             assert!(!expected.is_empty(), "{member} {table}");
             assert_eq!(
@@ -283,6 +280,10 @@ fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     Some(&tag[i..i + tag[i..].find('"')?])
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Chromium: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[test]
 fn the_report_opens_offline_with_every_kpi_and_the_numbers_of_the_tables() {
     let browser = Browser::start();
@@ -340,7 +341,11 @@ fn the_report_opens_offline_with_every_kpi_and_the_numbers_of_the_tables() {
 
         // Every KPI has its row, with the value and score of the result table, exactly.
         let values = without_run_id(
-            std::fs::read(out.path().join(INDICATOR_VALUES.path("secretariat"))).unwrap(),
+            std::fs::read(out.path().join(pmm_store::layout::audience_table(
+                "secretariat",
+                INDICATOR_VALUES.name,
+            )))
+            .unwrap(),
         );
         let table = member_rows(&values, "XA", &["indicator"], &["status", "value", "score"]);
         assert_eq!(table.len(), 29);
@@ -442,6 +447,10 @@ type Expected = (
     Option<&'static str>,
 );
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Chromium: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[test]
 fn every_fault_shows_in_the_report_with_its_file_record_and_column() {
     // The demo's faults, and those the end-to-end test adds.
@@ -562,7 +571,8 @@ fn the_public_report_holds_nothing_above_public() {
     );
     assert_eq!(run.status.code(), Some(0));
     let (tables, _) = local_tables(published.path());
-    let all = &tables[INDICATOR_VALUES.path("secretariat").as_str()];
+    let all =
+        &tables[pmm_store::layout::audience_table("secretariat", INDICATOR_VALUES.name).as_str()];
     // XE discloses some KPIs publicly and keeps others for WCO or the Secretariat.
     let levels = member_rows(all, "XE", &["indicator"], &["disclosure", "value"]);
     let hidden: Vec<&String> = levels
@@ -637,6 +647,10 @@ fn the_public_report_holds_nothing_above_public() {
     );
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs strace: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[test]
 fn a_dry_run_opens_no_network_socket() {
     let out = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::exposition::{Sample, parse_samples};
+use pmm_test_support::exposition::{Sample, parse_samples};
 use serde_json::Value;
 
 use crate::{Server, free_port, pmm, repo_root, text};
@@ -333,6 +333,10 @@ async fn wait_health(
     panic!("/healthz never matched; last: {last}\n{}", server.log());
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Prometheus, the Pushgateway, node_exporter and promtool: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_reach_prometheus_by_textfile_pushgateway_and_serve() {
     let work = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! same results. The `garage` binary comes from `bash .ci/run` (`cargo install garage`, cached
 //! in ~/.cache/pmm-tools); `PMM_GARAGE` can name another.
 
-use pmm_engine::results::VALIDATION_ISSUES;
+use pmm_results::VALIDATION_ISSUES;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -142,6 +142,10 @@ impl Garage {
     }
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Garage: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_run_gives_the_rows_of_the_local_run() {
     let garage = Garage::start();
@@ -287,6 +291,10 @@ async fn proxy_connection(
     Ok(())
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Garage: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_cleanly() {
     let work = tempfile::tempdir().unwrap();
@@ -342,7 +350,8 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("XB 2024"), "{stdout}");
     let (got, _) = garage.cloud.tables("faults/results").await;
-    let issues = &got[VALIDATION_ISSUES.path("secretariat").as_str()];
+    let issues =
+        &got[pmm_store::layout::audience_table("secretariat", VALIDATION_ISSUES.name).as_str()];
     let members = issues[0].column_by_name("member").unwrap();
     let messages = issues[0].column_by_name("message").unwrap();
     let (members, messages) = (
@@ -425,6 +434,10 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     assert!(!stderr.contains(SECRET));
 }
 
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Garage: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runs_racing_leave_latest_naming_a_complete_run() {
     let work = tempfile::tempdir().unwrap();

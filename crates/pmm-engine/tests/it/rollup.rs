@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use pmm_catalog::{
     Catalog, Direction, Disclosure, IncomeGroup, Region, Status, SubmissionManifest,
 };
-use pmm_engine::{IndicatorValue, MemberContext, RollupStatus, ScoringOptions, score_and_roll_up};
+use pmm_engine::{IndicatorValue, MemberContext, ScoringOptions, score_and_roll_up};
+use pmm_results::RollupStatus;
 use proptest::prelude::*;
 
 fn catalog() -> &'static Catalog {

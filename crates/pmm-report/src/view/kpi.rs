@@ -2,21 +2,21 @@
 //! T-1 and the variation, peer medians, and how it was computed.
 
 use pmm_catalog::{Indicator, Unit};
-use pmm_engine::results::column as c;
+use pmm_results::column as c;
 
 use super::{KpiView, MethodView, PeerView, VariationView, amount_text, name, raw, value_text};
 use crate::i18n::{self, Lang, fill, number};
-use crate::table::Table;
 use crate::{DatasetFile, ReportError, ReportInput};
+use pmm_results::Cells;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn kpi_view(
     lang: Lang,
     input: &ReportInput<'_>,
     indicator: &Indicator,
-    values: &Table<'_>,
+    values: &Cells<'_>,
     row: usize,
-    peers: Option<&Table<'_>>,
+    peers: Option<&Cells<'_>>,
     region: &str,
     income_group: &str,
     files: &[DatasetFile],
@@ -193,7 +193,7 @@ pub(super) fn reason(
 }
 
 pub(super) fn peer_row(
-    peers: &Table<'_>,
+    peers: &Cells<'_>,
     indicator: &str,
     kind: &str,
     group: &str,
@@ -206,7 +206,7 @@ pub(super) fn peer_row(
 }
 
 pub(super) fn peer_median(
-    peers: &Table<'_>,
+    peers: &Cells<'_>,
     indicator: &str,
     kind: &str,
     group: &str,
@@ -218,7 +218,7 @@ pub(super) fn peer_median(
 pub(super) fn method_view(
     lang: Lang,
     indicator: &Indicator,
-    values: &Table<'_>,
+    values: &Cells<'_>,
     row: usize,
 ) -> Result<MethodView, ReportError> {
     let t = lang.texts();

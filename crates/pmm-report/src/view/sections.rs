@@ -4,24 +4,24 @@
 use std::collections::BTreeMap;
 
 use pmm_catalog::Disclosure;
-use pmm_engine::results::VALIDATION_ISSUES;
-use pmm_engine::results::column as c;
+use pmm_results::VALIDATION_ISSUES;
+use pmm_results::column as c;
 
 use super::{DisclosureRow, IssueView, name};
-use crate::table::Table;
 use crate::{ReportError, ReportInput};
+use pmm_results::Cells;
 
 /// Every score and KPI of the member with its disclosure level, in the catalog's order:
 /// overall, then each dimension followed by its outcomes, each followed by its KPIs.
 pub(super) fn disclosure_rows(
     input: &ReportInput<'_>,
-    values: &Table<'_>,
-    outcomes: &Table<'_>,
-    dimensions: &Table<'_>,
+    values: &Cells<'_>,
+    outcomes: &Cells<'_>,
+    dimensions: &Cells<'_>,
 ) -> Result<Vec<DisclosureRow>, ReportError> {
     let lang = input.lang;
     let catalog = input.catalog;
-    let levels = |table: &Table<'_>, key: &str| -> Result<BTreeMap<String, String>, ReportError> {
+    let levels = |table: &Cells<'_>, key: &str| -> Result<BTreeMap<String, String>, ReportError> {
         table
             .rows
             .iter()
@@ -57,9 +57,9 @@ pub(super) fn disclosure_rows(
     };
     push(
         "dimension",
-        pmm_engine::OVERALL,
+        pmm_results::OVERALL,
         lang.texts().overall.to_string(),
-        dimension_levels.get(pmm_engine::OVERALL),
+        dimension_levels.get(pmm_results::OVERALL),
     );
     for dimension in &catalog.dimensions {
         push(
@@ -97,10 +97,10 @@ pub(super) fn disclosure_rows(
 }
 
 pub(super) fn issue_views(
-    batch: &datafusion::arrow::record_batch::RecordBatch,
+    batch: &arrow_array::RecordBatch,
     member: &str,
 ) -> Result<Vec<IssueView>, ReportError> {
-    let table = Table::of_member(batch, VALIDATION_ISSUES.name, member)?;
+    let table = Cells::of_member(batch, VALIDATION_ISSUES.name, member)?;
     table
         .rows
         .iter()

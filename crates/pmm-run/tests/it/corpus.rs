@@ -3,7 +3,7 @@
 //! per distinct `limits:`), so the test also shows that no member's files stop the others.
 //! Adding a case is adding a folder.
 
-use pmm_engine::results::VALIDATION_ISSUES;
+use pmm_results::VALIDATION_ISSUES;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -305,7 +305,10 @@ async fn every_case_of_the_bad_input_corpus_gets_its_expected_issues() {
         let summary =
             summary.unwrap_or_else(|e| panic!("the corpus run with {limits:?} failed: {e}"));
         let run = dir.path().join("results/runs").join(&summary.run_id);
-        let (_, issues) = read_table(&run.join(VALIDATION_ISSUES.path("secretariat")));
+        let (_, issues) = read_table(&run.join(pmm_store::layout::audience_table(
+            "secretariat",
+            VALIDATION_ISSUES.name,
+        )));
         for case in group {
             let e = &case.expected;
             let mut problems = Vec::new();

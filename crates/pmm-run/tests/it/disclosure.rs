@@ -2,7 +2,7 @@
 //! from the run's own `secretariat/indicator_values` (every value with its disclosure level),
 //! with a percentile written for this test, and compared with every row each audience got.
 
-use pmm_engine::results::{INDICATOR_VALUES, PEER_STATS, VALIDATION_ISSUES};
+use pmm_results::{INDICATOR_VALUES, PEER_STATS, VALIDATION_ISSUES};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -39,10 +39,14 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 }
 
 fn check_run(run: &Path, min_group_size: usize) {
-    let (_, values) = read_table(&run.join(INDICATOR_VALUES.path("secretariat")));
+    let (_, values) = read_table(&run.join(pmm_store::layout::audience_table(
+        "secretariat",
+        INDICATOR_VALUES.name,
+    )));
     let mut hidden_somewhere = 0;
     for audience in ["public", "wco", "secretariat"] {
-        let (_, peers) = read_table(&run.join(PEER_STATS.path(audience)));
+        let (_, peers) =
+            read_table(&run.join(pmm_store::layout::audience_table(audience, PEER_STATS.name)));
         assert!(!peers.is_empty(), "{audience}: no peer statistics");
         let seen = levels_seen_by(audience);
         for row in &peers {
@@ -114,7 +118,7 @@ async fn each_audience_gets_the_peer_statistics_of_the_values_it_may_see() {
     // A public statistic over public values never equals a hidden value by construction;
     // spot-check that some public group is smaller than the secretariat's.
     let count = |audience: &str| -> BTreeMap<String, i64> {
-        read_table(&run.join(PEER_STATS.path(audience)))
+        read_table(&run.join(pmm_store::layout::audience_table(audience, PEER_STATS.name)))
             .1
             .iter()
             .filter(|r| r["group_kind"].text() == "global")
@@ -150,15 +154,18 @@ async fn a_disclosure_given_twice_never_publishes_above_either_level() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/submissions");
     let kpi = "od.female_staff_share";
     let value_seen_by = |run: &Path, audience: &str| {
-        read_table(&run.join(INDICATOR_VALUES.path(audience)))
-            .1
-            .iter()
-            .any(|r| {
-                r["member"].text() == "XA"
-                    && r["indicator"].text() == kpi
-                    && r["year"].int() == Some(2024)
-                    && r["value"].float().is_some()
-            })
+        read_table(&run.join(pmm_store::layout::audience_table(
+            audience,
+            INDICATOR_VALUES.name,
+        )))
+        .1
+        .iter()
+        .any(|r| {
+            r["member"].text() == "XA"
+                && r["indicator"].text() == kpi
+                && r["year"].int() == Some(2024)
+                && r["value"].float().is_some()
+        })
     };
     for (levels, rejected) in [
         (vec!["public"], false),
@@ -177,7 +184,11 @@ async fn a_disclosure_given_twice_never_publishes_above_either_level() {
             p.source = pmm_catalog::StoreLocation::Local(source.path().to_path_buf());
         })
         .await;
-        let issues = read_table(&run.join(VALIDATION_ISSUES.path("secretariat"))).1;
+        let issues = read_table(&run.join(pmm_store::layout::audience_table(
+            "secretariat",
+            VALIDATION_ISSUES.name,
+        )))
+        .1;
         let refused = issues.iter().any(|r| {
             r["member"].text() == "XA"
                 && r["rule"].text() == "manifest"

@@ -1,7 +1,7 @@
 //! A whole run over synthesized submissions, each fault of the ingestion issue injected on a
 //! different member, plus one hand-made member (XZ) whose figures are computed by hand.
 
-use pmm_engine::results::{
+use pmm_results::{
     DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
 };
 use std::path::{Path, PathBuf};
@@ -164,10 +164,13 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     assert_golden(
         &run,
         "end_to_end",
-        &[VALIDATION_ISSUES.path("secretariat").as_str()],
+        &[pmm_store::layout::audience_table("secretariat", VALIDATION_ISSUES.name).as_str()],
     );
 
-    let (schema, values) = read_table(&run.join(INDICATOR_VALUES.path("secretariat")));
+    let (schema, values) = read_table(&run.join(pmm_store::layout::audience_table(
+        "secretariat",
+        INDICATOR_VALUES.name,
+    )));
     let names: Vec<&str> = schema.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -256,7 +259,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         "missing_data"
     );
 
-    let (_, outcomes) = read_table(&run.join(OUTCOME_SCORES.path("secretariat")));
+    let (_, outcomes) = read_table(&run.join(pmm_store::layout::audience_table(
+        "secretariat",
+        OUTCOME_SCORES.name,
+    )));
     let outcome = |o: &str| find(&outcomes, &[("member", "XZ"), ("outcome", o)]).clone();
     close(outcome("tfec.paperless_trade")["score"].float(), 62.5);
     close(outcome("tfec.trust_with_trade")["coverage"].float(), 0.5); // the AEO variation is missing
@@ -283,7 +289,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         "insufficient_coverage"
     );
 
-    let (_, dimensions) = read_table(&run.join(DIMENSION_SCORES.path("secretariat")));
+    let (_, dimensions) = read_table(&run.join(pmm_store::layout::audience_table(
+        "secretariat",
+        DIMENSION_SCORES.name,
+    )));
     let dimension = |d: &str| find(&dimensions, &[("member", "XZ"), ("dimension", d)]).clone();
     close(dimension("tfec")["score"].float(), 63.69054580896686);
     close(dimension("tfec")["coverage"].float(), 10.0 / 11.0);
@@ -294,7 +303,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     close(overall["coverage"].float(), 0.3939393939393939);
 
     // Audience filtering: public sees XZ's public rows and nothing derived from the hidden KPI.
-    let (_, public_values) = read_table(&run.join(INDICATOR_VALUES.path("public")));
+    let (_, public_values) = read_table(&run.join(pmm_store::layout::audience_table(
+        "public",
+        INDICATOR_VALUES.name,
+    )));
     assert!(
         public_values
             .iter()
@@ -306,7 +318,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
         !public_values.iter().any(|r| r["member"].text() == "XZ"
             && r["indicator"].text() == "tfec.physical_inspection_rate")
     );
-    let (_, public_outcomes) = read_table(&run.join(OUTCOME_SCORES.path("public")));
+    let (_, public_outcomes) = read_table(&run.join(pmm_store::layout::audience_table(
+        "public",
+        OUTCOME_SCORES.name,
+    )));
     assert!(
         public_outcomes
             .iter()
@@ -315,7 +330,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     assert!(!public_outcomes.iter().any(
         |r| r["member"].text() == "XZ" && r["outcome"].text() == "tfec.risk_based_facilitation"
     ));
-    let (_, public_dimensions) = read_table(&run.join(DIMENSION_SCORES.path("public")));
+    let (_, public_dimensions) = read_table(&run.join(pmm_store::layout::audience_table(
+        "public",
+        DIMENSION_SCORES.name,
+    )));
     assert!(!public_dimensions.iter().any(
         |r| r["member"].text() == "XZ" && ["tfec", "overall"].contains(&r["dimension"].text())
     ));
@@ -325,10 +343,17 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
             .any(|r| r["member"].text() == "XZ" && r["dimension"].text() == "od")
     );
     assert!(
-        !run.join(VALIDATION_ISSUES.path("public")).exists(),
+        !run.join(pmm_store::layout::audience_table(
+            "public",
+            VALIDATION_ISSUES.name
+        ))
+        .exists(),
         "issues are for the Secretariat only"
     );
-    let (_, wco_values) = read_table(&run.join(INDICATOR_VALUES.path("wco")));
+    let (_, wco_values) = read_table(&run.join(pmm_store::layout::audience_table(
+        "wco",
+        INDICATOR_VALUES.name,
+    )));
     assert!(
         wco_values
             .iter()
@@ -336,7 +361,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
     );
 
     // The faults: each member's broken dataset is rejected, its other data still counts.
-    let (_, issues) = read_table(&run.join(VALIDATION_ISSUES.path("secretariat")));
+    let (_, issues) = read_table(&run.join(pmm_store::layout::audience_table(
+        "secretariat",
+        VALIDATION_ISSUES.name,
+    )));
     let issue = |member: &str, rule: &str| {
         issues
             .iter()
@@ -454,7 +482,10 @@ async fn a_run_with_injected_faults_publishes_exact_results() {
 
     // Peer statistics: n counts the members with a value (all of them for the Secretariat;
     // `disclosure.rs` checks the other audiences); small groups have no statistics.
-    let (_, peers) = read_table(&run.join(PEER_STATS.path("secretariat")));
+    let (_, peers) = read_table(&run.join(pmm_store::layout::audience_table(
+        "secretariat",
+        PEER_STATS.name,
+    )));
     let global = find(
         &peers,
         &[

@@ -44,7 +44,7 @@ async fn configuration_errors_keep_their_source() {
     );
     assert!(error.to_string().starts_with("source "), "{error}");
     let source = error.source().expect("the store's error is kept");
-    assert!(source.is::<pmm_ingest::StoreError>(), "{source:?}");
+    assert!(source.is::<pmm_store::StoreError>(), "{source:?}");
 
     // A catalog with a problem.
     let catalog = dir.path().join("catalog");

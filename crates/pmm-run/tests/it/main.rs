@@ -8,8 +8,6 @@ mod corpus;
 mod disclosure;
 mod end_to_end;
 mod errors;
-#[path = "../../../../tests/support/exposition.rs"]
-mod exposition;
 mod metrics;
 mod staging;
 

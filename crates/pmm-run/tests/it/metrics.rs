@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::exposition::{Sample, parse_samples};
 use pmm_catalog::{Disclosure, Pipeline};
 use pmm_run::{NoProgress, RunOptions, RunSummary, run_pipeline};
 use pmm_synth::{FormatChoice, SynthOptions, synthesize};
+use pmm_test_support::exposition::{Sample, parse_samples};
 
 async fn run_with_metrics(dir: &Path, audience: &str) -> (RunSummary, String) {
     let options = SynthOptions {

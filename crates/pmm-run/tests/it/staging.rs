@@ -4,110 +4,36 @@
 //! a memory limit that forces spilling changes nothing; `pmm gc` keeps what published runs use.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use futures::stream::BoxStream;
 use object_store::path::Path as Key;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
 use pmm_catalog::{Pipeline, StorageSettings, StoreLocation};
-use pmm_ingest::{InputStatus, StoreRoot, open_store};
+use pmm_ingest::InputStatus;
 use pmm_run::{GcOptions, NoProgress, RunOptions, RunSummary, collect_garbage, run_pipeline};
+use pmm_store::{StoreRoot, open_store};
 use pmm_synth::{FormatChoice, SynthOptions, synthesize};
+use pmm_test_support::store::{Hooked, Hooks};
 
 use crate::run_tables;
 
-/// A store that records every object it is asked to read (not listings, not HEADs).
-#[derive(Debug)]
-struct CountingStore {
-    inner: Arc<dyn ObjectStore>,
-    reads: Mutex<Vec<String>>,
-}
+/// Records every object a store is asked to read (not listings, not HEADs).
+#[derive(Debug, Default)]
+struct Reads(Mutex<Vec<String>>);
 
-impl CountingStore {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.reads.lock().unwrap())
-    }
-
-    fn record(&self, location: &Key) {
-        self.reads.lock().unwrap().push(location.to_string());
-    }
-}
-
-impl fmt::Display for CountingStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Counting({})", self.inner)
-    }
-}
-
-#[async_trait]
-impl ObjectStore for CountingStore {
-    async fn put_opts(
-        &self,
-        location: &Key,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Key,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Key,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        if !options.head {
-            self.record(location);
+impl Hooks for Reads {
+    fn on_read(&self, location: &Key, head: bool) {
+        if !head {
+            self.0.lock().unwrap().push(location.to_string());
         }
-        self.inner.get_opts(location, options).await
     }
+}
 
-    async fn get_ranges(
-        &self,
-        location: &Key,
-        ranges: &[Range<u64>],
-    ) -> object_store::Result<Vec<Bytes>> {
-        self.record(location);
-        self.inner.get_ranges(location, ranges).await
-    }
+type CountingStore = Hooked<Reads>;
 
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Key>>,
-    ) -> BoxStream<'static, object_store::Result<Key>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Key>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Key>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Key,
-        to: &Key,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
+impl Reads {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
     }
 }
 
@@ -160,10 +86,7 @@ fn counted_source(dir: &Path) -> (StoreRoot, Arc<CountingStore>) {
         &StorageSettings::default(),
     )
     .unwrap();
-    let counting = Arc::new(CountingStore {
-        inner: root.store.clone(),
-        reads: Mutex::new(Vec::new()),
-    });
+    let counting = Arc::new(Hooked::new(root.store.clone(), Reads::default()));
     let root = StoreRoot {
         store: counting.clone(),
         ..root
@@ -215,7 +138,7 @@ async fn an_unchanged_rerun_reads_nothing_and_gives_the_same_rows() {
     let (source, counter) = counted_source(dir.path());
 
     let first = run(&pipeline, &source).await;
-    let read_first = counter.take();
+    let read_first = counter.hooks.take();
     assert!(read_first.len() > 100, "the first run reads every input");
     assert!(
         first
@@ -229,7 +152,7 @@ async fn an_unchanged_rerun_reads_nothing_and_gives_the_same_rows() {
 
     let second = run(&pipeline, &source).await;
     assert_eq!(
-        counter.take(),
+        counter.hooks.take(),
         Vec::<String>::new(),
         "an unchanged input is not read again"
     );
@@ -260,7 +183,7 @@ async fn a_changed_file_is_the_only_input_read_again() {
     let pipeline = write_pipeline(dir.path(), "results", "");
     let (source, counter) = counted_source(dir.path());
     run(&pipeline, &source).await;
-    counter.take();
+    counter.hooks.take();
 
     // XB re-submits its staff for 2024, as CSV.
     resubmit(
@@ -277,7 +200,7 @@ async fn a_changed_file_is_the_only_input_read_again() {
         .map(|(path, _)| path)
         .collect();
     assert_eq!(read, ["member=XB/year=2024/staff.csv"]);
-    let reads = counter.take();
+    let reads = counter.hooks.take();
     assert!(
         reads
             .iter()

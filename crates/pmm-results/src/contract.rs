@@ -1,11 +1,13 @@
-//! The result tables' contract, in one place: each table's name (its file is `<name>.arrow`)
-//! and its columns (name, Arrow type, nullable) in the published order. The writer
-//! (`pmm-publish`), `pmm serve`, the metrics, the report and the tests name tables and columns
-//! through this module, so a renamed column is renamed everywhere or nowhere.
+//! The result tables' contract: each table's name (its file is `<name>.arrow`) and its columns
+//! (name, Arrow type, nullable) in the published order. The writer (`pmm-publish`), `pmm
+//! serve`, the metrics, the report and the tests name tables and columns through this module.
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+/// The dimension id of the overall score (a value of the `dimension` column).
+pub const OVERALL: &str = "overall";
 
 /// Column names of the result tables.
 pub mod column {
@@ -112,16 +114,6 @@ impl ResultTable {
                 .map(|c| Field::new(c.name, c.data_type.clone(), c.nullable))
                 .collect::<Vec<_>>(),
         ))
-    }
-
-    /// The table's file name, `<name>.arrow`.
-    pub fn file_name(&self) -> String {
-        format!("{}.arrow", self.name)
-    }
-
-    /// The table's path in a run folder for an audience: `<audience>/<name>.arrow`.
-    pub fn path(&self, audience: &str) -> String {
-        format!("{audience}/{}.arrow", self.name)
     }
 }
 

@@ -1,6 +1,5 @@
-//! Test support shared by the test crates of `pmm-run` and `pmm-cli` (included with
-//! `#[path]`, so it is no crate's public API): reading back Prometheus exposition text, to
-//! check what reached a textfile, a Pushgateway or a scrape. Strict where a general-purpose
+//! Reading back Prometheus exposition text, to check what reached a textfile, a Pushgateway
+//! or a scrape. Strict where a general-purpose
 //! parser is lenient: a line it cannot read is an error, not a line skipped.
 
 /// One sample of the text exposition format.

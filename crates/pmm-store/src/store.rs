@@ -1,5 +1,5 @@
-//! Stores: every read (and, in publication, every write) goes through `object_store`, local
-//! folders included, so a local run and an S3 run follow one code path.
+//! Stores: every read and write of submissions, staging and results goes through
+//! `object_store`, local folders included, so a local run and an S3 run follow one code path.
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,6 +50,11 @@ impl StoreRoot {
         let mut url = self.url.clone();
         url.set_path(&format!("/{}", self.key(relative)));
         url
+    }
+
+    /// `relative` as shown in messages: the location as written, then the path.
+    pub fn shown(&self, relative: &str) -> String {
+        format!("{}/{relative}", self.display.trim_end_matches('/'))
     }
 
     /// A key as a path relative to the prefix, for messages and manifests.
