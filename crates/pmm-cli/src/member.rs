@@ -5,20 +5,16 @@
 //! write the same report, from two sources (a run on the member's files, a published run);
 //! keeping them together keeps the two outputs the same.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pmm_catalog::{
     Catalog, Disclosure, IncomeGroup, MembersRegistry, Region, StorageSettings, StoreLocation,
-    SubmissionManifest, is_member_code,
+    is_member_code,
 };
-use pmm_ingest::{EntryKind, StagedEntry, StagingArea};
-use pmm_publish::published::{LoadError, latest_run, read_manifest, read_table};
-use pmm_report::{DatasetFile, Origin, ReportInput};
 use pmm_results as results;
-use pmm_run::{DryRunOptions, dry_run};
-use pmm_store::{StoreRoot, layout, open_store};
+use pmm_run::{DryRunOptions, PublishedReport, ReportLoadError, dry_run};
+use pmm_store::open_store;
 
 use crate::run::CliProgress;
 use crate::{Audience, EXIT_CONFIG, EXIT_FAILED, Format, LangArg};
@@ -179,7 +175,7 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
     };
     let peers = match &args.peers {
         None => None,
-        Some(url) => match published_peers(url).await {
+        Some(url) => match pmm_run::published_peers(url).await {
             Ok(peers) => Some(peers),
             Err(message) => {
                 eprintln!("error: --peers {url}: {message}");
@@ -212,44 +208,7 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
         }
     };
     let summary = &outcome.summary;
-    let datasets: Vec<DatasetFile> = summary
-        .datasets
-        .iter()
-        .map(|d| DatasetFile {
-            dataset: d.dataset.clone(),
-            year: d.year,
-            file: d.file.clone(),
-            accepted: d.accepted,
-            rows_read: d.rows_read,
-            rows_rejected: d.rows_rejected,
-            reason: d.reason.clone(),
-        })
-        .collect();
-    let not_applicable: BTreeMap<String, Option<String>> = outcome
-        .manifest
-        .as_ref()
-        .map(|m| m.not_applicable.clone())
-        .unwrap_or_default();
-    let input = ReportInput {
-        catalog: &catalog,
-        lang: args.lang.into(),
-        member: &args.member,
-        member_name: name.as_deref(),
-        year: summary.year,
-        origin: Origin::DryRun {
-            data: summary.data.clone(),
-        },
-        audience: Disclosure::Secretariat,
-        generated_at: &summary.finished_at,
-        indicator_values: &outcome.tables.indicator_values,
-        outcome_scores: &outcome.tables.outcome_scores,
-        dimension_scores: &outcome.tables.dimension_scores,
-        peers: peers.as_ref(),
-        issues: Some(&outcome.issues_table),
-        datasets: Some(&datasets),
-        rejected_submissions: &summary.rejected_submissions,
-        not_applicable: &not_applicable,
-    };
+    let input = outcome.report_input(&catalog, args.lang.into(), name.as_deref(), peers.as_ref());
     let html = pmm_report::render(&input)?;
     let report = args.out.join("report.html");
     std::fs::write(&report, html)
@@ -323,22 +282,6 @@ fn print_dry_run(
     println!("Report: {}", report.display());
 }
 
-/// The public peer statistics of the latest run published at `url`.
-async fn published_peers(url: &str) -> Result<pmm_report::RecordBatch, String> {
-    let location = StoreLocation::resolve(Path::new("."), url)?;
-    let root =
-        open_store(&location, false, &StorageSettings::default()).map_err(|e| e.to_string())?;
-    let latest = latest_run(&root).await.map_err(|e| e.to_string())?;
-    read_table(
-        &root,
-        &latest.path,
-        Disclosure::Public,
-        &results::PEER_STATS,
-    )
-    .await
-    .map_err(|e| e.to_string())
-}
-
 /// What `pmm report` was given.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReportArgs {
@@ -389,37 +332,26 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    let path = match &args.run_id {
-        Some(id) => layout::results::run(id),
-        None => match latest_run(&root).await {
-            Ok(latest) => latest.path,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(EXIT_FAILED);
-            }
-        },
-    };
-    let manifest = match read_manifest(&root, &path).await {
-        Ok(m) => m,
+    let report = match PublishedReport::load(
+        &root,
+        args.run_id.as_deref(),
+        audience,
+        &args.member,
+        &catalog,
+    )
+    .await
+    {
+        Ok(report) => report,
+        Err(e @ ReportLoadError::NotForAudience { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_CONFIG);
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return Ok(EXIT_FAILED);
         }
     };
-    if !manifest.audiences.contains(&audience) {
-        eprintln!(
-            "error: run {} was not published for the {} audience (it was for: {})",
-            manifest.run_id,
-            audience,
-            manifest
-                .audiences
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return Ok(EXIT_CONFIG);
-    }
+    let manifest = &report.manifest;
     if manifest.catalog_hash != catalog.hash {
         eprintln!(
             "warning: run {} was computed with catalog {}; the report explains its KPIs with catalog {} (give the run's with --catalog)",
@@ -428,62 +360,8 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             &catalog.hash[..12]
         );
     }
-    let read = |table: &'static results::ResultTable| read_table(&root, &path, audience, table);
-    let loaded = async {
-        Ok::<_, LoadError>((
-            read(&results::INDICATOR_VALUES).await?,
-            read(&results::OUTCOME_SCORES).await?,
-            read(&results::DIMENSION_SCORES).await?,
-            read(&results::PEER_STATS).await?,
-        ))
-    }
-    .await;
-    let (values, outcomes, dimensions, peers) = match loaded {
-        Ok(tables) => tables,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(EXIT_FAILED);
-        }
-    };
-    // What only the Secretariat sees: the issues, and what validation found of each file.
-    let secretariat = audience == Disclosure::Secretariat;
-    let issues = if secretariat {
-        match read(&results::VALIDATION_ISSUES).await {
-            Ok(issues) => Some(issues),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(EXIT_FAILED);
-            }
-        }
-    } else {
-        None
-    };
-    let (datasets, rejected, not_applicable) = if secretariat {
-        staged_facts(&manifest, &args.member, &catalog).await
-    } else {
-        (None, BTreeMap::new(), BTreeMap::new())
-    };
-    let input = ReportInput {
-        catalog: &catalog,
-        lang: args.lang.into(),
-        member: &args.member,
-        member_name: None,
-        year: manifest.year,
-        origin: Origin::Published {
-            run_id: manifest.run_id.clone(),
-            results: root.display.clone(),
-        },
-        audience,
-        generated_at: &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        indicator_values: &values,
-        outcome_scores: &outcomes,
-        dimension_scores: &dimensions,
-        peers: Some(&peers),
-        issues: issues.as_ref(),
-        datasets: datasets.as_deref(),
-        rejected_submissions: &rejected,
-        not_applicable: &not_applicable,
-    };
+    let generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let input = report.report_input(&catalog, args.lang.into(), &args.member, &generated_at);
     let html = match pmm_report::render(&input) {
         Ok(html) => html,
         Err(pmm_report::ReportError::NoMember(member)) => {
@@ -509,70 +387,4 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         out.display()
     );
     Ok(0)
-}
-
-/// For the Secretariat's report of a published run: what validation found of each of the
-/// member's files, why a submission was rejected, and what its manifest declared not
-/// applicable, from the entries the run left in its staging area. Whatever cannot be read
-/// (staging removed, another store) is left out of the report.
-async fn staged_facts(
-    manifest: &pmm_publish::RunManifest,
-    member: &str,
-    catalog: &Catalog,
-) -> (
-    Option<Vec<DatasetFile>>,
-    BTreeMap<i32, String>,
-    BTreeMap<String, Option<String>>,
-) {
-    let mut not_applicable = BTreeMap::new();
-    // A submission rejected as a whole has its reason among the issues ("manifest" rule).
-    let rejected = BTreeMap::new();
-    let Ok(location) = StoreLocation::resolve(Path::new("/"), &manifest.staging) else {
-        return (None, rejected, not_applicable);
-    };
-    let Ok(root): Result<StoreRoot, _> = open_store(&location, false, &StorageSettings::default())
-    else {
-        return (None, rejected, not_applicable);
-    };
-    let staging = StagingArea { root };
-    let prefix = format!("{}/", layout::source::member_folder(member));
-    let mut files = Vec::new();
-    for input in manifest
-        .inputs
-        .iter()
-        .filter(|i| i.object.path.starts_with(&prefix))
-    {
-        let Some(entry_path) = &input.staged else {
-            continue;
-        };
-        let Ok(Some(entry)) = staging.get_json::<StagedEntry>(entry_path).await else {
-            return (None, rejected, not_applicable);
-        };
-        match entry.kind {
-            EntryKind::Dataset => files.push(DatasetFile {
-                dataset: entry.dataset.clone().unwrap_or_default(),
-                year: entry.year,
-                file: entry.input.path.clone(),
-                accepted: entry.accepted,
-                rows_read: entry.rows_read,
-                rows_rejected: entry.rows_invalid,
-                reason: (!entry.accepted).then(|| pmm_ingest::rejection_reason(&entry.issues)),
-            }),
-            EntryKind::Manifest if entry.year == manifest.year => {
-                if let Some(text) = &entry.text
-                    && let Ok(parsed) = SubmissionManifest::parse(
-                        Path::new(&entry.input.path),
-                        text,
-                        member,
-                        entry.year,
-                        catalog,
-                    )
-                {
-                    not_applicable = parsed.not_applicable;
-                }
-            }
-            EntryKind::Manifest => {}
-        }
-    }
-    (Some(files), rejected, not_applicable)
 }

@@ -156,20 +156,9 @@ pub(crate) fn counted(count: u64, noun: &str) -> String {
     }
 }
 
-/// A size for people: `1.2 GiB`, `340 MiB`, `12 KiB`.
+/// A size for people: `1.5 MiB`, `812 B` (binary units, one decimal).
 pub(crate) fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    bytesize::ByteSize::b(bytes).display().iec().to_string()
 }
 
 fn cell(row: Option<&ScoreRow>) -> String {
@@ -236,19 +225,24 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
     );
     println!();
     println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");
-    let dimensions = ["tfec", "rc", "esps", "od", "overall"];
+    let dimensions: Vec<&str> = summary
+        .dimensions
+        .iter()
+        .map(String::as_str)
+        .chain([pmm_results::OVERALL])
+        .collect();
     print!("  {:6}", "member");
-    for d in dimensions {
+    for d in &dimensions {
         print!("{d:>9}");
     }
     println!();
     for member in &members {
         print!("  {member:6}");
-        for d in dimensions {
+        for d in &dimensions {
             let row = results
                 .dimensions
                 .iter()
-                .find(|r| r.member == *member && r.dimension == d);
+                .find(|r| r.member == *member && r.dimension == *d);
             print!("{:>9}", cell(row));
         }
         println!();

@@ -2,20 +2,16 @@
 //! against the dataset schemas (empty tables), and returns the columns an indicator must.
 
 use datafusion::prelude::SessionContext;
-use pmm_catalog::{Catalog, Indicator, Location, Problem, Problems};
+use pmm_catalog::{Catalog, EngineConfig, Indicator, Location, Problem, Problems};
 
 use crate::Result;
-use crate::evaluate::{Engine, EngineSettings, EvaluationInputs, allowed_tables, check_output};
+use crate::evaluate::{Engine, EvaluationInputs, allowed_tables, check_output};
 use crate::guard::{check_read_only, read_only, sql_position, tidy};
 
 /// Checks the SQL of every indicator whose datasets exist in the catalog, and returns every
 /// problem with its place in the indicator's file.
 pub async fn check_catalog_sql(catalog: &Catalog) -> Result<Problems> {
-    let engine = Engine::new(
-        catalog,
-        &EvaluationInputs::new(0),
-        &EngineSettings::default(),
-    )?;
+    let engine = Engine::new(catalog, &EvaluationInputs::new(0), &EngineConfig::default())?;
     let session = engine.context().await?;
     let mut problems = Problems::new();
     for indicator in &catalog.indicators {

@@ -4,7 +4,7 @@
 //!
 //! Rows are never held whole in memory: scans read only the columns and row groups a query
 //! needs, and operators that need memory (aggregates, sorts, joins) take it from a pool of
-//! [`EngineSettings::memory_limit`] bytes and spill to [`EngineSettings::spill_dir`] past it.
+//! [`EngineConfig::memory_limit`] bytes and spill to [`EngineConfig::spill_dir`] past it.
 //!
 //! Why one file of this length (about 570 lines): the session's set-up (tables, memory pool,
 //! functions) and the status rules are read together when a KPI's status is questioned; the
@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -33,7 +32,7 @@ use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, lit};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use pmm_catalog::{Catalog, Indicator, SUBMITTED_TABLE, Status};
+use pmm_catalog::{Catalog, EngineConfig, Indicator, SUBMITTED_TABLE, Status};
 use pmm_ingest::{StagedFile, table_schema};
 use pmm_store::StoreRoot;
 
@@ -77,6 +76,37 @@ impl EvaluationInputs {
             ..Default::default()
         }
     }
+
+    /// Records what became of `member`'s `dataset` of `year`: its state, and, when it was
+    /// accepted, its staged files in the dataset's table. The one way a run, a dry run and a
+    /// fixture case tell the engine what was submitted.
+    pub fn add_dataset(
+        &mut self,
+        member: &str,
+        year: i32,
+        dataset: &str,
+        state: DatasetState,
+        files: Vec<StagedFile>,
+    ) {
+        self.datasets
+            .insert((member.to_string(), year, dataset.to_string()), state);
+        if state == DatasetState::Accepted {
+            self.tables
+                .entry(dataset.to_string())
+                .or_default()
+                .extend(files.into_iter().map(|file| TableFile {
+                    member: member.to_string(),
+                    year,
+                    file,
+                }));
+        }
+    }
+
+    /// Records `member`'s declaration that `indicator` does not apply to it in year T.
+    pub fn declare_not_applicable(&mut self, member: &str, indicator: &str) {
+        self.not_applicable
+            .insert((member.to_string(), indicator.to_string()));
+    }
 }
 
 /// A staged file of a dataset's table, and the submission whose rows it holds.
@@ -109,24 +139,10 @@ pub struct IndicatorValue {
     pub denominator: Option<f64>,
 }
 
-/// How evaluation may use the machine (the pipeline's `engine:` block).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EngineSettings {
-    /// Bytes of DataFusion's memory pool; past it, operators spill to disk. `None`: a quarter
-    /// of the machine's memory (or of the container's limit), at least 256 MiB.
-    pub memory_limit: Option<u64>,
-    /// Where operators spill. `None`: the system's temporary folder.
-    pub spill_dir: Option<PathBuf>,
-    /// `df://HOST:PORT` of a Ballista scheduler: every indicator's SQL runs on that cluster,
-    /// over the same staged files. `None`: in this process.
-    pub ballista: Option<String>,
-}
-
-impl EngineSettings {
-    /// The memory pool's size in bytes.
-    pub fn memory_limit_bytes(&self) -> u64 {
-        self.memory_limit.unwrap_or_else(default_memory_limit)
-    }
+/// The memory pool's size in bytes for the pipeline's `engine:` block: its `memory_limit`, or
+/// [`default_memory_limit`].
+pub fn memory_limit_bytes(settings: &EngineConfig) -> u64 {
+    settings.memory_limit.unwrap_or_else(default_memory_limit)
 }
 
 /// A quarter of the memory this process may use (the container's limit when there is one),
@@ -171,7 +187,7 @@ impl Engine {
     pub fn new(
         catalog: &Catalog,
         inputs: &EvaluationInputs,
-        settings: &EngineSettings,
+        settings: &EngineConfig,
     ) -> Result<Engine> {
         // On a cloud store a scan waits on requests more than on the cores: more partitions
         // (each a stream of whole files) keep more requests in flight.
@@ -209,7 +225,7 @@ impl Engine {
             tables,
             submitted: submitted_table(&submitted)?,
             spilled_bytes: AtomicU64::new(0),
-            memory_limit: settings.memory_limit_bytes(),
+            memory_limit: memory_limit_bytes(settings),
             ballista: settings.ballista.clone(),
         })
     }
@@ -449,14 +465,14 @@ struct SqlRow {
 /// Each staged file is scanned whole by one partition (no splitting of
 /// files): a member's rows are then aggregated in file order whatever the other files are, so
 /// its results are the same to the last bit in any run that holds the same file.
-fn runtime(settings: &EngineSettings, remote: bool) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
+fn runtime(settings: &EngineConfig, remote: bool) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let partitions = if remote { cores.max(16) } else { cores };
     let config = SessionConfig::new()
         .with_target_partitions(partitions)
         .with_information_schema(false)
         .with_repartition_file_scans(false);
-    let limit = usize::try_from(settings.memory_limit_bytes()).unwrap_or(usize::MAX);
+    let limit = usize::try_from(memory_limit_bytes(settings)).unwrap_or(usize::MAX);
     // Operators that can spill share the pool fairly; an error names the biggest consumers.
     let pool = TrackConsumersPool::new(FairSpillPool::new(limit), TOP_CONSUMERS);
     let disk = match &settings.spill_dir {

@@ -6,12 +6,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use pmm_catalog::{Catalog, Expectation, FixtureCase, Indicator, Status};
+use pmm_catalog::{Catalog, EngineConfig, Expectation, FixtureCase, Indicator, Status};
 use pmm_ingest::{ReadSettings, Severity, memory_staging, stage_text};
 
-use crate::evaluate::{
-    DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, TableFile,
-};
+use crate::evaluate::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
 use crate::{Error, Result};
 
 /// One fixture case that did not give what it expects.
@@ -125,27 +123,15 @@ async fn run_case(
                         errors.join("\n    ")
                     )));
                 }
-                inputs.datasets.insert(
-                    (member.clone(), year, dataset.clone()),
-                    DatasetState::Accepted,
-                );
-                inputs.tables.entry(dataset.clone()).or_default().extend(
-                    staged.files.into_iter().map(|file| TableFile {
-                        member: member.clone(),
-                        year,
-                        file,
-                    }),
-                );
+                inputs.add_dataset(member, year, dataset, DatasetState::Accepted, staged.files);
             }
         }
     }
     inputs.staging = Some(staging.root.clone());
     for member in &case.not_applicable {
-        inputs
-            .not_applicable
-            .insert((member.clone(), indicator.id.clone()));
+        inputs.declare_not_applicable(member, &indicator.id);
     }
-    let engine = Engine::new(catalog, &inputs, &EngineSettings::default())?;
+    let engine = Engine::new(catalog, &inputs, &EngineConfig::default())?;
     let values = match engine.evaluate(indicator, &inputs).await {
         Ok(values) => values,
         Err(Error::Indicator { message, .. }) => {

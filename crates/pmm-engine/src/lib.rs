@@ -2,7 +2,7 @@
 //!
 //! Ingestion stages every member's valid rows as Parquet and hands the engine where they are
 //! ([`EvaluationInputs`]); the engine registers one listing table per dataset over those files
-//! (all members, T and T-1 together), bounds its memory ([`EngineSettings`]) and runs each
+//! (all members, T and T-1 together), bounds its memory ([`EngineConfig`]) and runs each
 //! indicator's SQL once for all members, then decides each member's status in the catalog's
 //! order, then scores and rolls up ([`score_and_roll_up`]). The same path serves a scheduled run and `pmm test`'s fixture cases
 //! ([`run_fixtures`]). [`check_catalog_sql`] checks every indicator's SQL without data: read
@@ -20,14 +20,12 @@ mod guard;
 mod scoring;
 
 pub use check::check_catalog_sql;
-pub use cluster::{EnvironmentStores, PROBE_TIMEOUT, cluster_runtime, probe, remote_context};
+pub use cluster::{EnvironmentStores, PROBE_TIMEOUT, cluster_runtime, probe};
 pub use evaluate::{
-    DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue, TableFile,
-    default_memory_limit,
+    DatasetState, Engine, EvaluationInputs, IndicatorValue, TableFile, memory_limit_bytes,
 };
 pub use fixtures::{FixtureFailure, FixtureReport, run_fixtures};
 pub use functions::{hours_between, percentile_exact, register_functions, type7, type7_sorted};
-pub use guard::{Refusal, check_read_only, read_only};
 pub use scoring::{MemberContext, ScoringOptions, level, score_and_roll_up};
 
 /// Errors of the engine.

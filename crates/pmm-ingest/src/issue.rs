@@ -271,7 +271,7 @@ impl fmt::Display for ValidationIssue {
 /// Why a rejected dataset was rejected, in one message: its first error about the file as a
 /// whole (a limit, an unreadable file, a missing column, too many invalid records), which may
 /// name a record (a record past `max_record_bytes`); empty when there is none.
-pub fn rejection_reason(issues: &[ValidationIssue]) -> String {
+pub(crate) fn rejection_reason(issues: &[ValidationIssue]) -> String {
     issues
         .iter()
         .find(|i| i.severity == Severity::Error && !i.rule.is_row_rule())

@@ -33,22 +33,19 @@ pub use csv::read_csv;
 pub use discover::{
     Discovery, FileFormat, SourceObject, SubmissionFiles, discover, discover_member, year_folders,
 };
-pub use issue::{
-    IssueLimiter, MAX_LISTED_ROWS_PER_RULE, Rule, Severity, ValidationIssue, rejection_reason,
-};
-pub use lease::{LEASE_EXPIRY, LEASE_RENEWAL, Lease, RunLease};
-pub use limits::LimitExceeded;
+pub use issue::{Rule, Severity, ValidationIssue};
+pub use lease::{LEASE_EXPIRY, Lease, RunLease};
 pub use read::{
     InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,
-    read_dataset, stage_text,
+    stage_text,
 };
-pub use schema::{arrow_type, contract_schema, table_schema};
+pub use schema::table_schema;
 pub use stage::{
-    EntryKind, InputObject, ROW_GROUP_ROWS, ReadSettings, RunReference, STAGING_FORMAT,
-    StageWriter, StagedEntry, StagedFile, StagingArea, fingerprint,
+    EntryKind, InputObject, ReadSettings, RunReference, StageWriter, StagedEntry, StagedFile,
+    StagingArea, fingerprint,
 };
-pub use text::{MAX_SHOWN_CHARS, is_escaped, shown, shown_path};
-pub use validate::{DatasetOutcome, DatasetValidator, RowSink};
+pub use text::{is_escaped, shown};
+pub use validate::DatasetOutcome;
 
 /// Errors of the ingestion crate that are not a user's data problem (those are
 /// [`ValidationIssue`]s).

@@ -9,7 +9,8 @@ use pmm_catalog::{Catalog, Limits};
 use proptest::prelude::*;
 
 use crate::jsonl::read_jsonl;
-use crate::{DatasetOutcome, DatasetValidator, Severity, read_csv};
+use crate::validate::DatasetValidator;
+use crate::{DatasetOutcome, Severity, read_csv};
 
 fn catalog() -> &'static Catalog {
     static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();

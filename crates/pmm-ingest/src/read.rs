@@ -229,17 +229,10 @@ impl SubmissionReader {
         let entry_path = StagingArea::entry_path(member, year, &contract.name, &fingerprint);
         if let Some(entry) = self.staging.lookup(&entry_path).await? {
             reused.push(entry.clone());
+            let files = entry.files.clone();
             let staged = StagedDataset {
-                outcome: DatasetOutcome {
-                    dataset: contract.name.clone(),
-                    file: object.relative.clone(),
-                    rows_read: entry.rows_read,
-                    rows_invalid: entry.rows_invalid,
-                    issues: entry.issues,
-                    accepted: entry.accepted,
-                    transient: false,
-                },
-                files: entry.files,
+                outcome: entry.outcome(),
+                files,
                 fingerprint: Some(fingerprint.clone()),
             };
             let record = InputRecord {

@@ -35,7 +35,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::discover::SourceObject;
 use crate::issue::ValidationIssue;
-use crate::validate::RowSink;
+use crate::validate::{DatasetOutcome, RowSink};
 use crate::{Error, Result};
 use pmm_store::{StoreRoot, count_write, layout};
 
@@ -212,6 +212,22 @@ pub fn fingerprint(
     };
     let bytes = serde_json::to_vec(&fields).unwrap_or_default();
     format!("{:x}", Sha256::digest(bytes))
+}
+
+impl StagedEntry {
+    /// What validation found of the dataset this entry stages, as when it was read (the file
+    /// as discovery found it, relative to the source).
+    pub fn outcome(self) -> DatasetOutcome {
+        DatasetOutcome {
+            dataset: self.dataset.unwrap_or_default(),
+            file: self.input.path,
+            rows_read: self.rows_read,
+            rows_invalid: self.rows_invalid,
+            issues: self.issues,
+            accepted: self.accepted,
+            transient: false,
+        }
+    }
 }
 
 impl StagingArea {

@@ -9,7 +9,9 @@ use pmm_catalog::Catalog;
 
 use datafusion::arrow::record_batch::RecordBatch;
 
-use crate::{DatasetOutcome, DatasetValidator, MAX_LISTED_ROWS_PER_RULE, Severity, read_csv};
+use crate::issue::MAX_LISTED_ROWS_PER_RULE;
+use crate::validate::DatasetValidator;
+use crate::{DatasetOutcome, Severity, read_csv};
 
 fn catalog() -> Catalog {
     Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"))

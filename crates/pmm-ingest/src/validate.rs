@@ -70,6 +70,15 @@ pub struct DatasetOutcome {
     pub transient: bool,
 }
 
+impl DatasetOutcome {
+    /// Why the dataset was rejected, in one message (its first error about the file as a
+    /// whole); `None` when it was accepted. The one place a rejection's reason is worked out:
+    /// a run's summary, a dry run's and a published run's report all take it from here.
+    pub fn rejection(&self) -> Option<String> {
+        (!self.accepted).then(|| crate::issue::rejection_reason(&self.issues))
+    }
+}
+
 /// The first record of each key seen in a file, by a 128-bit hash of the key: 24 bytes a
 /// key whatever its length (about 50 MB for a file of a million keys, with the table's spare
 /// room), where keeping the key text cost several times that. Two different keys share a

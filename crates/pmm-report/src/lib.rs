@@ -37,8 +37,9 @@ pub enum Origin {
     },
 }
 
-/// A dataset file of the member, as validation found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A dataset file of the member, as validation found it (also a line of a dry run's
+/// `summary.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DatasetFile {
     /// The dataset.
     pub dataset: String,

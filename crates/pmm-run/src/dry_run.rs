@@ -15,25 +15,22 @@ use std::time::Instant;
 use chrono::{SecondsFormat, Utc};
 use object_store::ObjectStoreExt;
 use pmm_catalog::{
-    Catalog, DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE,
-    Disclosure, IncomeGroup, Member, Region, StorageSettings, StoreLocation, SubmissionManifest,
+    Catalog, Disclosure, IncomeGroup, Member, Region, StorageSettings, StoreLocation,
+    SubmissionManifest,
 };
-use pmm_engine::{EngineSettings, ScoringOptions, score_and_roll_up};
 use pmm_ingest::{
-    DatasetOutcome, Discovery, ReadSettings, StagingArea, SubmissionReader, ValidationIssue,
-    discover_member, year_folders,
+    DatasetOutcome, Discovery, StagingArea, ValidationIssue, discover_member, year_folders,
 };
 use pmm_publish::metrics::AudienceTables;
 use pmm_publish::tables;
+use pmm_report::DatasetFile;
 use pmm_results::{self as results, ResultTables, ipc};
 use pmm_store::{layout, open_store};
 use serde::{Deserialize, Serialize};
 
-use crate::evaluation;
-use crate::run::{
-    Assembled, Progress, ProgressEvent, RunError, SubmissionStatus, assemble, member_contexts,
-    new_run_id, read_all,
-};
+use crate::report::dataset_file;
+use crate::run::{Progress, ProgressEvent, RunError, SubmissionStatus, new_run_id};
+use crate::steps::{Assembled, Computation, Computed, RunSettings, compute};
 
 /// What `pmm dry-run` is asked to do.
 #[derive(Debug, Clone)]
@@ -50,25 +47,6 @@ pub struct DryRunOptions {
     pub year: Option<i32>,
     /// Where the results, summary and staged data go.
     pub out: PathBuf,
-}
-
-/// A dataset file of the dry-run, as `summary.json` lists it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetLine {
-    /// The dataset.
-    pub dataset: String,
-    /// The submission's year.
-    pub year: i32,
-    /// The file, relative to the data folder.
-    pub file: String,
-    /// Whether it was accepted.
-    pub accepted: bool,
-    /// Records read.
-    pub rows_read: u64,
-    /// Records left out.
-    pub rows_rejected: u64,
-    /// Why it was rejected.
-    pub reason: Option<String>,
 }
 
 /// A score as `summary.json` gives it.
@@ -108,7 +86,7 @@ pub struct DryRunSummary {
     /// The four dimensions.
     pub dimensions: Vec<ScoreLine>,
     /// Every dataset file found, T and T-1.
-    pub datasets: Vec<DatasetLine>,
+    pub datasets: Vec<DatasetFile>,
     /// Why a whole submission was rejected (its manifest), by year.
     pub rejected_submissions: BTreeMap<i32, String>,
     /// Validation issues of severity error (rows they stand for included).
@@ -133,7 +111,7 @@ pub struct DryRun {
     /// The result tables as written.
     pub tables: AudienceTables,
     /// `validation_issues` as written.
-    pub issues_table: datafusion::arrow::record_batch::RecordBatch,
+    pub issues_table: pmm_report::RecordBatch,
     /// Every issue of the member's files.
     pub issues: Vec<ValidationIssue>,
     /// What validation found of each dataset file, with its year.
@@ -220,55 +198,41 @@ pub async fn dry_run(
     )
     .await;
     progress.event(ProgressEvent::StageDone);
-    let reader = SubmissionReader {
-        source: source.clone(),
-        staging: staging.clone(),
-        catalog: catalog.clone(),
-        settings: ReadSettings {
-            max_invalid_row_fraction: DEFAULT_MAX_INVALID_ROW_FRACTION,
-            limits: pmm_catalog::Limits::default(),
-        },
-    };
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let outcomes = read_all(&reader, discovery.submissions, cores, progress).await?;
-    let Assembled {
-        issues,
-        inputs,
-        evaluation,
-        fingerprints,
-        statuses,
-        manifests,
-        mut datasets,
-    } = assemble(
-        &catalog,
-        &staging,
-        year,
-        vec![options.member.clone()],
-        discovery.issues,
-        outcomes,
-    );
-    let evaluated = evaluation::evaluate(
-        &catalog,
-        &staging,
-        evaluation,
-        &fingerprints,
-        &EngineSettings::default(),
-        progress,
-    )
-    .await?;
     let member = Member {
         code: options.member.clone(),
         name: String::new(),
         region: options.region,
         income_group: options.income_group,
     };
-    let contexts = member_contexts(std::slice::from_ref(&member), &manifests);
-    let scoring = ScoringOptions {
-        min_coverage: DEFAULT_MIN_COVERAGE,
-        min_group_size: DEFAULT_MIN_GROUP_SIZE,
-        disclosure_default: Disclosure::Wco,
+    let settings_of_run = RunSettings::defaults();
+    let computation = Computation {
+        catalog: &catalog,
+        source: &source,
+        staging: &staging,
+        settings: &settings_of_run,
+        year,
+        concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
-    let results = score_and_roll_up(&catalog, &evaluated.values, &contexts, scoring);
+    let Computed {
+        assembled:
+            Assembled {
+                issues,
+                inputs,
+                statuses,
+                manifests,
+                mut datasets,
+                ..
+            },
+        tables: results,
+        ..
+    } = compute(
+        &computation,
+        discovery.submissions,
+        discovery.issues,
+        std::slice::from_ref(&member),
+        progress,
+    )
+    .await?;
 
     let run_id = new_run_id(started);
     let internal = |e: pmm_ingest::BoxError| RunError::FailedBecause {
@@ -340,15 +304,7 @@ pub async fn dry_run(
             .collect(),
         datasets: member_datasets
             .iter()
-            .map(|(year, d)| DatasetLine {
-                dataset: d.dataset.clone(),
-                year: *year,
-                file: d.file.clone(),
-                accepted: d.accepted,
-                rows_read: d.rows_read,
-                rows_rejected: d.rows_invalid,
-                reason: (!d.accepted).then(|| pmm_ingest::rejection_reason(&d.issues)),
-            })
+            .map(|(year, d)| dataset_file(*year, d))
             .collect(),
         rejected_submissions,
         issues_error: count(pmm_ingest::Severity::Error),

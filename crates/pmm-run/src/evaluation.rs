@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use futures::StreamExt;
 use pmm_catalog::{Catalog, Status};
-use pmm_engine::{DatasetState, Engine, EngineSettings, EvaluationInputs, IndicatorValue};
+use pmm_engine::{DatasetState, Engine, EvaluationInputs, IndicatorValue};
 use pmm_ingest::StagingArea;
 use pmm_publish::EngineFigures;
 use serde::{Deserialize, Serialize};
@@ -155,7 +155,7 @@ pub(crate) async fn evaluate(
     staging: &StagingArea,
     inputs: EvaluationInputs,
     fingerprints: &BTreeMap<(String, i32, String), String>,
-    settings: &EngineSettings,
+    settings: &pmm_catalog::EngineConfig,
     progress: &dyn Progress,
 ) -> Result<Evaluated, RunError> {
     let keys = member_keys(catalog, &inputs, fingerprints);
@@ -193,7 +193,7 @@ pub(crate) async fn evaluate(
         .cloned()
         .collect();
     let mut figures = EngineFigures {
-        memory_limit_bytes: settings.memory_limit_bytes(),
+        memory_limit_bytes: pmm_engine::memory_limit_bytes(settings),
         spilled_bytes: 0,
     };
     let mut computed: Vec<IndicatorValue> = Vec::new();

@@ -9,15 +9,19 @@
 //!
 //! [`dry_run`] (`pmm dry-run`) is the same path for one member's own files, publishing
 //! nothing. [`collect_garbage`] (`pmm gc`) removes staged data that no published run uses any
-//! more.
+//! more. [`PublishedReport`] and [`DryRun::report_input`] gather what a member's report is made
+//! of, so the CLI only renders and writes it.
 
 mod dry_run;
 mod evaluation;
 mod gc;
+mod report;
 mod run;
+mod steps;
 
-pub use dry_run::{DatasetLine, DryRun, DryRunOptions, DryRunSummary, ScoreLine, dry_run};
+pub use dry_run::{DryRun, DryRunOptions, DryRunSummary, ScoreLine, dry_run};
 pub use gc::{GcError, GcOptions, GcReport, collect_garbage};
+pub use report::{PublishedReport, ReportLoadError, published_peers};
 pub use run::{
     MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
     SubmissionStatus, run_pipeline,

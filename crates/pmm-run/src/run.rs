@@ -1,37 +1,27 @@
 //! One run of a pipeline, end to end: discover, read and stage (or reuse what is staged),
 //! evaluate, score, publish.
 //!
-//! Why one file of this length (about 750 lines): [`run_pipeline`] reads top to bottom as the
+//! Why one file of this length (about 560 lines): [`run_pipeline`] reads top to bottom as the
 //! run's steps in the order they take effect (nothing is published before everything is
-//! computed, `latest.json` last), and that order is the thing to see at once. The steps'
-//! helpers (assembling result rows, reading every submission, exporting metrics) sit below it.
+//! computed, `latest.json` last), and that order is the thing to see at once. Reading,
+//! assembling, evaluating and scoring are the steps it shares with a dry run (`steps.rs`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{
     Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
-    SubmissionManifest,
 };
-use pmm_engine::{
-    DatasetState, EngineSettings, EvaluationInputs, MemberContext, ScoringOptions, TableFile,
-    score_and_roll_up,
-};
-use pmm_ingest::{
-    DatasetOutcome, InputRecord, InputStatus, ReadSettings, RunReference, StagedEntry, StagingArea,
-    SubmissionOutcome, SubmissionReader, ValidationIssue, discover,
-};
+use pmm_ingest::{InputStatus, RunReference, StagingArea, ValidationIssue, discover};
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
 use pmm_publish::{Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest};
 use pmm_results::ResultTables;
 use pmm_store::{StoreRoot, layout, open_object, open_store};
 
-use crate::evaluation;
+use crate::steps::{Assembled, Computation, Computed, RunSettings, compute};
 
 /// What a caller can change of a pipeline for one run.
 #[derive(Debug, Clone, Default)]
@@ -181,6 +171,8 @@ pub struct RunSummary {
     pub health: RunHealth,
     /// Every result row (the Secretariat's view).
     pub results: ResultTables,
+    /// The catalog's dimension ids, in its order (`overall` not among them).
+    pub dimensions: Vec<String>,
     /// The run's manifest as published: every input with its status (read or reused) and
     /// fingerprint, the counts, the memory figures.
     pub manifest: RunManifest,
@@ -247,11 +239,8 @@ pub async fn run_pipeline(
             source,
         })?,
     };
-    let engine_settings = EngineSettings {
-        memory_limit: pipeline.engine.memory_limit,
-        spill_dir: pipeline.engine.spill_dir.clone(),
-        ballista: pipeline.engine.ballista.clone(),
-    };
+    let run_settings = RunSettings::of(pipeline);
+    let engine_settings = &run_settings.engine;
     if let Some(dir) = &engine_settings.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
             RunError::Config(format!(
@@ -301,15 +290,6 @@ pub async fn run_pipeline(
             "discovered submissions"
         );
 
-        let reader = SubmissionReader {
-            source: source.clone(),
-            staging: staging.clone(),
-            catalog: catalog.clone(),
-            settings: ReadSettings {
-                max_invalid_row_fraction: pipeline.max_invalid_row_fraction,
-                limits: pipeline.limits,
-            },
-        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let concurrency = options
             .concurrency
@@ -319,56 +299,34 @@ pub async fn run_pipeline(
                 _ => cores.max(8),
             })
             .max(1);
-        let mut outcomes = read_all(&reader, discovery.submissions, concurrency, progress).await?;
-        let reused: Vec<StagedEntry> = outcomes
-            .iter_mut()
-            .flat_map(|o| std::mem::take(&mut o.reused))
-            .collect();
-
-        let members: Vec<String> = registry.members.iter().map(|m| m.code.clone()).collect();
-        let Assembled {
-            issues,
-            inputs,
-            evaluation,
-            fingerprints,
-            statuses,
-            manifests,
-            datasets: _,
-        } = assemble(
-            &catalog,
-            &staging,
+        let computation = Computation {
+            catalog: &catalog,
+            source: &source,
+            staging: &staging,
+            settings: &run_settings,
             year,
-            members,
+            concurrency,
+        };
+        let Computed {
+            assembled:
+                Assembled {
+                    issues,
+                    inputs,
+                    statuses,
+                    ..
+                },
+            reused,
+            evaluated,
+            tables,
+        } = compute(
+            &computation,
+            discovery.submissions,
             discovery.issues,
-            outcomes,
-        );
-
-        let evaluated = evaluation::evaluate(
-            &catalog,
-            &staging,
-            evaluation,
-            &fingerprints,
-            &engine_settings,
+            &registry.members,
             progress,
         )
         .await?;
         let engine_figures = evaluated.figures;
-        let values = evaluated.values;
-        if engine_figures.spilled_bytes > 0 {
-            tracing::info!(
-                spilled_bytes = engine_figures.spilled_bytes,
-                memory_limit_bytes = engine_figures.memory_limit_bytes,
-                "evaluation spilled to disk to stay within engine.memory_limit"
-            );
-        }
-
-        let members = member_contexts(&registry.members, &manifests);
-        let options_scoring = ScoringOptions {
-            min_coverage: pipeline.min_coverage,
-            min_group_size: pipeline.min_group_size,
-            disclosure_default: pipeline.disclosure_default,
-        };
-        let tables = score_and_roll_up(&catalog, &values, &members, options_scoring);
 
         let publication = Publication {
             root: &results,
@@ -496,6 +454,7 @@ pub async fn run_pipeline(
             None => None,
         };
         Ok(RunSummary {
+            dimensions: catalog.dimensions.iter().map(|d| d.id.clone()).collect(),
             location: results.shown(&layout::results::run(&run_id)),
             run_id,
             year,
@@ -514,168 +473,6 @@ pub async fn run_pipeline(
     outcome
 }
 
-/// What reading gave, put together for evaluation, scoring and the run's manifest.
-pub(crate) struct Assembled {
-    /// Every issue, in the result table's order.
-    pub issues: Vec<ValidationIssue>,
-    /// Every input, by path.
-    pub inputs: Vec<InputRecord>,
-    /// The engine's inputs.
-    pub evaluation: EvaluationInputs,
-    /// The input fingerprint of each (member, year, dataset), for the evaluation keys.
-    pub fingerprints: BTreeMap<(String, i32, String), String>,
-    /// Every submission read, by member and year.
-    pub statuses: Vec<SubmissionStatus>,
-    /// Each member's manifest for T (if valid) and whether its T submission was rejected.
-    pub manifests: BTreeMap<String, (Option<SubmissionManifest>, bool)>,
-    /// Every dataset file read or reused: (year, what validation found), by member.
-    pub datasets: BTreeMap<String, Vec<(i32, DatasetOutcome)>>,
-}
-
-/// Puts the outcomes of reading together: dataset states and staged files for the engine,
-/// issues sorted as the result table holds them, statuses, manifests.
-pub(crate) fn assemble(
-    catalog: &Catalog,
-    staging: &StagingArea,
-    year: i32,
-    members: Vec<String>,
-    discovery_issues: Vec<ValidationIssue>,
-    outcomes: Vec<SubmissionOutcome>,
-) -> Assembled {
-    let mut issues = discovery_issues;
-    let mut inputs: Vec<InputRecord> = Vec::new();
-    let mut evaluation = EvaluationInputs::new(year);
-    evaluation.members = members;
-    evaluation.staging = Some(staging.root.clone());
-    let mut statuses = Vec::new();
-    let mut manifests = BTreeMap::new();
-    let mut datasets: BTreeMap<String, Vec<(i32, DatasetOutcome)>> = BTreeMap::new();
-    // The input fingerprint of each (member, year, dataset), for the evaluation keys.
-    let mut fingerprints: BTreeMap<(String, i32, String), String> = BTreeMap::new();
-    for outcome in outcomes {
-        inputs.extend(outcome.inputs);
-        issues.extend(outcome.issues);
-        let key = |dataset: &str| (outcome.member.clone(), outcome.year, dataset.to_string());
-        let mut rejected_datasets = Vec::new();
-        if outcome.rejected.is_some() {
-            for contract in &catalog.datasets {
-                evaluation
-                    .datasets
-                    .insert(key(&contract.name), DatasetState::Rejected);
-            }
-        }
-        for staged in outcome.datasets {
-            if let Some(fingerprint) = staged.fingerprint {
-                fingerprints.insert(key(&staged.outcome.dataset), fingerprint);
-            }
-            let dataset = staged.outcome;
-            let state = if dataset.accepted && outcome.rejected.is_none() {
-                DatasetState::Accepted
-            } else {
-                DatasetState::Rejected
-            };
-            if !dataset.accepted {
-                let reason = pmm_ingest::rejection_reason(&dataset.issues);
-                rejected_datasets.push((dataset.dataset.clone(), reason));
-            }
-            evaluation.datasets.insert(key(&dataset.dataset), state);
-            if state == DatasetState::Accepted {
-                evaluation
-                    .tables
-                    .entry(dataset.dataset.clone())
-                    .or_default()
-                    .extend(staged.files.into_iter().map(|file| TableFile {
-                        member: outcome.member.clone(),
-                        year: outcome.year,
-                        file,
-                    }));
-            }
-            issues.extend(dataset.issues.iter().cloned());
-            datasets
-                .entry(outcome.member.clone())
-                .or_default()
-                .push((outcome.year, dataset));
-        }
-        if outcome.year == year {
-            if let Some(manifest) = &outcome.manifest {
-                for indicator in manifest.not_applicable.keys() {
-                    evaluation
-                        .not_applicable
-                        .insert((outcome.member.clone(), indicator.clone()));
-                }
-            }
-            manifests.insert(
-                outcome.member.clone(),
-                (outcome.manifest.clone(), outcome.rejected.is_some()),
-            );
-        }
-        statuses.push(SubmissionStatus {
-            member: outcome.member,
-            year: outcome.year,
-            rejected: outcome.rejected,
-            rejected_datasets,
-        });
-    }
-    statuses.sort_by(|a, b| (&a.member, a.year).cmp(&(&b.member, b.year)));
-    issues.sort_by(|a, b| {
-        (
-            &a.member,
-            a.year,
-            &a.dataset,
-            &a.file,
-            a.row.is_none(),
-            a.row,
-            &a.column,
-            &a.rule,
-        )
-            .cmp(&(
-                &b.member,
-                b.year,
-                &b.dataset,
-                &b.file,
-                b.row.is_none(),
-                b.row,
-                &b.column,
-                &b.rule,
-            ))
-    });
-    inputs.sort_by(|a, b| a.object.path.cmp(&b.object.path));
-    // Files in a stable order, so every run plans its scans alike.
-    for files in evaluation.tables.values_mut() {
-        files.sort_by(|a, b| a.file.path.cmp(&b.file.path));
-    }
-
-    Assembled {
-        issues,
-        inputs,
-        evaluation,
-        fingerprints,
-        statuses,
-        manifests,
-        datasets,
-    }
-}
-
-/// The scoring context of each member: region, income group, manifest for T.
-pub(crate) fn member_contexts(
-    members: &[pmm_catalog::Member],
-    manifests: &BTreeMap<String, (Option<SubmissionManifest>, bool)>,
-) -> Vec<MemberContext> {
-    members
-        .iter()
-        .map(|m| {
-            let (manifest, rejected) = manifests.get(&m.code).cloned().unwrap_or((None, false));
-            MemberContext {
-                member: m.code.clone(),
-                region: m.region,
-                income_group: m.income_group,
-                manifest,
-                submission_rejected: rejected,
-            }
-        })
-        .collect()
-}
-
 /// The results location as a run reference records it: a URL as written, or a folder's
 /// absolute path, so `pmm gc` finds it from anywhere.
 fn reference_location(location: &StoreLocation) -> String {
@@ -686,49 +483,6 @@ fn reference_location(location: &StoreLocation) -> String {
             .display()
             .to_string(),
     }
-}
-
-/// Reads every submission, a few at a time, each on its own task so the cores share the
-/// parsing.
-pub(crate) async fn read_all(
-    reader: &SubmissionReader,
-    submissions: Vec<pmm_ingest::SubmissionFiles>,
-    concurrency: usize,
-    progress: &dyn Progress,
-) -> Result<Vec<SubmissionOutcome>, RunError> {
-    progress.event(ProgressEvent::Stage {
-        name: "reading submissions",
-        total: submissions.len() as u64,
-    });
-    let mut tasks = futures::stream::iter(submissions.into_iter().map(|files| {
-        let reader = reader.clone();
-        tokio::spawn(async move { reader.read(&files).await })
-    }))
-    .buffer_unordered(concurrency);
-    let mut outcomes = Vec::new();
-    while let Some(joined) = tasks.next().await {
-        let outcome = joined
-            .map_err(|e| RunError::FailedBecause {
-                context: "a reading task failed".into(),
-                source: e.into(),
-            })?
-            .map_err(RunError::Ingest)?;
-        let reused = outcome
-            .inputs
-            .iter()
-            .filter(|i| i.status == InputStatus::Reused)
-            .count();
-        progress.event(ProgressEvent::Step {
-            message: &format!(
-                "{} ({} inputs, {reused} reused)",
-                layout::source::year_folder(&outcome.member, outcome.year),
-                outcome.inputs.len()
-            ),
-        });
-        outcomes.push(outcome);
-    }
-    progress.event(ProgressEvent::StageDone);
-    Ok(outcomes)
 }
 
 /// Builds the metrics of the pipeline's audience and sends them where the pipeline says.

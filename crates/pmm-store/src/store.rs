@@ -81,9 +81,18 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
-    /// A URL this build cannot open, or a store that cannot be configured.
+    /// A URL this build cannot open.
     #[error("{0}")]
     Unsupported(String),
+    /// A store whose client cannot be set up from its URL and environment.
+    #[error("{location}: cannot set up the store: {source}")]
+    Setup {
+        /// The location, without credentials.
+        location: String,
+        /// What `object_store`'s builder said.
+        #[source]
+        source: object_store::Error,
+    },
 }
 
 /// Opens a store location. `create` makes a missing local folder (for results).
@@ -234,8 +243,9 @@ fn open_remote(url: &str, settings: &StorageSettings) -> Result<StoreRoot, Store
         .map_err(|e| StoreError::Unsupported(format!("{display}: not a valid URL: {e}")))?;
     let (scheme, prefix) = object_store::ObjectStoreScheme::parse(&parsed)
         .map_err(|e| StoreError::Unsupported(format!("{display}: {e}")))?;
-    let failed = |e: object_store::Error| {
-        StoreError::Unsupported(format!("{display}: cannot set up the store: {e}"))
+    let failed = |source: object_store::Error| StoreError::Setup {
+        location: display.clone(),
+        source,
     };
     let store: Arc<dyn ObjectStore> = match scheme {
         #[cfg(feature = "s3")]

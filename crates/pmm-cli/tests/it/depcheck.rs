@@ -81,6 +81,7 @@ fn crate_dependencies_point_one_way() {
                 "pmm-engine",
                 "pmm-ingest",
                 "pmm-publish",
+                "pmm-report",
                 "pmm-results",
                 "pmm-store",
             ][..],

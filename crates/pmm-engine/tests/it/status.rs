@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pmm_catalog::{Catalog, Status};
-use pmm_engine::{DatasetState, Engine, EngineSettings, EvaluationInputs, TableFile};
+use pmm_engine::{DatasetState, Engine, EvaluationInputs, TableFile};
 use pmm_ingest::{ReadSettings, StagingArea, memory_staging, stage_text};
 
 const DECL: &str = "declaration_id,flow,lodged_at,released_at,electronic,standardized,pre_arrival,channel,aeo,ecommerce,customs_value\n";
@@ -145,7 +145,7 @@ async fn statuses_are_decided_in_catalog_order() {
     .await;
     submit(&catalog, &staging, &mut inputs, "XF", 2023, "staff", &staff).await;
 
-    let engine = Engine::new(&catalog, &inputs, &EngineSettings::default()).unwrap();
+    let engine = Engine::new(&catalog, &inputs, &pmm_catalog::EngineConfig::default()).unwrap();
     let values = engine.evaluate(indicator, &inputs).await.unwrap();
     let got: Vec<(&str, Status, Option<f64>)> = values
         .iter()
@@ -176,7 +176,7 @@ async fn every_indicator_runs_over_empty_tables() {
     let catalog = catalog();
     let mut inputs = EvaluationInputs::new(2024);
     inputs.members = vec!["XA".into()];
-    let engine = Engine::new(&catalog, &inputs, &EngineSettings::default()).unwrap();
+    let engine = Engine::new(&catalog, &inputs, &pmm_catalog::EngineConfig::default()).unwrap();
     for indicator in &catalog.indicators {
         let values = engine.evaluate(indicator, &inputs).await.unwrap();
         assert_eq!(values.len(), 1);
