@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-S, I, F = pa.string(), pa.int64(), pa.float64()
+S, I, F, B = pa.string(), pa.int64(), pa.float64(), pa.bool_()
 TABLES = {
     "indicator_values": [
         ("run_id", S), ("year", I), ("member", S), ("region", S), ("income_group", S), ("dimension", S),
@@ -34,6 +34,11 @@ TABLES = {
         ("run_id", S), ("year", I), ("member", S), ("dataset", S), ("file", S), ("row", I), ("column", S),
         ("rule", S), ("severity", S), ("message", S), ("count", I),
     ],
+    "indicator_history": [
+        ("member", S), ("indicator", S), ("year", I), ("status", S), ("value", F), ("score", F), ("level", I),
+        ("unit", S), ("disclosure", S), ("definition_hash", S), ("catalog_version", S), ("comparable", B),
+        ("run_id", S), ("published_at", S), ("superseded_by", S), ("change", S), ("cause", S),
+    ],
 }
 LEVELS = {"public": {"public"}, "wco": {"public", "wco"}, "secretariat": {"public", "wco", "secretariat"}}
 
@@ -53,6 +58,7 @@ def main(results: Path) -> int:
             got = [(f.name, f.type) for f in table.schema]
             assert got == columns, f"{path}: columns {got}"
             assert table.num_rows > 0, f"{path}: empty"
+            # A fresh results folder: every history row is this run's first.
             assert set(table.column("run_id").to_pylist()) == {latest["run_id"]}, path
             for field in table.schema:
                 if field.type == F:

@@ -10,6 +10,7 @@
 mod datasets;
 mod dimensions;
 mod indicators;
+mod revisions;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,9 @@ use indicators::{Known, check_indicators, parse_indicator};
 pub struct Catalog {
     /// The folder it was read from.
     pub root: PathBuf,
+    /// Its version, as `dimensions.yaml` declares it (`PMM v1.0`; `unversioned` when it does
+    /// not): written beside every value in the history.
+    pub version: String,
     /// The four dimensions, in file order.
     pub dimensions: Vec<Dimension>,
     /// Every expected outcome, in file order.
@@ -119,6 +123,7 @@ impl Catalog {
         }
 
         let mut dimensions = Vec::new();
+        let mut version = dimensions::UNVERSIONED.to_string();
         let mut outcomes = Vec::new();
         let mut datasets = Vec::new();
         let mut dataset_paths = Vec::new();
@@ -143,7 +148,7 @@ impl Catalog {
         }
         for (path, text) in &texts {
             if *path == dimensions_path {
-                dimensions = check_dimensions(path, text, &mut problems);
+                (dimensions, version) = check_dimensions(path, text, &mut problems);
             } else if *path == outcomes_path {
                 outcomes = check_outcomes(path, text, &mut problems);
             } else if path.parent().and_then(Path::file_name) == Some("datasets".as_ref()) {
@@ -204,6 +209,7 @@ impl Catalog {
 
         let catalog = Catalog {
             root: root.to_path_buf(),
+            version,
             dimensions,
             outcomes,
             datasets,

@@ -25,8 +25,8 @@ pub use manifest::{Assessment, SubmissionManifest};
 pub use members::{IncomeGroup, Member, MembersRegistry, Region};
 pub use model::{
     ColumnContract, ColumnRule, ColumnType, DatasetContract, DatasetUse, Dimension, Direction,
-    Disclosure, Expectation, FixtureCase, FixtureData, Indicator, Outcome, Scoring, Status, Unit,
-    YearRef,
+    Disclosure, Expectation, FixtureCase, FixtureData, Indicator, Outcome, Revision, Scoring,
+    Status, Unit, YearRef,
 };
 pub use pipeline::{
     DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, EngineConfig,

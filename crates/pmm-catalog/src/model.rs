@@ -395,6 +395,8 @@ pub struct Indicator {
     pub sql: String,
     /// Fixture cases.
     pub tests: Vec<FixtureCase>,
+    /// The catalog versions that changed its definition, as the file declares them.
+    pub revisions: Vec<Revision>,
     /// The file it was read from.
     pub path: PathBuf,
     /// Line and indentation of the first SQL line in the file, to map SQL errors to the file.
@@ -408,4 +410,21 @@ impl Indicator {
     pub fn weight(&self) -> f64 {
         self.scoring.map(|s| s.weight).unwrap_or(0.0)
     }
+
+    /// The revision that came with catalog `version`, if the file declares one.
+    pub fn revision(&self, version: &str) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.version == version)
+    }
+}
+
+/// A change of an indicator's definition in a catalog version (`revisions:` in its file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    /// The catalog version the change came with.
+    pub version: String,
+    /// Whether values computed before and after it may be compared (a history line goes on
+    /// across it; otherwise it breaks).
+    pub comparable: bool,
+    /// What changed, in words.
+    pub note: String,
 }

@@ -9,6 +9,7 @@
 
 mod cluster;
 mod gc;
+mod history;
 mod indicators;
 mod member;
 mod run;
@@ -203,6 +204,14 @@ enum Command {
     /// the audience: nothing disclosed above its level appears, and validation details are
     /// the Secretariat's only.
     Report(member::ReportArgs),
+    /// The values of every cycle published so far, one series per member and KPI.
+    ///
+    /// Reads the history across cycles of the run RESULTS/latest.json names, as one audience
+    /// sees it: for each member, one line per KPI with the current value of each year as a
+    /// column (`*` marks a value restated after it was first published, `|` a year whose
+    /// definition is not comparable with the year before). --revisions lists every version
+    /// with why it changed; json and csv give the table's rows.
+    History(history::HistoryArgs),
     /// Remove staged data that no published run uses any more.
     ///
     /// A run stages the valid rows of every input it reads under the pipeline's `staging`
@@ -387,6 +396,7 @@ fn main() -> ExitCode {
             Command::Executor(args) => cluster::executor(args).await,
             Command::DryRun(args) => member::run_dry_run(args).await,
             Command::Report(args) => member::run_report(args).await,
+            Command::History(args) => history::run(args).await,
             Command::Gc {
                 staging,
                 dry_run,

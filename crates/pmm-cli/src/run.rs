@@ -223,6 +223,15 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         counted(health.issues_error, "error"),
         counted(health.issues_warning, "warning"),
     );
+    if let Some(current) = &summary.later_current {
+        println!(
+            "  history: {} added to the history across cycles; the dashboards, `pmm serve` and `pmm report` go on showing {} (run {})",
+            summary.year, current.year, current.run_id
+        );
+    }
+    for warning in &summary.warnings {
+        println!("  warning: {warning}");
+    }
     println!();
     println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");
     let dimensions: Vec<&str> = summary

@@ -21,5 +21,5 @@ pub mod published;
 pub mod serve;
 pub mod tables;
 
-pub use manifest::{EngineFigures, LatestPointer, RunCounts, RunManifest};
+pub use manifest::{CurrentRun, EngineFigures, LatestPointer, RunCounts, RunManifest};
 pub use publication::{Latest, PART_SIZE, Publication, PublishError};

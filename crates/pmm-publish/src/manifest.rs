@@ -8,20 +8,74 @@ use serde::{Deserialize, Serialize};
 
 /// `latest.json`: the run a reader should follow. Replaced last, so it never names a run
 /// that is not complete.
+///
+/// `run_id` and `path` name the run published last: its folder holds the newest history
+/// across cycles. `current` names the run of the latest year published so far, whose tables
+/// `pmm serve`, the metrics and `pmm report` show: a run for an earlier year (a back-fill)
+/// adds its year to the history without moving the dashboards back to that year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatestPointer {
     /// The run's id.
     pub run_id: String,
     /// Its folder, relative to the results location (`runs/<run_id>`).
     pub path: String,
+    /// Its reporting year (absent in pointers written before the history existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub year: Option<i32>,
+    /// The run of the latest year (absent: the run above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<CurrentRun>,
+}
+
+/// The run of the latest year published so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentRun {
+    /// Its id.
+    pub run_id: String,
+    /// Its folder, relative to the results location.
+    pub path: String,
+    /// Its reporting year.
+    pub year: i32,
 }
 
 impl LatestPointer {
-    /// The pointer to a run.
-    pub fn to_run(run_id: &str) -> Self {
+    /// The pointer to run `run_id` for `year`, replacing `previous`: it stays the current
+    /// run when its year is later than this one's.
+    pub fn next(run_id: &str, year: i32, previous: Option<&LatestPointer>) -> Self {
+        let path = pmm_store::layout::results::run(run_id);
+        let current = previous
+            .and_then(LatestPointer::current_run)
+            .filter(|c| c.year > year)
+            .unwrap_or_else(|| CurrentRun {
+                run_id: run_id.to_string(),
+                path: path.clone(),
+                year,
+            });
         LatestPointer {
             run_id: run_id.to_string(),
-            path: pmm_store::layout::results::run(run_id),
+            path,
+            year: Some(year),
+            current: Some(current),
+        }
+    }
+
+    /// The run of the latest year, when the pointer says (a pointer written before the
+    /// history existed does not know its year).
+    pub fn current_run(&self) -> Option<CurrentRun> {
+        self.current.clone().or_else(|| {
+            self.year.map(|year| CurrentRun {
+                run_id: self.run_id.clone(),
+                path: self.path.clone(),
+                year,
+            })
+        })
+    }
+
+    /// The id and folder of the run whose tables readers show: the current run.
+    pub fn shown(&self) -> (&str, &str) {
+        match &self.current {
+            Some(c) => (&c.run_id, &c.path),
+            None => (&self.run_id, &self.path),
         }
     }
 }
@@ -44,6 +98,9 @@ pub struct RunManifest {
     pub duration_seconds: f64,
     /// SHA-256 of the catalog's files.
     pub catalog_hash: String,
+    /// The catalog's version (`PMM v1.0`; empty in manifests written before it was kept).
+    #[serde(default)]
+    pub catalog_version: String,
     /// The version of pmm that ran.
     pub tool_version: String,
     /// Where the submissions were read (a URL without credentials, or a folder).

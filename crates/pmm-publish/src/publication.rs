@@ -7,7 +7,7 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMultipart};
 use pmm_catalog::Disclosure;
 use pmm_ingest::ValidationIssue;
-use pmm_results::{ResultTables, VALIDATION_ISSUES, ipc};
+use pmm_results::{HistoryRow, INDICATOR_HISTORY, ResultTables, VALIDATION_ISSUES, ipc};
 use pmm_store::{StoreRoot, count_write, layout};
 
 use crate::manifest::{LatestPointer, RunManifest};
@@ -58,24 +58,31 @@ impl Publication<'_> {
     /// without conditional writes can leave the older one as latest (a complete run still).
     pub async fn replace_latest(&self) -> Result<Latest, PublishError> {
         let key = self.root.key(layout::results::LATEST);
-        let body = serde_json::to_vec_pretty(&LatestPointer::to_run(self.run_id))?;
         for _ in 0..LATEST_ATTEMPTS {
-            let mode = match self.root.store.get(&key).await {
+            let (mode, previous) = match self.root.store.get(&key).await {
                 Ok(current) => {
                     let version = UpdateVersion {
                         e_tag: current.meta.e_tag.clone(),
                         version: current.meta.version.clone(),
                     };
-                    let newer =
-                        named_run(&current.bytes().await?).filter(|id| id.as_str() > self.run_id);
-                    if let Some(newer) = newer {
-                        return Ok(Latest::Newer(newer));
+                    let previous = pointer(&current.bytes().await?);
+                    if let Some(newer) = previous
+                        .as_ref()
+                        .map(|p| &p.run_id)
+                        .filter(|id| id.as_str() > self.run_id)
+                    {
+                        return Ok(Latest::Newer(newer.clone()));
                     }
-                    PutMode::Update(version)
+                    (PutMode::Update(version), previous)
                 }
-                Err(object_store::Error::NotFound { .. }) => PutMode::Create,
+                Err(object_store::Error::NotFound { .. }) => (PutMode::Create, None),
                 Err(e) => return Err(e.into()),
             };
+            let body = serde_json::to_vec_pretty(&LatestPointer::next(
+                self.run_id,
+                self.year,
+                previous.as_ref(),
+            ))?;
             let payload = PutPayload::from(Bytes::from(body.clone()));
             match self
                 .root
@@ -107,23 +114,26 @@ impl Publication<'_> {
         Err(PublishError::Contended)
     }
 
-    /// Writes one audience's tables (with `validation_issues` for the Secretariat); returns
-    /// the files written.
+    /// Writes one audience's tables (with `validation_issues` for the Secretariat) and its
+    /// history across cycles; returns the files written.
     pub async fn write_audience(
         &self,
         audience: Disclosure,
         all: &ResultTables,
         issues: &[ValidationIssue],
+        history: &[HistoryRow],
     ) -> Result<Vec<String>, PublishError> {
         let tables = AudienceTables::of(self.run_id, self.year, all, audience)?;
         let issues = (audience == Disclosure::Secretariat)
             .then(|| tables::validation_issues(self.run_id, issues))
             .transpose()?;
+        let history = pmm_results::history::encode(history)?;
         let mut files = Vec::new();
         for (name, batch) in tables
             .named()
             .into_iter()
             .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES.name, b)))
+            .chain([(INDICATOR_HISTORY.name, &history)])
         {
             let relative = layout::results::table(self.run_id, audience.as_str(), name);
             self.put(&relative, ipc::to_file(batch)?).await?;
@@ -144,11 +154,14 @@ impl Publication<'_> {
     }
 }
 
+/// The pointer a `latest.json` holds, if it is readable.
+fn pointer(latest: &[u8]) -> Option<LatestPointer> {
+    serde_json::from_slice::<LatestPointer>(latest).ok()
+}
+
 /// The run id a `latest.json` names, if it is readable.
 fn named_run(latest: &[u8]) -> Option<String> {
-    serde_json::from_slice::<LatestPointer>(latest)
-        .ok()
-        .map(|p| p.run_id)
+    pointer(latest).map(|p| p.run_id)
 }
 
 /// Result files larger than this go up as multipart uploads, in parts of this size.

@@ -97,17 +97,14 @@ async fn refresh(options: &ServeOptions, shared: &Shared) {
         .and_then(|s| s.run.as_ref().map(|r| r.run_id.clone()));
     let outcome = async {
         let latest = latest_run(&options.results).await?;
-        if current.as_deref() == Some(latest.run_id.as_str()) {
+        // The run of the latest year: a run that filled in an earlier year leaves it shown.
+        let (run_id, path) = latest.shown();
+        if current.as_deref() == Some(run_id) {
             return Ok(None);
         }
-        load_run(
-            &options.results,
-            &latest.run_id,
-            &latest.path,
-            options.audience,
-        )
-        .await
-        .map(Some)
+        load_run(&options.results, run_id, path, options.audience)
+            .await
+            .map(Some)
     }
     .await;
     let Ok(mut served) = shared.write() else {

@@ -83,6 +83,18 @@ pub mod column {
     pub const MESSAGE: &str = "message";
     /// How many records the issue stands for.
     pub const COUNT: &str = "count";
+    /// The catalog's version a history row was computed with.
+    pub const CATALOG_VERSION: &str = "catalog_version";
+    /// Whether a history row is comparable with the member's previous year in the series.
+    pub const COMPARABLE: &str = "comparable";
+    /// When the run that published a history row finished (RFC 3339).
+    pub const PUBLISHED_AT: &str = "published_at";
+    /// The run whose row replaced this one (null for the current row).
+    pub const SUPERSEDED_BY: &str = "superseded_by";
+    /// `first`, `restated`, `status_changed`, `definition_changed` or `disclosure_changed`.
+    pub const CHANGE: &str = "change";
+    /// Why the row differs from the one it replaced, in words.
+    pub const CAUSE: &str = "cause";
 }
 
 /// One column of a result table.
@@ -154,6 +166,14 @@ const fn opt_float(name: &'static str) -> Column {
         name,
         data_type: DataType::Float64,
         nullable: true,
+    }
+}
+
+const fn flag(name: &'static str) -> Column {
+    Column {
+        name,
+        data_type: DataType::Boolean,
+        nullable: false,
     }
 }
 
@@ -258,6 +278,30 @@ pub const VALIDATION_ISSUES: ResultTable = ResultTable {
     ],
 };
 
+/// Every version of every (member, KPI, year) value published so far, across cycles.
+pub const INDICATOR_HISTORY: ResultTable = ResultTable {
+    name: "indicator_history",
+    columns: &[
+        text(c::MEMBER),
+        text(c::INDICATOR),
+        int(c::YEAR),
+        text(c::STATUS),
+        opt_float(c::VALUE),
+        opt_float(c::SCORE),
+        opt_int(c::LEVEL),
+        text(c::UNIT),
+        text(c::DISCLOSURE),
+        text(c::DEFINITION_HASH),
+        text(c::CATALOG_VERSION),
+        flag(c::COMPARABLE),
+        text(c::RUN_ID),
+        text(c::PUBLISHED_AT),
+        opt_text(c::SUPERSEDED_BY),
+        text(c::CHANGE),
+        opt_text(c::CAUSE),
+    ],
+};
+
 /// The tables every audience gets, in publishing order (`validation_issues` is the
 /// Secretariat's alone).
 pub const AUDIENCE_TABLES: [&ResultTable; 4] = [
@@ -273,14 +317,20 @@ mod tests {
 
     #[test]
     fn every_table_names_each_column_once() {
-        for table in AUDIENCE_TABLES.into_iter().chain([&VALIDATION_ISSUES]) {
+        for table in AUDIENCE_TABLES
+            .into_iter()
+            .chain([&VALIDATION_ISSUES, &INDICATOR_HISTORY])
+        {
             let schema = table.schema();
             assert_eq!(schema.fields().len(), table.columns.len());
             let mut names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
             names.sort_unstable();
             names.dedup();
             assert_eq!(names.len(), table.columns.len(), "{}", table.name);
-            assert_eq!(schema.field(0).name(), column::RUN_ID, "{}", table.name);
+            // A run's tables start with the run; the history's rows each name theirs.
+            if table.name != INDICATOR_HISTORY.name {
+                assert_eq!(schema.field(0).name(), column::RUN_ID, "{}", table.name);
+            }
         }
     }
 
@@ -290,7 +340,10 @@ mod tests {
     fn the_documented_tables_are_the_contract() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/running.md");
         let doc = std::fs::read_to_string(path).expect("docs/running.md");
-        for table in AUDIENCE_TABLES.into_iter().chain([&VALIDATION_ISSUES]) {
+        for table in AUDIENCE_TABLES
+            .into_iter()
+            .chain([&VALIDATION_ISSUES, &INDICATOR_HISTORY])
+        {
             let row = doc
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{}` |", table.name)))

@@ -11,6 +11,7 @@
 pub mod cells;
 pub mod contract;
 pub mod encode;
+pub mod history;
 pub mod ipc;
 pub mod rows;
 
@@ -22,9 +23,10 @@ pub mod arrow {
 
 pub use cells::Cells;
 pub use contract::{
-    AUDIENCE_TABLES, Column, DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, OVERALL,
-    PEER_STATS, ResultTable, VALIDATION_ISSUES, column,
+    AUDIENCE_TABLES, Column, DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES,
+    OVERALL, PEER_STATS, ResultTable, VALIDATION_ISSUES, column,
 };
+pub use history::{Change, HistoryRow};
 pub use rows::{IndicatorRow, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow};
 
 /// A result table that is not what pmm writes.

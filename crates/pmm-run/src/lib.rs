@@ -15,12 +15,14 @@
 mod dry_run;
 mod evaluation;
 mod gc;
+mod history;
 mod report;
 mod run;
 mod steps;
 
 pub use dry_run::{DryRun, DryRunOptions, DryRunSummary, ScoreLine, dry_run};
 pub use gc::{GcError, GcOptions, GcReport, collect_garbage};
+pub use history::published_history;
 pub use report::{PublishedReport, ReportLoadError, published_peers};
 pub use run::{
     MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,

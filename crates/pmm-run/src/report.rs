@@ -131,7 +131,7 @@ impl PublishedReport {
     ) -> Result<Self, ReportLoadError> {
         let path = match run_id {
             Some(id) => layout::results::run(id),
-            None => latest_run(root).await?.path,
+            None => latest_run(root).await?.shown().1.to_string(),
         };
         let manifest = read_manifest(root, &path).await?;
         if !manifest.audiences.contains(&audience) {
@@ -211,7 +211,7 @@ pub async fn published_peers(url: &str) -> Result<RecordBatch, String> {
     let root =
         open_store(&location, false, &StorageSettings::default()).map_err(|e| e.to_string())?;
     let latest = latest_run(&root).await.map_err(|e| e.to_string())?;
-    read_table(&root, &latest.path, Disclosure::Public, &PEER_STATS)
+    read_table(&root, latest.shown().1, Disclosure::Public, &PEER_STATS)
         .await
         .map_err(|e| e.to_string())
 }

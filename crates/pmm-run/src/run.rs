@@ -17,10 +17,14 @@ use pmm_catalog::{
 use pmm_ingest::{InputStatus, RunReference, StagingArea, ValidationIssue, discover};
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
-use pmm_publish::{Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest};
+use pmm_publish::published;
+use pmm_publish::{
+    CurrentRun, Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest,
+};
 use pmm_results::ResultTables;
 use pmm_store::{StoreRoot, layout, open_object, open_store};
 
+use crate::history::{self, Histories, ThisRun};
 use crate::steps::{Assembled, Computation, Computed, RunSettings, compute};
 
 /// What a caller can change of a pipeline for one run.
@@ -173,6 +177,12 @@ pub struct RunSummary {
     pub results: ResultTables,
     /// The catalog's dimension ids, in its order (`overall` not among them).
     pub dimensions: Vec<String>,
+    /// What the run found worth saying that did not stop it (a KPI whose definition changed
+    /// with no revision declared).
+    pub warnings: Vec<String>,
+    /// When this run filled in an earlier year: the run of the latest year, which `pmm serve`,
+    /// the metrics and `pmm report` go on showing.
+    pub later_current: Option<CurrentRun>,
     /// The run's manifest as published: every input with its status (read or reused) and
     /// fingerprint, the counts, the memory figures.
     pub manifest: RunManifest,
@@ -338,15 +348,38 @@ pub async fn run_pipeline(
             location: results.display.clone(),
             source,
         };
+        // The history across cycles: the latest run's, with what this run changes.
+        let published_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let Histories {
+            rows: histories,
+            warnings,
+            later_current,
+        } = history::next_histories(
+            &results,
+            &catalog,
+            &tables,
+            &pipeline.audiences,
+            &ThisRun {
+                run_id: &run_id,
+                published_at: &published_at,
+                year,
+                inputs: &inputs,
+            },
+        )
+        .await?;
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
         progress.event(ProgressEvent::Stage {
             name: "publishing results",
             total: pipeline.audiences.len() as u64,
         });
         let mut files = Vec::new();
         for audience in &pipeline.audiences {
+            let history = histories.get(audience).map_or(&[][..], Vec::as_slice);
             files.extend(
                 publication
-                    .write_audience(*audience, &tables, &issues)
+                    .write_audience(*audience, &tables, &issues, history)
                     .await
                     .map_err(write_failed)?,
             );
@@ -380,6 +413,7 @@ pub async fn run_pipeline(
             finished_at: finished.to_rfc3339_opts(SecondsFormat::Millis, true),
             duration_seconds: health.duration_seconds,
             catalog_hash: catalog.hash.clone(),
+            catalog_version: catalog.version.clone(),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             source: source.display.clone(),
             staging: staging.root.display.clone(),
@@ -442,7 +476,19 @@ pub async fn run_pipeline(
         );
         let metrics = match &pipeline.prometheus {
             Some(publish) => Some(
-                export_metrics(publish, &run_id, year, &tables, &health)
+                export_metrics(
+                    publish,
+                    shown_tables(
+                        &results,
+                        &run_id,
+                        year,
+                        &tables,
+                        later_current.as_ref(),
+                        publish.audience,
+                    )
+                    .await?,
+                    &health,
+                )
                     .await
                     .map_err(|e| RunError::FailedBecause {
                         context: format!(
@@ -454,6 +500,8 @@ pub async fn run_pipeline(
             None => None,
         };
         Ok(RunSummary {
+            warnings,
+            later_current,
             dimensions: catalog.dimensions.iter().map(|d| d.id.clone()).collect(),
             location: results.shown(&layout::results::run(&run_id)),
             run_id,
@@ -486,14 +534,42 @@ fn reference_location(location: &StoreLocation) -> String {
 }
 
 /// Builds the metrics of the pipeline's audience and sends them where the pipeline says.
-async fn export_metrics(
-    publish: &PrometheusPublish,
+/// The tables the metrics show for `audience`: this run's, or, when this run filled in an
+/// earlier year, those of the run of the latest year (read back from the results, as `pmm
+/// serve` reads them), so the dashboards stay on the latest cycle.
+async fn shown_tables(
+    results: &StoreRoot,
     run_id: &str,
     year: i32,
     all: &ResultTables,
+    later: Option<&CurrentRun>,
+    audience: Disclosure,
+) -> Result<AudienceTables, RunError> {
+    let failed = |e: pmm_ingest::BoxError| RunError::FailedBecause {
+        context: format!("run {run_id} is published, but its metrics could not be built"),
+        source: e,
+    };
+    let Some(later) = later else {
+        return AudienceTables::of(run_id, year, all, audience).map_err(|e| failed(e.into()));
+    };
+    let read = |table| published::read_table(results, &later.path, audience, table);
+    let tables = async {
+        Ok::<_, published::LoadError>(AudienceTables {
+            indicator_values: read(&pmm_results::INDICATOR_VALUES).await?,
+            outcome_scores: read(&pmm_results::OUTCOME_SCORES).await?,
+            dimension_scores: read(&pmm_results::DIMENSION_SCORES).await?,
+            peer_stats: read(&pmm_results::PEER_STATS).await?,
+        })
+    }
+    .await;
+    tables.map_err(|e| failed(e.into()))
+}
+
+async fn export_metrics(
+    publish: &PrometheusPublish,
+    tables: AudienceTables,
     health: &RunHealth,
 ) -> Result<MetricsReport, PublishError> {
-    let tables = AudienceTables::of(run_id, year, all, publish.audience)?;
     let metrics = metrics::encode(&tables, health)?;
     let textfile = match &publish.textfile {
         Some(path) => {
@@ -553,8 +629,43 @@ async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError>
     }
 }
 
-/// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time, unique across concurrent runs.
+/// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time to the millisecond (the suffix's first ten
+/// bits are the millisecond, the other fourteen random, as in a UUID v7), so a run that starts
+/// after another has the greater id and `latest.json` moves to it even within one second; two
+/// runs starting in the same millisecond differ by their random bits.
 pub(crate) fn new_run_id(started: DateTime<Utc>) -> String {
-    let [a, b, c, ..] = *uuid::Uuid::new_v4().as_bytes();
-    format!("{}-{a:02x}{b:02x}{c:02x}", started.format("%Y%m%dT%H%M%SZ"))
+    let millis = started.timestamp_subsec_millis().min(999);
+    let [a, b, ..] = *uuid::Uuid::new_v4().as_bytes();
+    let random = u32::from(u16::from_be_bytes([a, b]) & 0x3fff);
+    format!(
+        "{}-{:06x}",
+        started.format("%Y%m%dT%H%M%SZ"),
+        (millis << 14) | random
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_start_time_to_the_millisecond() {
+        let start = DateTime::parse_from_rfc3339("2026-12-02T04:05:06.007Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut previous = new_run_id(start);
+        assert!(previous.starts_with("20261202T040506Z-"), "{previous}");
+        assert_eq!(previous.len(), "20261202T040506Z-".len() + 6);
+        for millis in [8, 9, 500, 998, 999] {
+            let later = start + chrono::Duration::milliseconds(millis - 7);
+            let id = new_run_id(later);
+            assert!(id > previous, "{id} after {previous}");
+            previous = id;
+        }
+        let next_second = new_run_id(start + chrono::Duration::milliseconds(993));
+        assert!(
+            next_second.starts_with("20261202T040507Z-00"),
+            "{next_second}"
+        );
+    }
 }

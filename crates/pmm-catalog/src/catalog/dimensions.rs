@@ -1,5 +1,5 @@
-//! `dimensions.yaml` and `outcomes.yaml`: the four dimensions, the expected outcomes under
-//! them, and their weights.
+//! `dimensions.yaml` and `outcomes.yaml`: the catalog's version, the four dimensions, the
+//! expected outcomes under them, and their weights.
 
 use std::path::Path;
 
@@ -14,8 +14,14 @@ use crate::yaml::{self, SourceText};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DimensionsFile {
+    /// The catalog's version (`PMM v1.0`).
+    #[serde(default)]
+    version: Option<String>,
     dimensions: Vec<DimensionSpec>,
 }
+
+/// The version of a catalog that does not declare one.
+pub const UNVERSIONED: &str = "unversioned";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,15 +62,37 @@ fn check_weight(weight: f64, what: &str, path: &Path, location: Location, proble
     }
 }
 
-pub(super) fn check_dimensions(path: &Path, text: &str, problems: &mut Problems) -> Vec<Dimension> {
+/// The dimensions of `dimensions.yaml`, and the catalog's version it declares.
+pub(super) fn check_dimensions(
+    path: &Path,
+    text: &str,
+    problems: &mut Problems,
+) -> (Vec<Dimension>, String) {
     let file: DimensionsFile = match yaml::parse(path, text) {
         Ok(f) => f,
         Err(p) => {
             problems.push(p);
-            return Vec::new();
+            return (Vec::new(), UNVERSIONED.to_string());
         }
     };
     let source = SourceText::new(text);
+    let version = match file.version {
+        None => UNVERSIONED.to_string(),
+        Some(version) => {
+            let trimmed = version.trim();
+            if trimmed.is_empty()
+                || trimmed.chars().count() > 40
+                || trimmed.chars().any(char::is_control)
+            {
+                problems.at(
+                    path,
+                    source.key(&["version"]),
+                    "the catalog's version must be a short text such as `PMM v1.0` (at most 40 characters, one line)",
+                );
+            }
+            trimmed.to_string()
+        }
+    };
     let mut seen = FirstSeen::default();
     let mut out = Vec::new();
     for (i, d) in file.dimensions.iter().enumerate() {
@@ -97,7 +125,7 @@ pub(super) fn check_dimensions(path: &Path, text: &str, problems: &mut Problems)
             weight: d.weight,
         });
     }
-    out
+    (out, version)
 }
 
 pub(super) fn check_outcomes(path: &Path, text: &str, problems: &mut Problems) -> Vec<Outcome> {

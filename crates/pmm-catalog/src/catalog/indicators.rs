@@ -18,6 +18,8 @@ use crate::model::{
 use crate::problem::{Location, Problems};
 use crate::yaml::{self, SourceText};
 
+use super::revisions;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IndicatorSpec {
@@ -40,6 +42,8 @@ struct IndicatorSpec {
     sql: String,
     #[serde(default)]
     tests: Vec<FixtureSpec>,
+    #[serde(default)]
+    revisions: Vec<revisions::RevisionSpec>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +117,7 @@ pub(super) fn parse_indicator(
     }
     let datasets = check_dataset_uses(spec.datasets, &file, problems);
     let tests = check_fixtures(spec.tests, &file, problems);
+    let revisions = revisions::check(spec.revisions, &file, problems);
 
     let sql_origin = file
         .source
@@ -134,6 +139,7 @@ pub(super) fn parse_indicator(
         description: spec.description,
         sql: spec.sql,
         tests,
+        revisions,
         path: path.to_path_buf(),
         sql_origin,
         definition_hash: format!("{:x}", Sha256::digest(text.as_bytes())),
@@ -141,9 +147,9 @@ pub(super) fn parse_indicator(
 }
 
 /// The indicator file being checked, to place each problem at a key of it.
-struct File<'a> {
-    path: &'a Path,
-    source: SourceText<'a>,
+pub(super) struct File<'a> {
+    pub(super) path: &'a Path,
+    pub(super) source: SourceText<'a>,
 }
 
 impl File<'_> {

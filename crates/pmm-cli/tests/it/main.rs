@@ -150,14 +150,20 @@ pub fn pmm_env(dir: &Path, args: &[&str], env: &[(String, String)]) -> Output {
 /// Result tables by file name, without the run id column.
 pub type Tables = BTreeMap<String, Vec<RecordBatch>>;
 
-/// The batches of an Arrow IPC file, without the `run_id` column.
+/// The batches of an Arrow IPC file, without the columns that name the run or when it ran
+/// (`run_id`; the history's `published_at` and `superseded_by`).
 pub fn without_run_id(bytes: Vec<u8>) -> Vec<RecordBatch> {
     let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).unwrap();
     reader
         .map(|b| {
             let b = b.unwrap();
             let keep: Vec<usize> = (0..b.num_columns())
-                .filter(|&i| b.schema().field(i).name() != "run_id")
+                .filter(|&i| {
+                    !matches!(
+                        b.schema().field(i).name().as_str(),
+                        "run_id" | "published_at" | "superseded_by"
+                    )
+                })
                 .collect();
             b.project(&keep).unwrap()
         })

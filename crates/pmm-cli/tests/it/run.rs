@@ -464,3 +464,98 @@ fn gc_says_what_it_would_remove_and_removes_only_that() {
     let bad = pmm(&repo_root(), &["gc", "--staging", "ftp://nowhere/x"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// `pmm history` after two cycles of the demo (2024, then 2023 filled in): one line per KPI
+/// with a column per year whose cells are the table's current values; json gives the rows;
+/// the audience's view holds only what it may see.
+#[test]
+fn history_prints_the_series_of_the_table() {
+    let results = tempfile::tempdir().unwrap();
+    let out = results.path().to_str().unwrap();
+    for year in ["2024", "2023"] {
+        let output = pmm(
+            &repo_root(),
+            &[
+                "run",
+                "pipelines/demo.yaml",
+                "--results",
+                out,
+                "--year",
+                year,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    }
+    let latest = latest(results.path());
+    assert_eq!(latest["year"], 2023);
+    assert_eq!(latest["current"]["year"], 2024, "{latest}");
+
+    let json = pmm(
+        &repo_root(),
+        &[
+            "history",
+            "--results",
+            out,
+            "--member",
+            "XA",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(json.status.code(), Some(0), "{:?}", text(&json));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["member"] == "XA"));
+    let years: std::collections::BTreeSet<i64> =
+        rows.iter().map(|r| r["year"].as_i64().unwrap()).collect();
+    assert_eq!(years.into_iter().collect::<Vec<_>>(), vec![2023, 2024]);
+
+    let series = pmm(
+        &repo_root(),
+        &["history", "--results", out, "--member", "XA"],
+    );
+    let (stdout, stderr) = text(&series);
+    assert_eq!(series.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("Member XA"), "{stdout}");
+    let header = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("KPI"))
+        .unwrap();
+    assert!(
+        header.contains("2023") && header.contains("2024"),
+        "{header}"
+    );
+    // Every ok value of the table is printed in its KPI's line, under its year's column.
+    for row in rows.iter().filter(|r| r["status"] == "ok") {
+        let kpi = row["indicator"].as_str().unwrap();
+        let line = stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(kpi))
+            .unwrap_or_else(|| panic!("no line for {kpi}:\n{stdout}"));
+        let cells: Vec<&str> = line.split_whitespace().skip(1).collect();
+        let column = if row["year"] == 2023 { 0 } else { 1 };
+        let shown = format!("{:.2}", row["value"].as_f64().unwrap());
+        assert_eq!(cells[column].trim_matches(['*', '|']), shown, "{line}");
+    }
+
+    // The public view holds no row above public.
+    let public = pmm(
+        &repo_root(),
+        &[
+            "history",
+            "--results",
+            out,
+            "--audience",
+            "public",
+            "--format",
+            "csv",
+        ],
+    );
+    let (csv, _) = text(&public);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let disclosure = header.iter().position(|c| *c == "disclosure").unwrap();
+    assert!(csv.lines().count() > 1);
+    for line in csv.lines().skip(1) {
+        assert_eq!(line.split(',').nth(disclosure), Some("public"), "{line}");
+    }
+}

@@ -8,6 +8,7 @@ mod corpus;
 mod disclosure;
 mod end_to_end;
 mod errors;
+mod history;
 mod metrics;
 mod staging;
 
@@ -29,6 +30,8 @@ pub enum Cell {
     Int(i64),
     /// Float64 (never NaN: reading checks).
     Float(f64),
+    /// Boolean.
+    Bool(bool),
 }
 
 impl Cell {
@@ -86,7 +89,9 @@ pub async fn run_demo(
     (results, run)
 }
 
-/// Every result table of a run folder, by path relative to it, rows without `run_id`.
+/// Every result table of the run itself in a run folder, by path relative to it, rows without
+/// `run_id`. The history across cycles is left out: it holds what earlier runs at the same
+/// results location published (its own tests, `history.rs`, check it against these tables).
 pub fn run_tables(run: &Path) -> BTreeMap<String, Vec<Row>> {
     let mut tables = BTreeMap::new();
     for audience in ["secretariat", "wco", "public"] {
@@ -94,6 +99,9 @@ pub fn run_tables(run: &Path) -> BTreeMap<String, Vec<Row>> {
             continue;
         };
         for entry in entries.flatten() {
+            if entry.file_name() == "indicator_history.arrow" {
+                continue;
+            }
             let (_, mut rows) = read_table(&entry.path());
             for row in &mut rows {
                 row.remove("run_id");
@@ -138,6 +146,7 @@ pub fn read_table(path: &Path) -> (Vec<(String, DataType)>, Vec<Row>) {
                             assert!(v.is_finite(), "{}: a measure is NaN or infinite", f.name());
                             Cell::Float(v)
                         }
+                        DataType::Boolean => Cell::Bool(column.as_boolean().value(i)),
                         other => panic!("unexpected column type {other}"),
                     }
                 };
@@ -192,6 +201,7 @@ fn json_row(row: &Row) -> serde_json::Value {
             Cell::Text(s) => serde_json::Value::from(s.as_str()),
             Cell::Int(i) => serde_json::Value::from(*i),
             Cell::Float(f) => serde_json::Value::from(*f),
+            Cell::Bool(b) => serde_json::Value::from(*b),
         };
         (k.clone(), value)
     });

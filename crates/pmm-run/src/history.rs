@@ -1,0 +1,409 @@
+//! The history across cycles: the history a run publishes is the one the run before it
+//! published (the run `latest.json` named), plus a row for every (member, KPI, year T) whose
+//! value, status, score, level, disclosure or definition differs from its current row, or
+//! that has none. Rows are never dropped; a replaced row names the run that replaced it.
+//!
+//! Each audience's history is built from that audience's previous history and the rows it may
+//! see of this run, so it never holds a row above its level, and a KPI a member restricts
+//! later stays in a wider audience's history as it was last shown to it.
+//!
+//! A restatement says why, in words a reader can act on: which of the member's inputs for T or
+//! T-1 differ (by fingerprint) between the run that published the replaced row and this run,
+//! among the datasets the KPI reads; or that the definition changed, and whether a revision
+//! declares the change comparable.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use pmm_catalog::{Catalog, Disclosure};
+use pmm_ingest::InputRecord;
+use pmm_publish::CurrentRun;
+use pmm_publish::published::{self, LoadError};
+use pmm_results::{Change, HistoryRow, INDICATOR_HISTORY, IndicatorRow, ResultTables};
+use pmm_store::{StoreRoot, layout};
+
+use crate::run::RunError;
+
+/// The run that adds to the history.
+pub(crate) struct ThisRun<'a> {
+    /// Its id.
+    pub run_id: &'a str,
+    /// When it finished (RFC 3339).
+    pub published_at: &'a str,
+    /// Its reporting year T.
+    pub year: i32,
+    /// Every input it read or reused.
+    pub inputs: &'a [InputRecord],
+}
+
+/// The inputs of earlier runs, by run id, as their manifests list them (a run whose manifest
+/// cannot be read is absent: its restatements say the inputs are unknown).
+pub(crate) type EarlierInputs = HashMap<String, Vec<InputRecord>>;
+
+/// Every audience's next history and what the run learnt on the way.
+pub(crate) struct Histories {
+    /// Each audience's next history.
+    pub rows: BTreeMap<Disclosure, Vec<HistoryRow>>,
+    /// Definitions changed with no revision declared.
+    pub warnings: Vec<String>,
+    /// The run of a later year than this one's, which stays the one readers are shown.
+    pub later_current: Option<CurrentRun>,
+}
+
+/// Every audience's next history, from the history of the run `latest.json` names at
+/// `results` (none when nothing is published yet), and the warnings about definitions.
+pub(crate) async fn next_histories(
+    results: &StoreRoot,
+    catalog: &Catalog,
+    tables: &ResultTables,
+    audiences: &[Disclosure],
+    run: &ThisRun<'_>,
+) -> Result<Histories, RunError> {
+    let failed = |e: LoadError| {
+        RunError::FailedBecause {
+        context: "cannot read the history of the latest run, so this run cannot add to it (nothing new was published)".into(),
+        source: e.into(),
+    }
+    };
+    let pointer = match published::latest_run(results).await {
+        Ok(pointer) => Some(pointer),
+        Err(LoadError::NothingPublished(_)) => None,
+        Err(e) => return Err(failed(e)),
+    };
+    let later_current = pointer
+        .as_ref()
+        .and_then(|p| p.current_run())
+        .filter(|c| c.year > run.year);
+    let previous_run = pointer.map(|p| p.path);
+    let mut previous: BTreeMap<Disclosure, Vec<HistoryRow>> = BTreeMap::new();
+    if let Some(path) = &previous_run {
+        for audience in Disclosure::ALL {
+            match published::read_table(results, path, audience, &INDICATOR_HISTORY).await {
+                Ok(batch) => {
+                    let rows = pmm_results::history::decode(&batch)
+                        .map_err(|e| failed(LoadError::Table(e)))?;
+                    previous.insert(audience, rows);
+                }
+                // A run published before the history existed, or not for this audience.
+                Err(LoadError::Store {
+                    source: object_store::Error::NotFound { .. },
+                    ..
+                }) => {}
+                Err(e) => return Err(failed(e)),
+            }
+        }
+    }
+    // The inputs of the runs whose rows for T this run may replace, for the causes.
+    let mut earlier = EarlierInputs::new();
+    let runs: BTreeSet<&str> = previous
+        .values()
+        .flatten()
+        .filter(|r| r.is_current() && r.year == run.year)
+        .map(|r| r.run_id.as_str())
+        .collect();
+    for id in runs {
+        if let Ok(manifest) = published::read_manifest(results, &layout::results::run(id)).await {
+            earlier.insert(id.to_string(), manifest.inputs);
+        }
+    }
+    let mut warnings = BTreeSet::new();
+    let mut next = BTreeMap::new();
+    for &audience in audiences {
+        // An audience this results location has no history for yet starts from what it may
+        // see of the Secretariat's.
+        let before = previous.get(&audience).cloned().unwrap_or_else(|| {
+            previous
+                .get(&Disclosure::Secretariat)
+                .map(|rows| {
+                    rows.iter()
+                        .filter(|r| audience.may_see(r.disclosure))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        let view = tables.for_audience(audience);
+        let rows = next_history(
+            catalog,
+            before,
+            &view.indicators,
+            run,
+            &earlier,
+            &mut warnings,
+        );
+        next.insert(audience, rows);
+    }
+    Ok(Histories {
+        rows: next,
+        warnings: warnings.into_iter().collect(),
+        later_current,
+    })
+}
+
+/// The history published at `results` for `audience`: the newest, in the folder of the run
+/// `latest.json` names.
+pub async fn published_history(
+    results: &StoreRoot,
+    audience: Disclosure,
+) -> Result<Vec<HistoryRow>, LoadError> {
+    let latest = published::latest_run(results).await?;
+    let batch = published::read_table(results, &latest.path, audience, &INDICATOR_HISTORY).await?;
+    pmm_results::history::decode(&batch).map_err(LoadError::Table)
+}
+
+/// The next history of one audience, and the warnings about definitions changed with no
+/// revision declared.
+pub(crate) fn next_history(
+    catalog: &Catalog,
+    previous: Vec<HistoryRow>,
+    current: &[IndicatorRow],
+    run: &ThisRun<'_>,
+    earlier: &EarlierInputs,
+    warnings: &mut BTreeSet<String>,
+) -> Vec<HistoryRow> {
+    let mut rows = previous;
+    // The current row of each (member, KPI, year), by index.
+    let mut current_at: HashMap<(String, String, i32), usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_current())
+        .map(|(i, r)| ((r.member.clone(), r.indicator.clone(), r.year), i))
+        .collect();
+    for row in current {
+        let key = (row.member.clone(), row.indicator.clone(), run.year);
+        let old = current_at.get(&key).map(|&i| &rows[i]);
+        let (change, cause) = match old {
+            None => (Change::First, None),
+            Some(old) => match compare(catalog, old, row, run, earlier, warnings) {
+                Some(found) => found,
+                None => continue,
+            },
+        };
+        if let Some(&i) = current_at.get(&key) {
+            rows[i].superseded_by = Some(run.run_id.to_string());
+        }
+        current_at.insert(key, rows.len());
+        rows.push(HistoryRow {
+            member: row.member.clone(),
+            indicator: row.indicator.clone(),
+            year: run.year,
+            status: row.status,
+            value: row.value,
+            score: row.score,
+            level: row.level,
+            unit: row.unit,
+            disclosure: row.disclosure,
+            definition_hash: row.definition_hash.clone(),
+            catalog_version: catalog.version.clone(),
+            comparable: true,
+            run_id: run.run_id.to_string(),
+            published_at: run.published_at.to_string(),
+            superseded_by: None,
+            change,
+            cause,
+        });
+    }
+    mark_comparable(catalog, &mut rows, run.run_id, warnings);
+    // Series together, each year's versions in the order they were published.
+    rows.sort_by(|a, b| (&a.member, &a.indicator, a.year).cmp(&(&b.member, &b.indicator, b.year)));
+    rows
+}
+
+/// How `row` differs from `old`, the current row of its (member, KPI, year): `None` when it
+/// does not.
+fn compare(
+    catalog: &Catalog,
+    old: &HistoryRow,
+    row: &IndicatorRow,
+    run: &ThisRun<'_>,
+    earlier: &EarlierInputs,
+    warnings: &mut BTreeSet<String>,
+) -> Option<(Change, Option<String>)> {
+    if old.definition_hash != row.definition_hash {
+        let revision = catalog
+            .indicator(&row.indicator)
+            .and_then(|i| i.revision(&catalog.version));
+        let cause = match revision {
+            Some(r) => format!(
+                "definition changed in {}: {} ({})",
+                catalog.version,
+                r.note,
+                if r.comparable {
+                    "declared comparable"
+                } else {
+                    "declared not comparable"
+                }
+            ),
+            None => {
+                warnings.insert(undeclared(
+                    &row.indicator,
+                    &old.catalog_version,
+                    &catalog.version,
+                ));
+                format!(
+                    "definition changed (catalog {} to {}) with no revision declared",
+                    old.catalog_version, catalog.version
+                )
+            }
+        };
+        return Some((Change::DefinitionChanged, Some(cause)));
+    }
+    let change = if old.status != row.status {
+        Change::StatusChanged
+    } else if old.value != row.value || old.score != row.score || old.level != row.level {
+        Change::Restated
+    } else if old.disclosure != row.disclosure {
+        return Some((
+            Change::DisclosureChanged,
+            Some(format!(
+                "disclosure changed from {} to {}",
+                old.disclosure, row.disclosure
+            )),
+        ));
+    } else {
+        return None;
+    };
+    Some((change, Some(input_cause(catalog, old, row, run, earlier))))
+}
+
+/// Which of the member's inputs that the KPI reads differ between the run of `old` and this
+/// one, in words.
+fn input_cause(
+    catalog: &Catalog,
+    old: &HistoryRow,
+    row: &IndicatorRow,
+    run: &ThisRun<'_>,
+    earlier: &EarlierInputs,
+) -> String {
+    let Some(before) = earlier.get(&old.run_id) else {
+        return format!(
+            "the inputs of run {} cannot be read (its manifest is gone): the cause is unknown",
+            old.run_id
+        );
+    };
+    let read: BTreeSet<&str> = catalog
+        .indicator(&row.indicator)
+        .map(|i| i.datasets.iter().map(|d| d.name.as_str()).collect())
+        .unwrap_or_default();
+    let years = [run.year, run.year - 1];
+    let fingerprints = |inputs: &[InputRecord]| -> BTreeMap<(i32, String), Option<String>> {
+        inputs
+            .iter()
+            .filter_map(|i| {
+                let (year, name) = member_input(&i.object.path, &row.member)?;
+                (years.contains(&year)
+                    && (read.contains(name.as_str()) || name == layout::staging::MANIFEST))
+                    .then(|| ((year, name), i.fingerprint.clone()))
+            })
+            .collect()
+    };
+    let (was, now) = (fingerprints(before), fingerprints(run.inputs));
+    let keys: BTreeSet<&(i32, String)> = was.keys().chain(now.keys()).collect();
+    let short = |f: &Option<String>| {
+        f.as_deref().map_or("unread".to_string(), |f| {
+            format!("{}...", &f[..f.len().min(8)])
+        })
+    };
+    let mut causes = Vec::new();
+    for key @ (year, dataset) in keys {
+        let folder = layout::source::year_folder(&row.member, *year);
+        match (was.get(key), now.get(key)) {
+            (Some(a), Some(b)) if a != b => causes.push(format!(
+                "{dataset}: {folder} re-submitted (was {}, now {})",
+                short(a),
+                short(b)
+            )),
+            (None, Some(_)) => causes.push(format!("{dataset}: {folder} submitted")),
+            (Some(_), None) => causes.push(format!("{dataset}: {folder} no longer submitted")),
+            _ => {}
+        }
+    }
+    if causes.is_empty() {
+        "the member's inputs are the same: the pipeline's scoring settings, the members registry or the other members' data (peer-dependent scores) changed".into()
+    } else {
+        causes.join("; ")
+    }
+}
+
+/// The warning for a definition that changed with no revision declared.
+fn undeclared(indicator: &str, before: &str, version: &str) -> String {
+    format!(
+        "{indicator}: its definition changed since catalog {before} but it declares no revision for {version}: its values before and after are not comparable (add `revisions: [{{version: \"{version}\", comparable: ..., note: ...}}]` to its file)"
+    )
+}
+
+/// The year and dataset (or `manifest`) of a submitted object's path, when it is `member`'s:
+/// `member=XA/year=2023/declarations.csv.gz` gives `(2023, "declarations")`.
+fn member_input(path: &str, member: &str) -> Option<(i32, String)> {
+    let mut parts = path.split('/');
+    let code = layout::source::member_of(parts.next()?)?;
+    if code != member {
+        return None;
+    }
+    let year = layout::source::year_of(parts.next()?)?.parse().ok()?;
+    let name = parts.next()?;
+    let stem = name.split('.').next()?.to_string();
+    Some((year, stem))
+}
+
+/// Sets `comparable` on every current row: true for the first year of a member's series, and
+/// after it, true when its definition is the previous year's or a revision of its catalog
+/// version declares the change comparable. A change no revision declares, met by a row this
+/// run added, is a warning.
+fn mark_comparable(
+    catalog: &Catalog,
+    rows: &mut [HistoryRow],
+    run_id: &str,
+    warnings: &mut BTreeSet<String>,
+) {
+    let mut series: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, row) in rows.iter().enumerate().filter(|(_, r)| r.is_current()) {
+        series
+            .entry((row.member.clone(), row.indicator.clone()))
+            .or_default()
+            .push(i);
+    }
+    for ((_, indicator), mut years) in series {
+        years.sort_by_key(|&i| rows[i].year);
+        let kpi = catalog.indicator(&indicator);
+        let mut previous: Option<usize> = None;
+        for i in years {
+            let comparable = match previous {
+                None => true,
+                Some(p) if rows[p].definition_hash == rows[i].definition_hash => true,
+                Some(p) => {
+                    let revision = kpi.and_then(|k| k.revision(&rows[i].catalog_version));
+                    if revision.is_none() && (rows[i].run_id == run_id || rows[p].run_id == run_id)
+                    {
+                        warnings.insert(undeclared(
+                            &indicator,
+                            &rows[p].catalog_version,
+                            &rows[i].catalog_version,
+                        ));
+                    }
+                    revision.is_some_and(|r| r.comparable)
+                }
+            };
+            rows[i].comparable = comparable;
+            previous = Some(i);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_submitted_path_gives_its_year_and_dataset() {
+        assert_eq!(
+            member_input("member=XA/year=2023/declarations.csv.gz", "XA"),
+            Some((2023, "declarations".into()))
+        );
+        assert_eq!(
+            member_input("member=XA/year=2023/manifest.yaml", "XA"),
+            Some((2023, "manifest".into()))
+        );
+        assert_eq!(member_input("member=XB/year=2023/staff.csv", "XA"), None);
+        assert_eq!(member_input("member=XA/notes.txt", "XA"), None);
+    }
+}
