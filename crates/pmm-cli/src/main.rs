@@ -155,6 +155,10 @@ enum Command {
         /// Reporting year T.
         #[arg(long, value_name = "Y", default_value_t = 2024)]
         year: i32,
+        /// How many years to write, ending with T (2: T and T-1, what a run reads; 4 with
+        /// --year 2024 writes 2021 to 2024, for a history across cycles).
+        #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=50))]
+        years: u16,
         /// File formats: mixed, csv or parquet.
         #[arg(long, value_enum, default_value_t = SynthFormat::Mixed)]
         format: SynthFormat,
@@ -351,6 +355,7 @@ fn main() -> ExitCode {
                 declarations,
                 seed,
                 year,
+                years,
                 format,
                 faults,
                 out,
@@ -365,6 +370,7 @@ fn main() -> ExitCode {
                     declarations,
                     seed,
                     year,
+                    years: usize::from(years),
                     format,
                     faults,
                 };

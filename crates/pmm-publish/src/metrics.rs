@@ -197,8 +197,13 @@ impl TableGauges<'_> {
     }
 }
 
-/// Builds the metrics of one audience's tables and the run's health.
-pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText, MetricsError> {
+/// Builds the metrics of one audience's tables, its history across cycles (when there is
+/// one) and the run's health.
+pub fn encode(
+    tables: &AudienceTables,
+    history: Option<&RecordBatch>,
+    health: &RunHealth,
+) -> Result<MetricsText, MetricsError> {
     let registry = Registry::new();
     let indicator_labels: Vec<&str> = MEMBER_LABELS
         .iter()
@@ -283,6 +288,43 @@ pub fn encode(tables: &AudienceTables, health: &RunHealth) -> Result<MetricsText
         &peer_labels,
         c::MEDIAN,
     )?;
+
+    if let Some(history) = history {
+        // The current version of each (member, KPI, year): the rows no later run replaced.
+        let current = datafusion::arrow::compute::is_null(
+            history
+                .column_by_name(c::SUPERSEDED_BY)
+                .ok_or_else(|| {
+                    MetricsError::Table(pmm_results::ResultsError::Table {
+                        table: results::INDICATOR_HISTORY.name.into(),
+                        reason: format!("no column `{}`", c::SUPERSEDED_BY),
+                    })
+                })?
+                .as_ref(),
+        )
+        .and_then(|mask| datafusion::arrow::compute::filter_record_batch(history, &mask))
+        .map_err(|e| {
+            MetricsError::Table(pmm_results::ResultsError::Table {
+                table: results::INDICATOR_HISTORY.name.into(),
+                reason: e.to_string(),
+            })
+        })?;
+        let history_labels = [c::MEMBER, c::INDICATOR, c::YEAR];
+        samples += TableGauges {
+            batch: &current,
+            table: results::INDICATOR_HISTORY.name,
+        }
+        .fill(
+            &gauge(
+                &registry,
+                "pmm_indicator_history_value",
+                "Current value of a PMM indicator (KPI) for a member and each year published so far (the history across cycles), in the indicator's unit.",
+                &history_labels,
+            )?,
+            &history_labels,
+            c::VALUE,
+        )?;
+    }
 
     let pipeline = health.pipeline.as_str();
     gauge(

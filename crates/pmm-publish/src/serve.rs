@@ -17,7 +17,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use pmm_catalog::Disclosure;
-use pmm_results::{DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS};
+use pmm_results::{
+    DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS,
+};
+
+use crate::manifest::LatestPointer;
 use pmm_store::{StoreRoot, layout};
 use serde_json::json;
 
@@ -38,20 +42,23 @@ pub struct ServeOptions {
 /// A run loaded and turned into metrics.
 #[derive(Debug, Clone)]
 pub struct LoadedRun {
-    /// The run's id.
+    /// The run's id (the run of the latest year, whose tables are served).
     pub run_id: String,
+    /// The id of the run published last (`latest.json`'s), whose history is served: a new one
+    /// is loaded even when the run shown stays.
+    pub latest_id: String,
     /// Its metrics.
     pub metrics: MetricsText,
 }
 
-/// Reads the run at `path` (relative to the results root) and builds its metrics for
-/// `audience`.
+/// Reads the run `latest` shows (its run of the latest year) and the history of the run it
+/// names, and builds their metrics for `audience`.
 pub async fn load_run(
     root: &StoreRoot,
-    run_id: &str,
-    path: &str,
+    latest: &LatestPointer,
     audience: Disclosure,
 ) -> Result<LoadedRun, LoadError> {
+    let (run_id, path) = latest.shown();
     let manifest = read_manifest(root, path).await?;
     let manifest_at = root.shown(&layout::results::manifest_in(path));
     let health = RunHealth::from_manifest(&manifest).ok_or_else(|| LoadError::Invalid {
@@ -72,9 +79,19 @@ pub async fn load_run(
         dimension_scores: read_table(root, path, audience, &DIMENSION_SCORES).await?,
         peer_stats: read_table(root, path, audience, &PEER_STATS).await?,
     };
+    let history = match read_table(root, &latest.path, audience, &INDICATOR_HISTORY).await {
+        Ok(batch) => Some(batch),
+        // A run published before the history existed.
+        Err(LoadError::Store {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => None,
+        Err(e) => return Err(e),
+    };
     Ok(LoadedRun {
         run_id: run_id.to_string(),
-        metrics: encode(&tables, &health)?,
+        latest_id: latest.run_id.clone(),
+        metrics: encode(&tables, history.as_ref(), &health)?,
     })
 }
 
@@ -94,15 +111,15 @@ async fn refresh(options: &ServeOptions, shared: &Shared) {
     let current = shared
         .read()
         .ok()
-        .and_then(|s| s.run.as_ref().map(|r| r.run_id.clone()));
+        .and_then(|s| s.run.as_ref().map(|r| r.latest_id.clone()));
     let outcome = async {
         let latest = latest_run(&options.results).await?;
-        // The run of the latest year: a run that filled in an earlier year leaves it shown.
-        let (run_id, path) = latest.shown();
-        if current.as_deref() == Some(run_id) {
+        if current.as_deref() == Some(latest.run_id.as_str()) {
             return Ok(None);
         }
-        load_run(&options.results, run_id, path, options.audience)
+        // The run of the latest year is served: a run that filled in an earlier year leaves
+        // it shown, and brings its history.
+        load_run(&options.results, &latest, options.audience)
             .await
             .map(Some)
     }

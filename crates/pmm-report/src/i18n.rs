@@ -121,6 +121,16 @@ pub(crate) struct Texts {
     pub(crate) levels_legend: &'static str,
     pub(crate) none: &'static str,
     pub(crate) submission_rejected: &'static str,
+    pub(crate) cycles: &'static str,
+    pub(crate) cycles_intro: &'static str,
+    pub(crate) restated: &'static str,
+    pub(crate) not_comparable: &'static str,
+    pub(crate) restatements: &'static str,
+    pub(crate) no_restatement: &'static str,
+    pub(crate) old_value: &'static str,
+    pub(crate) new_value: &'static str,
+    pub(crate) cause: &'static str,
+    pub(crate) trend: &'static str,
 }
 
 /// The level of a score in words, 1 to 5.
@@ -365,6 +375,16 @@ static EN: Texts = Texts {
     levels_legend: "Levels: 1 Initial (below 20), 2 Developing (below 40), 3 Established (below 60), 4 Advanced (below 80), 5 Leading.",
     none: "none",
     submission_rejected: "Submission rejected",
+    cycles: "Across cycles",
+    cycles_intro: "The current value of each year published so far. * marks a value restated after it was first published; | a year whose KPI definition is not comparable with the year before (the line breaks there).",
+    restated: "restated",
+    not_comparable: "not comparable with the year before",
+    restatements: "Restatements",
+    no_restatement: "No value of this member was restated.",
+    old_value: "Was",
+    new_value: "Now",
+    cause: "Why",
+    trend: "Trend",
 };
 
 static FR: Texts = Texts {
@@ -454,6 +474,16 @@ static FR: Texts = Texts {
     levels_legend: "Niveaux : 1 Initial (moins de 20), 2 En développement (moins de 40), 3 Établi (moins de 60), 4 Avancé (moins de 80), 5 Exemplaire.",
     none: "aucun",
     submission_rejected: "Soumission rejetée",
+    cycles: "D'un cycle à l'autre",
+    cycles_intro: "La valeur actuelle de chaque année publiée à ce jour. * signale une valeur révisée après sa première publication ; | une année dont la définition de l'ICP n'est pas comparable à celle de l'année précédente (la courbe s'y interrompt).",
+    restated: "révisé",
+    not_comparable: "non comparable à l'année précédente",
+    restatements: "Révisions",
+    no_restatement: "Aucune valeur de ce membre n'a été révisée.",
+    old_value: "Avant",
+    new_value: "Après",
+    cause: "Pourquoi",
+    trend: "Tendance",
 };
 
 #[cfg(test)]

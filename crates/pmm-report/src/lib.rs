@@ -93,6 +93,9 @@ pub struct ReportInput<'a> {
     pub rejected_submissions: &'a BTreeMap<i32, String>,
     /// The KPIs the manifest declares not applicable, with the reason it gives.
     pub not_applicable: &'a BTreeMap<String, Option<String>>,
+    /// The history across cycles as the audience sees it (any members; the member's rows are
+    /// picked), for the "Across cycles" section; none for a dry run.
+    pub history: Option<&'a [pmm_results::HistoryRow]>,
 }
 
 /// Why a report could not be made.

@@ -9,6 +9,7 @@ use pmm_catalog::Disclosure;
 use serde::Serialize;
 
 mod chart;
+mod cycles;
 mod kpi;
 mod sections;
 
@@ -48,6 +49,7 @@ pub(crate) struct View {
     disclosure: Vec<DisclosureRow>,
     public_sentence: String,
     levels: Vec<(i64, &'static str)>,
+    cycles: Option<cycles::CyclesView>,
 }
 
 #[derive(Serialize, Clone)]
@@ -439,6 +441,9 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Result<View, ReportError> {
         disclosure,
         public_sentence,
         levels: (1..=5).map(|l| (l, i18n::level_word(lang, l))).collect(),
+        cycles: input
+            .history
+            .and_then(|h| cycles::cycles_view(lang, catalog, input.member, h)),
     })
 }
 

@@ -12,7 +12,8 @@ use pmm_publish::RunManifest;
 use pmm_publish::published::{LoadError, latest_run, read_manifest, read_table};
 use pmm_report::{DatasetFile, Lang, Origin, RecordBatch, ReportInput};
 use pmm_results::{
-    DIMENSION_SCORES, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
+    DIMENSION_SCORES, HistoryRow, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS,
+    VALIDATION_ISSUES,
 };
 use pmm_store::{StoreRoot, layout, open_store};
 
@@ -68,6 +69,7 @@ impl DryRun {
                 .manifest
                 .as_ref()
                 .map_or(NOTHING_DECLARED, |m| &m.not_applicable),
+            history: None,
         }
     }
 }
@@ -117,6 +119,8 @@ pub struct PublishedReport {
     pub rejected_submissions: BTreeMap<i32, String>,
     /// The KPIs the member's manifest declared not applicable (the Secretariat's only).
     pub not_applicable: BTreeMap<String, Option<String>>,
+    /// The audience's history across cycles (the newest: `latest.json`'s run's), every member.
+    pub history: Vec<HistoryRow>,
 }
 
 impl PublishedReport {
@@ -129,9 +133,16 @@ impl PublishedReport {
         member: &str,
         catalog: &Catalog,
     ) -> Result<Self, ReportLoadError> {
-        let path = match run_id {
-            Some(id) => layout::results::run(id),
-            None => latest_run(root).await?.shown().1.to_string(),
+        // The run shown, and the run whose folder holds the newest history.
+        let (path, history_run) = match run_id {
+            Some(id) => (
+                layout::results::run(id),
+                latest_run(root).await.ok().map(|l| l.path),
+            ),
+            None => {
+                let latest = latest_run(root).await?;
+                (latest.shown().1.to_string(), Some(latest.path))
+            }
         };
         let manifest = read_manifest(root, &path).await?;
         if !manifest.audiences.contains(&audience) {
@@ -158,7 +169,20 @@ impl PublishedReport {
         } else {
             (None, BTreeMap::new())
         };
+        let history = match &history_run {
+            None => Vec::new(),
+            Some(run) => match read_table(root, run, audience, &INDICATOR_HISTORY).await {
+                Ok(batch) => pmm_results::history::decode(&batch).map_err(LoadError::Table)?,
+                // Published before the history existed, or not for this audience.
+                Err(LoadError::Store {
+                    source: object_store::Error::NotFound { .. },
+                    ..
+                }) => Vec::new(),
+                Err(e) => return Err(e.into()),
+            },
+        };
         Ok(PublishedReport {
+            history,
             indicator_values: read(&INDICATOR_VALUES).await?,
             outcome_scores: read(&OUTCOME_SCORES).await?,
             dimension_scores: read(&DIMENSION_SCORES).await?,
@@ -201,6 +225,7 @@ impl PublishedReport {
             datasets: self.datasets.as_deref(),
             rejected_submissions: &self.rejected_submissions,
             not_applicable: &self.not_applicable,
+            history: Some(&self.history),
         }
     }
 }

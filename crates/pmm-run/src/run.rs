@@ -478,6 +478,7 @@ pub async fn run_pipeline(
             Some(publish) => Some(
                 export_metrics(
                     publish,
+                    histories.get(&publish.audience).map(Vec::as_slice),
                     shown_tables(
                         &results,
                         &run_id,
@@ -567,10 +568,12 @@ async fn shown_tables(
 
 async fn export_metrics(
     publish: &PrometheusPublish,
+    history: Option<&[pmm_results::HistoryRow]>,
     tables: AudienceTables,
     health: &RunHealth,
 ) -> Result<MetricsReport, PublishError> {
-    let metrics = metrics::encode(&tables, health)?;
+    let history = history.map(pmm_results::history::encode).transpose()?;
+    let metrics = metrics::encode(&tables, history.as_ref(), health)?;
     let textfile = match &publish.textfile {
         Some(path) => {
             let written = export::write_textfile(path, &metrics.text)

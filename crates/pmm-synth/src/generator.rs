@@ -19,12 +19,13 @@ pub(crate) fn member_files(i: usize, options: &SynthOptions) -> Result<(Vec<Made
     let code = member_code(i);
     let profile = Profile::new(&mut Rng::new(options.seed, &[i as u64, 1]));
     let fault = fault_of(i, options.faults);
-    for (offset, year) in [(0u64, options.year), (1, options.year - 1)] {
+    for offset in 0..options.years.max(1) as u64 {
+        let year = options.year - offset as i32;
         if fault == Some(Fault::NoPriorYear) && offset == 1 {
             continue;
         }
         let folder = format!("submissions/member={code}/year={year}");
-        let scale = if offset == 0 { 1.0 } else { 0.95 };
+        let scale = 0.95f64.powi(offset as i32);
         let n = (options.declarations as f64 * scale).round() as usize;
         let mut rng = Rng::new(options.seed, &[i as u64, 2 + offset]);
         let batches = [

@@ -72,6 +72,9 @@ pub struct SynthOptions {
     pub seed: u64,
     /// Reporting year T.
     pub year: i32,
+    /// How many years to write, ending with T: 2 writes T and T-1 (what a run reads); more
+    /// build a history over several cycles. Each earlier year has about 5% fewer declarations.
+    pub years: usize,
     /// File formats.
     pub format: FormatChoice,
     /// Inject the faults listed in the crate docs.

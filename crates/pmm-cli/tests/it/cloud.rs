@@ -240,7 +240,11 @@ pub async fn demo_gives_the_local_rows(cloud: &Cloud, prefix: &str, version: &st
     cloud.assert_no_secret("pmm run", &format!("{stdout}{stderr}"));
     let results = format!("{prefix}/results");
     let (got, manifest) = cloud.tables(&results).await;
-    assert_eq!(got.len(), 13);
+    assert_eq!(
+        got.len(),
+        16,
+        "five tables an audience, and validation_issues"
+    );
     assert_eq!(
         got, expected,
         "the same rows from {url} as from the local folder"
@@ -265,7 +269,7 @@ pub async fn demo_gives_the_local_rows(cloud: &Cloud, prefix: &str, version: &st
         .iter()
         .filter(|k| !k.starts_with(&format!("{results}/staging/")))
         .collect();
-    assert_eq!(published.len(), 13 + 2, "{published:#?}");
+    assert_eq!(published.len(), 16 + 2, "{published:#?}");
     let staged_data = |keys: &[String]| -> Vec<String> {
         keys.iter()
             .filter(|k| k.starts_with(&format!("{results}/staging/member=")))

@@ -250,6 +250,7 @@ async fn check_dashboards(client: &reqwest::Client, prometheus: &str) -> usize {
     assert_eq!(
         names,
         [
+            "pmm-across-cycles.json",
             "pmm-member.json",
             "pmm-overview.json",
             "pmm-run-health.json"

@@ -125,8 +125,24 @@ fn a_run_that_dies_midway_leaves_the_previous_run_as_latest() {
     let before = latest(results.path());
     let run = results.path().join(before["path"].as_str().unwrap());
     assert!(run.join("manifest.json").exists());
-    // 3 audiences: 4 + 4 + 5 tables, then manifest.json (14), then latest.json (15).
-    for crash_after in ["1", "7", "14"] {
+    let history = |results: &Path| {
+        pmm(
+            &repo_root(),
+            &[
+                "history",
+                "--results",
+                results.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+        )
+        .stdout
+    };
+    let history_before = history(results.path());
+    assert!(history_before.len() > 100);
+    // 3 audiences: 5 + 5 + 6 tables (the history across cycles among them), then
+    // manifest.json (17), then the run's reference in the staging area and latest.json.
+    for crash_after in ["1", "7", "14", "17"] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_pmm"))
             .args(["run", "pipelines/demo.yaml", "--results", out])
             .current_dir(repo_root())
@@ -141,6 +157,11 @@ fn a_run_that_dies_midway_leaves_the_previous_run_as_latest() {
             latest(results.path()),
             before,
             "latest.json unchanged after a crash at write {crash_after}"
+        );
+        assert_eq!(
+            history(results.path()),
+            history_before,
+            "the history unchanged after a crash at write {crash_after}"
         );
     }
     // The previous run is still whole.

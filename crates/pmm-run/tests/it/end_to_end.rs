@@ -40,6 +40,7 @@ async fn fixture() -> (tempfile::TempDir, Pipeline) {
         declarations: 500,
         seed: 7,
         year: 2024,
+        years: 2,
         format: FormatChoice::Mixed,
         faults: true,
     };

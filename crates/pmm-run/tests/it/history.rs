@@ -17,33 +17,26 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Submissions for 2021 to 2024 of a few synthetic members (two `pmm synth` calls: 2024 with
-/// 2023, 2022 with 2021), a copy of the shipped catalog, and a pipeline over them.
+/// Submissions for 2021 to 2024 of a few synthetic members (`pmm synth --years 4`), a copy
+/// of the shipped catalog, and a pipeline over them.
 async fn four_years() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let options = |year| SynthOptions {
+    let options = SynthOptions {
         members: 4,
         declarations: 200,
         seed: 11,
-        year,
+        year: 2024,
+        years: 4,
         format: FormatChoice::Csv,
         faults: false,
     };
-    synthesize(dir.path(), &options(2024)).await.unwrap();
-    let older = tempfile::tempdir().unwrap();
-    synthesize(older.path(), &options(2022)).await.unwrap();
-    for member in std::fs::read_dir(older.path().join("submissions")).unwrap() {
-        let member = member.unwrap();
-        for year in std::fs::read_dir(member.path()).unwrap() {
-            let year = year.unwrap();
-            copy_dir(
-                &year.path(),
-                &dir.path()
-                    .join("submissions")
-                    .join(member.file_name())
-                    .join(year.file_name()),
-            );
-        }
+    synthesize(dir.path(), &options).await.unwrap();
+    for year in 2021..=2024 {
+        assert!(
+            dir.path()
+                .join(format!("submissions/member=XA/year={year}"))
+                .is_dir()
+        );
     }
     copy_dir(&repo_root().join("indicators"), &dir.path().join("catalog"));
     std::fs::write(
@@ -327,6 +320,67 @@ async fn a_changed_definition_is_comparable_only_when_a_revision_says_so() {
         assert_eq!(
             row.cause.as_deref(),
             Some("definition changed in PMM v1.1: the description reworded (declared comparable)")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_audience_keeps_only_what_it_may_see_even_after_a_member_restricts_a_kpi() {
+    let dir = four_years().await;
+    let kpi = "tfec.electronic_declarations_rate";
+    let manifest = |year: i32, restricted: bool| {
+        let overrides = if restricted {
+            format!("  overrides:\n    {kpi}: secretariat\n")
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            dir.path()
+                .join(format!("submissions/member=XA/year={year}/manifest.yaml")),
+            format!("member: XA\nyear: {year}\ndisclosure:\n  default: public\n{overrides}"),
+        )
+        .unwrap();
+    };
+    manifest(2023, false);
+    manifest(2024, false);
+    run_year(dir.path(), "results", 2023).await;
+    let public_2024 = run_year(dir.path(), "results", 2024).await;
+    // XA restricts the KPI in a re-submitted 2024 manifest.
+    manifest(2024, true);
+    let restricted = run_year(dir.path(), "results", 2024).await;
+
+    for audience in Disclosure::ALL {
+        let rows = history(dir.path(), "results", audience).await;
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter().all(|r| audience.may_see(r.disclosure)),
+            "{audience}: a row above its level"
+        );
+        let xa: Vec<&HistoryRow> = rows
+            .iter()
+            .filter(|r| r.member == "XA" && r.indicator == kpi && r.year == 2024)
+            .collect();
+        if audience == Disclosure::Secretariat {
+            // The Secretariat sees the change of level as a new version.
+            let current = xa.iter().find(|r| r.is_current()).unwrap();
+            assert_eq!(current.run_id, restricted.run_id);
+            assert_eq!(current.change, Change::DisclosureChanged);
+            assert_eq!(current.disclosure, Disclosure::Secretariat);
+        } else {
+            // Wider audiences keep the value as it was last shown to them, and learn nothing
+            // of the restricted run.
+            assert_eq!(xa.len(), 1, "{audience}: {xa:?}");
+            assert_eq!(xa[0].run_id, public_2024.run_id);
+            assert!(xa[0].is_current());
+            assert!(rows.iter().all(|r| r.run_id != restricted.run_id
+                && r.superseded_by.as_deref() != Some(restricted.run_id.as_str())));
+        }
+        // 2023 stays as published to everyone.
+        assert!(
+            rows.iter().any(|r| r.member == "XA"
+                && r.indicator == kpi
+                && r.year == 2023
+                && r.is_current())
         );
     }
 }

@@ -15,6 +15,7 @@ async fn run_with_metrics(dir: &Path, audience: &str) -> (RunSummary, String) {
         declarations: 200,
         seed: 11,
         year: 2024,
+        years: 2,
         format: FormatChoice::Mixed,
         faults: false,
     };
@@ -84,6 +85,13 @@ async fn the_public_textfile_holds_exactly_the_public_rows() {
         ]);
         if let Some(v) = r.value {
             expected.insert(("pmm_indicator_value".into(), l.clone()), v);
+            // The first run's history: each value, current, for its year.
+            let h = labels(&[
+                ("member", &r.member),
+                ("indicator", &r.indicator),
+                ("year", &year),
+            ]);
+            expected.insert(("pmm_indicator_history_value".into(), h), v);
         }
         if let Some(s) = r.score {
             expected.insert(("pmm_indicator_score".into(), l), s);
@@ -194,11 +202,12 @@ async fn the_public_textfile_holds_exactly_the_public_rows() {
         );
     }
 
-    // HELP and TYPE for each of the nine metrics, and nothing else in comments.
+    // HELP and TYPE for each of the ten metrics, and nothing else in comments.
     let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
-    assert_eq!(comments.len(), 18, "{comments:#?}");
+    assert_eq!(comments.len(), 20, "{comments:#?}");
     for name in [
         "pmm_indicator_value",
+        "pmm_indicator_history_value",
         "pmm_indicator_score",
         "pmm_outcome_score",
         "pmm_dimension_score",

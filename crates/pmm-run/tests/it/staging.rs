@@ -45,6 +45,7 @@ async fn fixture(members: usize, declarations: usize, format: FormatChoice) -> t
         declarations,
         seed: 5,
         year: 2024,
+        years: 2,
         format,
         faults: true,
     };
