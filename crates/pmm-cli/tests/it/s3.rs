@@ -379,7 +379,15 @@ async fn faults_are_retried_a_failing_member_is_an_issue_and_a_dead_store_fails_
     let output = run_fresh(&proxy);
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
     let (got, manifest) = garage.cloud.tables("faults/results").await;
-    assert_eq!(got, expected, "XB's data is back");
+    // The run's own tables; the history keeps XB's failed year as a version before this one.
+    let own = |tables: &crate::Tables| -> crate::Tables {
+        tables
+            .iter()
+            .filter(|(name, _)| !name.ends_with("indicator_history.arrow"))
+            .map(|(name, batches)| (name.clone(), batches.clone()))
+            .collect()
+    };
+    assert_eq!(own(&got), own(&expected), "XB's data is back");
     for input in manifest["inputs"].as_array().unwrap() {
         let path = input["path"].as_str().unwrap();
         let was = failed_manifest["inputs"]
