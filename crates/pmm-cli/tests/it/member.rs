@@ -694,3 +694,97 @@ fn a_dry_run_opens_no_network_socket() {
             .contains("AF_INET")
     );
 }
+
+/// `pmm report` of a results location with two cycles (2024, then 2023 filled in): in headless
+/// Chromium, the "Across cycles" section has a cell per KPI and year whose value is the
+/// history's current value, marked restated exactly when the table says so.
+#[cfg_attr(
+    not(feature = "external-tests"),
+    ignore = "needs Chromium: `bash .ci/run` runs it (cargo feature external-tests)"
+)]
+#[test]
+fn the_report_shows_the_history_across_cycles_as_the_table_holds_it() {
+    let browser = Browser::start();
+    let work = tempfile::tempdir().unwrap();
+    let results = work.path().join("results");
+    let run = |year: &str| {
+        let output = pmm(
+            &repo_root(),
+            &[
+                "run",
+                "pipelines/demo.yaml",
+                "--results",
+                results.to_str().unwrap(),
+                "--year",
+                year,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    };
+    run("2024");
+    run("2023");
+    let history = |format: &str| {
+        pmm(
+            &repo_root(),
+            &[
+                "history",
+                "--results",
+                results.to_str().unwrap(),
+                "--member",
+                "XA",
+                "--format",
+                format,
+            ],
+        )
+    };
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&history("json").stdout).unwrap();
+    let page = work.path().join("report.html");
+    let output = pmm(
+        &repo_root(),
+        &[
+            "report",
+            "--results",
+            results.to_str().unwrap(),
+            "--member",
+            "XA",
+            "--out",
+            page.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let dom = browser.dom(&page);
+    assert!(dom.contains("Across cycles"), "the section is there");
+    let mut checked = 0;
+    for row in rows.iter().filter(|r| r["superseded_by"].is_null()) {
+        let kpi = row["indicator"].as_str().unwrap();
+        let year = row["year"].to_string();
+        let line = dom
+            .split("<tr class=\"cycle\"")
+            .find(|l| l.starts_with(&format!(" data-kpi=\"{kpi}\"")))
+            .unwrap_or_else(|| panic!("no line for {kpi}"));
+        let cell = tags_with(line, "data-year", &year)[0];
+        let shown = attribute(cell, "data-value").unwrap();
+        match row["value"].as_f64() {
+            Some(v) => assert_eq!(shown.parse::<f64>().unwrap(), v, "{kpi} {year}"),
+            None => assert_eq!(shown, "", "{kpi} {year}"),
+        }
+        assert_eq!(
+            attribute(cell, "data-restated"),
+            Some(if row["change"] == "first" {
+                "false"
+            } else {
+                "true"
+            }),
+            "{kpi} {year}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 50, "{checked} cells");
+    browser.screenshot(&page, 1200, &work.path().join("report.png"));
+    assert!(
+        std::fs::metadata(work.path().join("report.png"))
+            .unwrap()
+            .len()
+            > 10_000
+    );
+}

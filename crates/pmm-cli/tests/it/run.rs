@@ -537,6 +537,16 @@ fn history_prints_the_series_of_the_table() {
     );
     let (stdout, stderr) = text(&series);
     assert_eq!(series.status.code(), Some(0), "{stderr}");
+    // The whole text, as a golden copy (the results folder's path aside; PMM_BLESS=1 rewrites).
+    let golden = repo_root().join("tests/golden/history/demo-xa.txt");
+    let shown = stdout.replace(out, "RESULTS");
+    if std::env::var_os("PMM_BLESS").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &shown).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden)
+        .expect("tests/golden/history/demo-xa.txt (PMM_BLESS=1 writes it)");
+    assert_eq!(shown, expected);
     assert!(stdout.contains("Member XA"), "{stdout}");
     let header = stdout
         .lines()
