@@ -107,20 +107,22 @@ pub(crate) async fn next_histories(
     }
     let mut warnings = BTreeSet::new();
     let mut next = BTreeMap::new();
+    // An audience this results location has no history for yet starts from what it may see
+    // of the Secretariat's.
+    let mut started: BTreeMap<Disclosure, Vec<HistoryRow>> = BTreeMap::new();
     for &audience in audiences {
-        // An audience this results location has no history for yet starts from what it may
-        // see of the Secretariat's.
-        let before = previous.get(&audience).cloned().unwrap_or_else(|| {
-            previous
-                .get(&Disclosure::Secretariat)
-                .map(|rows| {
-                    rows.iter()
-                        .filter(|r| audience.may_see(r.disclosure))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default()
-        });
+        if !previous.contains_key(&audience)
+            && let Some(rows) = previous.get(&Disclosure::Secretariat)
+        {
+            let seen = rows.iter().filter(|r| audience.may_see(r.disclosure));
+            started.insert(audience, seen.cloned().collect());
+        }
+    }
+    for &audience in audiences {
+        let before = previous
+            .remove(&audience)
+            .or_else(|| started.remove(&audience))
+            .unwrap_or_default();
         let view = tables.for_audience(audience);
         let rows = next_history(
             catalog,
@@ -161,11 +163,12 @@ pub(crate) fn next_history(
     warnings: &mut BTreeSet<String>,
 ) -> Vec<HistoryRow> {
     let mut rows = previous;
-    // The current row of each (member, KPI, year), by index.
+    // The current row of each (member, KPI, year T), by index: only year T's rows can be
+    // replaced by this run.
     let mut current_at: HashMap<(String, String, i32), usize> = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.is_current())
+        .filter(|(_, r)| r.is_current() && r.year == run.year)
         .map(|(i, r)| ((r.member.clone(), r.indicator.clone(), r.year), i))
         .collect();
     for row in current {
@@ -202,9 +205,10 @@ pub(crate) fn next_history(
             cause,
         });
     }
-    mark_comparable(catalog, &mut rows, run.run_id, warnings);
-    // Series together, each year's versions in the order they were published.
+    // Series together, each year's versions in the order they were published (a stable sort
+    // of rows that were sorted but for the ones just added).
     rows.sort_by(|a, b| (&a.member, &a.indicator, a.year).cmp(&(&b.member, &b.indicator, b.year)));
+    mark_comparable(catalog, &mut rows, run.run_id, warnings);
     rows
 }
 
@@ -345,47 +349,47 @@ fn member_input(path: &str, member: &str) -> Option<(i32, String)> {
     Some((year, stem))
 }
 
-/// Sets `comparable` on every current row: true for the first year of a member's series, and
-/// after it, true when its definition is the previous year's or a revision of its catalog
-/// version declares the change comparable. A change no revision declares, met by a row this
-/// run added, is a warning.
+/// Sets `comparable` on every current row of `rows` (sorted by member, KPI and year): true for
+/// the first year of a member's series, and after it, true when its definition is the previous
+/// year's or a revision of its catalog version declares the change comparable. A change no
+/// revision declares, met by a row this run added, is a warning. One pass, no allocation but
+/// the warnings.
 fn mark_comparable(
     catalog: &Catalog,
     rows: &mut [HistoryRow],
     run_id: &str,
     warnings: &mut BTreeSet<String>,
 ) {
-    let mut series: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, row) in rows.iter().enumerate().filter(|(_, r)| r.is_current()) {
-        series
-            .entry((row.member.clone(), row.indicator.clone()))
-            .or_default()
-            .push(i);
-    }
-    for ((_, indicator), mut years) in series {
-        years.sort_by_key(|&i| rows[i].year);
-        let kpi = catalog.indicator(&indicator);
-        let mut previous: Option<usize> = None;
-        for i in years {
-            let comparable = match previous {
-                None => true,
-                Some(p) if rows[p].definition_hash == rows[i].definition_hash => true,
-                Some(p) => {
-                    let revision = kpi.and_then(|k| k.revision(&rows[i].catalog_version));
-                    if revision.is_none() && (rows[i].run_id == run_id || rows[p].run_id == run_id)
-                    {
-                        warnings.insert(undeclared(
-                            &indicator,
-                            &rows[p].catalog_version,
-                            &rows[i].catalog_version,
-                        ));
-                    }
-                    revision.is_some_and(|r| r.comparable)
-                }
-            };
-            rows[i].comparable = comparable;
-            previous = Some(i);
+    let mut previous: Option<usize> = None;
+    let mut kpi: Option<&pmm_catalog::Indicator> = None;
+    for i in 0..rows.len() {
+        if !rows[i].is_current() {
+            continue;
         }
+        let same_series = previous.is_some_and(|p| {
+            rows[p].member == rows[i].member && rows[p].indicator == rows[i].indicator
+        });
+        if !same_series {
+            previous = None;
+            kpi = catalog.indicator(&rows[i].indicator);
+        }
+        let comparable = match previous {
+            None => true,
+            Some(p) if rows[p].definition_hash == rows[i].definition_hash => true,
+            Some(p) => {
+                let revision = kpi.and_then(|k| k.revision(&rows[i].catalog_version));
+                if revision.is_none() && (rows[i].run_id == run_id || rows[p].run_id == run_id) {
+                    warnings.insert(undeclared(
+                        &rows[i].indicator,
+                        &rows[p].catalog_version,
+                        &rows[i].catalog_version,
+                    ));
+                }
+                revision.is_some_and(|r| r.comparable)
+            }
+        };
+        rows[i].comparable = comparable;
+        previous = Some(i);
     }
 }
 
