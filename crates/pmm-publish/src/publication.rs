@@ -7,7 +7,8 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMultipart};
 use pmm_catalog::Disclosure;
 use pmm_ingest::ValidationIssue;
-use pmm_results::{HistoryRow, INDICATOR_HISTORY, ResultTables, VALIDATION_ISSUES, ipc};
+use pmm_results::arrow::RecordBatch;
+use pmm_results::{INDICATOR_HISTORY, ResultTables, VALIDATION_ISSUES, ipc};
 use pmm_store::{StoreRoot, count_write, layout};
 
 use crate::manifest::{LatestPointer, RunManifest};
@@ -121,19 +122,18 @@ impl Publication<'_> {
         audience: Disclosure,
         all: &ResultTables,
         issues: &[ValidationIssue],
-        history: &[HistoryRow],
+        history: &RecordBatch,
     ) -> Result<Vec<String>, PublishError> {
         let tables = AudienceTables::of(self.run_id, self.year, all, audience)?;
         let issues = (audience == Disclosure::Secretariat)
             .then(|| tables::validation_issues(self.run_id, issues))
             .transpose()?;
-        let history = pmm_results::history::encode(history)?;
         let mut files = Vec::new();
         for (name, batch) in tables
             .named()
             .into_iter()
             .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES.name, b)))
-            .chain([(INDICATOR_HISTORY.name, &history)])
+            .chain([(INDICATOR_HISTORY.name, history)])
         {
             let relative = layout::results::table(self.run_id, audience.as_str(), name);
             self.put(&relative, ipc::to_file(batch)?).await?;

@@ -123,101 +123,172 @@ pub fn encode(rows: &[HistoryRow]) -> Result<RecordBatch, ArrowError> {
     )
 }
 
-/// The rows of an `indicator_history` batch (read with the contract's columns). Each column is
-/// looked up and typed once: a history of 250,000 rows decodes in a fraction of a second.
-pub fn decode(batch: &RecordBatch) -> Result<Vec<HistoryRow>, ResultsError> {
-    let table = INDICATOR_HISTORY.name;
-    let problem = |reason: String| ResultsError::Table {
-        table: table.into(),
+/// The columns of an `indicator_history` batch, each looked up and typed once: rows are read
+/// by index, whole ([`HistoryColumns::row`]) or a cell at a time without allocating.
+pub struct HistoryColumns<'a> {
+    member: &'a StringArray,
+    indicator: &'a StringArray,
+    year: &'a Int64Array,
+    status: &'a StringArray,
+    value: &'a Float64Array,
+    score: &'a Float64Array,
+    level: &'a Int64Array,
+    unit: &'a StringArray,
+    disclosure: &'a StringArray,
+    definition_hash: &'a StringArray,
+    catalog_version: &'a StringArray,
+    comparable: &'a BooleanArray,
+    run_id: &'a StringArray,
+    published_at: &'a StringArray,
+    superseded_by: &'a StringArray,
+    change: &'a StringArray,
+    cause: &'a StringArray,
+    rows: usize,
+}
+
+fn problem(reason: String) -> ResultsError {
+    ResultsError::Table {
+        table: INDICATOR_HISTORY.name.into(),
         reason,
-    };
-    let column = |name: &str| {
-        batch
-            .column_by_name(name)
-            .ok_or_else(|| problem(format!("no column `{name}`")))
-    };
-    let text = |name: &str| -> Result<&StringArray, ResultsError> {
-        column(name)?
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| problem(format!("column `{name}` is not Utf8")))
-    };
-    let int = |name: &str| -> Result<&Int64Array, ResultsError> {
-        column(name)?
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| problem(format!("column `{name}` is not Int64")))
-    };
-    let float = |name: &str| -> Result<&Float64Array, ResultsError> {
-        column(name)?
-            .as_any()
-            .downcast_ref::<Float64Array>()
-            .ok_or_else(|| problem(format!("column `{name}` is not Float64")))
-    };
-    let (member, indicator, status, unit, disclosure) = (
-        text(c::MEMBER)?,
-        text(c::INDICATOR)?,
-        text(c::STATUS)?,
-        text(c::UNIT)?,
-        text(c::DISCLOSURE)?,
-    );
-    let (hash, version, run_id, published_at, superseded_by, change, cause) = (
-        text(c::DEFINITION_HASH)?,
-        text(c::CATALOG_VERSION)?,
-        text(c::RUN_ID)?,
-        text(c::PUBLISHED_AT)?,
-        text(c::SUPERSEDED_BY)?,
-        text(c::CHANGE)?,
-        text(c::CAUSE)?,
-    );
-    let (year, level) = (int(c::YEAR)?, int(c::LEVEL)?);
-    let (value, score) = (float(c::VALUE)?, float(c::SCORE)?);
-    let comparable = column(c::COMPARABLE)?
-        .as_any()
-        .downcast_ref::<BooleanArray>()
-        .ok_or_else(|| problem(format!("column `{}` is not Boolean", c::COMPARABLE)))?;
-    let optional = |a: &StringArray, i: usize| a.is_valid(i).then(|| a.value(i).to_string());
-    let bad = |column: &str, i: usize, text: &str| {
-        problem(format!("row {i}: `{text}` is not a {column} pmm writes"))
-    };
-    let mut rows = Vec::with_capacity(batch.num_rows());
-    for i in 0..batch.num_rows() {
-        rows.push(HistoryRow {
-            member: required(member, c::MEMBER, i)?.to_string(),
-            indicator: required(indicator, c::INDICATOR, i)?.to_string(),
-            year: (year.is_valid(i))
-                .then(|| i32::try_from(year.value(i)).ok())
-                .flatten()
-                .ok_or_else(|| bad(c::YEAR, i, "null"))?,
-            status: {
-                let s = required(status, c::STATUS, i)?;
-                named(s).ok_or_else(|| bad(c::STATUS, i, s))?
-            },
-            value: value.is_valid(i).then(|| value.value(i)),
-            score: score.is_valid(i).then(|| score.value(i)),
-            level: level.is_valid(i).then(|| level.value(i)),
-            unit: {
-                let s = required(unit, c::UNIT, i)?;
-                named(s).ok_or_else(|| bad(c::UNIT, i, s))?
-            },
-            disclosure: {
-                let s = required(disclosure, c::DISCLOSURE, i)?;
-                named(s).ok_or_else(|| bad(c::DISCLOSURE, i, s))?
-            },
-            definition_hash: required(hash, c::DEFINITION_HASH, i)?.to_string(),
-            catalog_version: required(version, c::CATALOG_VERSION, i)?.to_string(),
-            comparable: comparable.is_valid(i) && comparable.value(i),
-            run_id: required(run_id, c::RUN_ID, i)?.to_string(),
-            published_at: required(published_at, c::PUBLISHED_AT, i)?.to_string(),
-            superseded_by: optional(superseded_by, i),
-            change: {
-                let s = required(change, c::CHANGE, i)?;
-                named(s).ok_or_else(|| bad(c::CHANGE, i, s))?
-            },
-            cause: optional(cause, i),
-        });
     }
-    Ok(rows)
+}
+
+fn typed<'a, A: Array + 'static>(
+    batch: &'a RecordBatch,
+    name: &str,
+    kind: &str,
+) -> Result<&'a A, ResultsError> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| problem(format!("no column `{name}`")))?
+        .as_any()
+        .downcast_ref::<A>()
+        .ok_or_else(|| problem(format!("column `{name}` is not {kind}")))
+}
+
+impl<'a> HistoryColumns<'a> {
+    /// The columns of `batch`, which must be the contract's.
+    pub fn of(batch: &'a RecordBatch) -> Result<Self, ResultsError> {
+        let text = |name| typed::<StringArray>(batch, name, "Utf8");
+        Ok(HistoryColumns {
+            member: text(c::MEMBER)?,
+            indicator: text(c::INDICATOR)?,
+            year: typed(batch, c::YEAR, "Int64")?,
+            status: text(c::STATUS)?,
+            value: typed(batch, c::VALUE, "Float64")?,
+            score: typed(batch, c::SCORE, "Float64")?,
+            level: typed(batch, c::LEVEL, "Int64")?,
+            unit: text(c::UNIT)?,
+            disclosure: text(c::DISCLOSURE)?,
+            definition_hash: text(c::DEFINITION_HASH)?,
+            catalog_version: text(c::CATALOG_VERSION)?,
+            comparable: typed(batch, c::COMPARABLE, "Boolean")?,
+            run_id: text(c::RUN_ID)?,
+            published_at: text(c::PUBLISHED_AT)?,
+            superseded_by: text(c::SUPERSEDED_BY)?,
+            change: text(c::CHANGE)?,
+            cause: text(c::CAUSE)?,
+            rows: batch.num_rows(),
+        })
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Row `i`'s member.
+    pub fn member(&self, i: usize) -> &'a str {
+        self.member.value(i)
+    }
+
+    /// Row `i`'s indicator.
+    pub fn indicator(&self, i: usize) -> &'a str {
+        self.indicator.value(i)
+    }
+
+    /// Row `i`'s year.
+    pub fn year(&self, i: usize) -> i64 {
+        self.year.value(i)
+    }
+
+    /// Row `i`'s definition hash.
+    pub fn definition_hash(&self, i: usize) -> &'a str {
+        self.definition_hash.value(i)
+    }
+
+    /// Row `i`'s catalog version.
+    pub fn catalog_version(&self, i: usize) -> &'a str {
+        self.catalog_version.value(i)
+    }
+
+    /// The run that published row `i`.
+    pub fn run_id(&self, i: usize) -> &'a str {
+        self.run_id.value(i)
+    }
+
+    /// The run that replaced row `i`, if one did.
+    pub fn superseded_by(&self, i: usize) -> Option<&'a str> {
+        self.superseded_by
+            .is_valid(i)
+            .then(|| self.superseded_by.value(i))
+    }
+
+    /// Whether row `i` is its (member, KPI, year)'s current version.
+    pub fn is_current(&self, i: usize) -> bool {
+        self.superseded_by.is_null(i)
+    }
+
+    /// Row `i`'s disclosure, when it is one pmm writes.
+    pub fn disclosure(&self, i: usize) -> Option<Disclosure> {
+        named(self.disclosure.value(i))
+    }
+
+    /// Row `i`, whole.
+    pub fn row(&self, i: usize) -> Result<HistoryRow, ResultsError> {
+        let bad = |column: &str, text: &str| {
+            problem(format!("row {i}: `{text}` is not a {column} pmm writes"))
+        };
+        let optional = |a: &StringArray| a.is_valid(i).then(|| a.value(i).to_string());
+        let word = |a: &'a StringArray, name: &str| required(a, name, i);
+        let status = word(self.status, c::STATUS)?;
+        let unit = word(self.unit, c::UNIT)?;
+        let disclosure = word(self.disclosure, c::DISCLOSURE)?;
+        let change = word(self.change, c::CHANGE)?;
+        Ok(HistoryRow {
+            member: word(self.member, c::MEMBER)?.to_string(),
+            indicator: word(self.indicator, c::INDICATOR)?.to_string(),
+            year: (self.year.is_valid(i))
+                .then(|| i32::try_from(self.year.value(i)).ok())
+                .flatten()
+                .ok_or_else(|| bad(c::YEAR, "null"))?,
+            status: named(status).ok_or_else(|| bad(c::STATUS, status))?,
+            value: self.value.is_valid(i).then(|| self.value.value(i)),
+            score: self.score.is_valid(i).then(|| self.score.value(i)),
+            level: self.level.is_valid(i).then(|| self.level.value(i)),
+            unit: named(unit).ok_or_else(|| bad(c::UNIT, unit))?,
+            disclosure: named(disclosure).ok_or_else(|| bad(c::DISCLOSURE, disclosure))?,
+            definition_hash: word(self.definition_hash, c::DEFINITION_HASH)?.to_string(),
+            catalog_version: word(self.catalog_version, c::CATALOG_VERSION)?.to_string(),
+            comparable: self.comparable.is_valid(i) && self.comparable.value(i),
+            run_id: word(self.run_id, c::RUN_ID)?.to_string(),
+            published_at: word(self.published_at, c::PUBLISHED_AT)?.to_string(),
+            superseded_by: optional(self.superseded_by),
+            change: named(change).ok_or_else(|| bad(c::CHANGE, change))?,
+            cause: optional(self.cause),
+        })
+    }
+}
+
+/// The rows of an `indicator_history` batch (read with the contract's columns).
+pub fn decode(batch: &RecordBatch) -> Result<Vec<HistoryRow>, ResultsError> {
+    let columns = HistoryColumns::of(batch)?;
+    (0..columns.len()).map(|i| columns.row(i)).collect()
 }
 
 /// A text cell the contract says is never null.

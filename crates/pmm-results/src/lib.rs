@@ -26,7 +26,7 @@ pub use contract::{
     AUDIENCE_TABLES, Column, DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES,
     OVERALL, PEER_STATS, ResultTable, VALIDATION_ISSUES, column,
 };
-pub use history::{Change, HistoryRow};
+pub use history::{Change, HistoryColumns, HistoryRow};
 pub use rows::{IndicatorRow, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow};
 
 /// A result table that is not what pmm writes.

@@ -13,12 +13,23 @@
 //! declares the change comparable.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array,
+};
+use datafusion::arrow::compute::{
+    SortColumn, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
+};
+use datafusion::arrow::error::ArrowError;
 use pmm_catalog::{Catalog, Disclosure};
 use pmm_ingest::InputRecord;
 use pmm_publish::CurrentRun;
 use pmm_publish::published::{self, LoadError};
-use pmm_results::{Change, HistoryRow, INDICATOR_HISTORY, IndicatorRow, ResultTables};
+use pmm_results::{
+    Change, HistoryColumns, HistoryRow, INDICATOR_HISTORY, IndicatorRow, ResultTables,
+    ResultsError, column,
+};
 use pmm_store::{StoreRoot, layout};
 
 use crate::run::RunError;
@@ -41,8 +52,8 @@ pub(crate) type EarlierInputs = HashMap<String, Vec<InputRecord>>;
 
 /// Every audience's next history and what the run learnt on the way.
 pub(crate) struct Histories {
-    /// Each audience's next history.
-    pub rows: BTreeMap<Disclosure, Vec<HistoryRow>>,
+    /// Each audience's next history, as the table it is written as.
+    pub rows: BTreeMap<Disclosure, RecordBatch>,
     /// Definitions changed with no revision declared.
     pub warnings: Vec<String>,
     /// The run of a later year than this one's, which stays the one readers are shown.
@@ -74,14 +85,12 @@ pub(crate) async fn next_histories(
         .and_then(|p| p.current_run())
         .filter(|c| c.year > run.year);
     let previous_run = pointer.map(|p| p.path);
-    let mut previous: BTreeMap<Disclosure, Vec<HistoryRow>> = BTreeMap::new();
+    let mut previous: BTreeMap<Disclosure, RecordBatch> = BTreeMap::new();
     if let Some(path) = &previous_run {
         for audience in Disclosure::ALL {
             match published::read_table(results, path, audience, &INDICATOR_HISTORY).await {
                 Ok(batch) => {
-                    let rows = pmm_results::history::decode(&batch)
-                        .map_err(|e| failed(LoadError::Table(e)))?;
-                    previous.insert(audience, rows);
+                    previous.insert(audience, batch);
                 }
                 // A run published before the history existed, or not for this audience.
                 Err(LoadError::Store {
@@ -92,46 +101,45 @@ pub(crate) async fn next_histories(
             }
         }
     }
+    let table = |e: ResultsError| failed(LoadError::Table(e));
     // The inputs of the runs whose rows for T this run may replace, for the causes.
+    let mut runs: BTreeSet<String> = BTreeSet::new();
+    for batch in previous.values() {
+        let columns = HistoryColumns::of(batch).map_err(table)?;
+        for i in 0..columns.len() {
+            if columns.is_current(i) && columns.year(i) == i64::from(run.year) {
+                runs.insert(columns.run_id(i).to_string());
+            }
+        }
+    }
     let mut earlier = EarlierInputs::new();
-    let runs: BTreeSet<&str> = previous
-        .values()
-        .flatten()
-        .filter(|r| r.is_current() && r.year == run.year)
-        .map(|r| r.run_id.as_str())
-        .collect();
     for id in runs {
-        if let Ok(manifest) = published::read_manifest(results, &layout::results::run(id)).await {
-            earlier.insert(id.to_string(), manifest.inputs);
+        if let Ok(manifest) = published::read_manifest(results, &layout::results::run(&id)).await {
+            earlier.insert(id, manifest.inputs);
         }
     }
     let mut warnings = BTreeSet::new();
     let mut next = BTreeMap::new();
-    // An audience this results location has no history for yet starts from what it may see
-    // of the Secretariat's.
-    let mut started: BTreeMap<Disclosure, Vec<HistoryRow>> = BTreeMap::new();
     for &audience in audiences {
-        if !previous.contains_key(&audience)
-            && let Some(rows) = previous.get(&Disclosure::Secretariat)
-        {
-            let seen = rows.iter().filter(|r| audience.may_see(r.disclosure));
-            started.insert(audience, seen.cloned().collect());
-        }
-    }
-    for &audience in audiences {
-        let before = previous
-            .remove(&audience)
-            .or_else(|| started.remove(&audience))
-            .unwrap_or_default();
+        // An audience this results location has no history for yet starts from what it may
+        // see of the Secretariat's.
+        let before = match previous.get(&audience) {
+            Some(batch) => batch.clone(),
+            None => match previous.get(&Disclosure::Secretariat) {
+                Some(batch) => seen_by(batch, audience).map_err(table)?,
+                None => RecordBatch::new_empty(INDICATOR_HISTORY.schema()),
+            },
+        };
         let view = tables.for_audience(audience);
         let rows = next_history(
             catalog,
-            before,
+            &before,
             &view.indicators,
             run,
             &earlier,
             &mut warnings,
-        );
+        )
+        .map_err(table)?;
         next.insert(audience, rows);
     }
     Ok(Histories {
@@ -152,40 +160,60 @@ pub async fn published_history(
     pmm_results::history::decode(&batch).map_err(LoadError::Table)
 }
 
+/// The rows of a history `audience` may see.
+fn seen_by(batch: &RecordBatch, audience: Disclosure) -> Result<RecordBatch, ResultsError> {
+    let columns = HistoryColumns::of(batch)?;
+    let mask: BooleanArray = (0..columns.len())
+        .map(|i| Some(columns.disclosure(i).is_some_and(|d| audience.may_see(d))))
+        .collect();
+    filter_record_batch(batch, &mask).map_err(arrow_problem)
+}
+
+fn arrow_problem(e: ArrowError) -> ResultsError {
+    ResultsError::Table {
+        table: INDICATOR_HISTORY.name.into(),
+        reason: e.to_string(),
+    }
+}
+
 /// The next history of one audience, and the warnings about definitions changed with no
-/// revision declared.
+/// revision declared. Works on the table as it is: the previous rows are kept as they were
+/// read (only `superseded_by` and `comparable` are rewritten), this run's rows are appended,
+/// and the whole is put in order, so a long history costs a copy, not a decoding.
 pub(crate) fn next_history(
     catalog: &Catalog,
-    previous: Vec<HistoryRow>,
+    previous: &RecordBatch,
     current: &[IndicatorRow],
     run: &ThisRun<'_>,
     earlier: &EarlierInputs,
     warnings: &mut BTreeSet<String>,
-) -> Vec<HistoryRow> {
-    let mut rows = previous;
-    // The current row of each (member, KPI, year T), by index: only year T's rows can be
+) -> Result<RecordBatch, ResultsError> {
+    let columns = HistoryColumns::of(previous)?;
+    // The current row of each (member, KPI) for year T, by index: only year T's rows can be
     // replaced by this run.
-    let mut current_at: HashMap<(String, String, i32), usize> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.is_current() && r.year == run.year)
-        .map(|(i, r)| ((r.member.clone(), r.indicator.clone(), r.year), i))
-        .collect();
+    let mut current_at: HashMap<(&str, &str), usize> = HashMap::new();
+    for i in 0..columns.len() {
+        if columns.is_current(i) && columns.year(i) == i64::from(run.year) {
+            current_at.insert((columns.member(i), columns.indicator(i)), i);
+        }
+    }
+    let mut replaced = vec![false; columns.len()];
+    let mut added = Vec::new();
     for row in current {
-        let key = (row.member.clone(), row.indicator.clone(), run.year);
-        let old = current_at.get(&key).map(|&i| &rows[i]);
+        let old = current_at
+            .get(&(row.member.as_str(), row.indicator.as_str()))
+            .copied();
         let (change, cause) = match old {
             None => (Change::First, None),
-            Some(old) => match compare(catalog, old, row, run, earlier, warnings) {
+            Some(i) => match compare(catalog, &columns.row(i)?, row, run, earlier, warnings) {
                 Some(found) => found,
                 None => continue,
             },
         };
-        if let Some(&i) = current_at.get(&key) {
-            rows[i].superseded_by = Some(run.run_id.to_string());
+        if let Some(i) = old {
+            replaced[i] = true;
         }
-        current_at.insert(key, rows.len());
-        rows.push(HistoryRow {
+        added.push(HistoryRow {
             member: row.member.clone(),
             indicator: row.indicator.clone(),
             year: run.year,
@@ -205,11 +233,51 @@ pub(crate) fn next_history(
             cause,
         });
     }
-    // Series together, each year's versions in the order they were published (a stable sort
-    // of rows that were sorted but for the ones just added).
-    rows.sort_by(|a, b| (&a.member, &a.indicator, a.year).cmp(&(&b.member, &b.indicator, b.year)));
-    mark_comparable(catalog, &mut rows, run.run_id, warnings);
-    rows
+    // The previous rows, the replaced ones naming this run.
+    let superseded: StringArray = (0..columns.len())
+        .map(|i| {
+            if replaced[i] {
+                Some(run.run_id)
+            } else {
+                columns.superseded_by(i)
+            }
+        })
+        .collect();
+    let schema = INDICATOR_HISTORY.schema();
+    let at = |name: &str| schema.index_of(name).map_err(arrow_problem);
+    let mut kept = previous.columns().to_vec();
+    kept[at(column::SUPERSEDED_BY)?] = Arc::new(superseded);
+    let kept = RecordBatch::try_new(schema.clone(), kept).map_err(arrow_problem)?;
+    let added = pmm_results::history::encode(&added).map_err(arrow_problem)?;
+    let all = concat_batches(&schema, [&kept, &added]).map_err(arrow_problem)?;
+    // Series together, each year's versions in the order they were published.
+    let position: ArrayRef = Arc::new(UInt32Array::from_iter_values(
+        0..u32::try_from(all.num_rows()).unwrap_or(u32::MAX),
+    ));
+    let key = |name: &str| -> Result<SortColumn, ResultsError> {
+        Ok(SortColumn {
+            values: all.column(at(name)?).clone(),
+            options: None,
+        })
+    };
+    let order = lexsort_to_indices(
+        &[
+            key(column::MEMBER)?,
+            key(column::INDICATOR)?,
+            key(column::YEAR)?,
+            SortColumn {
+                values: position,
+                options: None,
+            },
+        ],
+        None,
+    )
+    .map_err(arrow_problem)?;
+    let sorted = take_record_batch(&all, &order).map_err(arrow_problem)?;
+    let comparable = mark_comparable(catalog, &sorted, run.run_id, warnings)?;
+    let mut columns = sorted.columns().to_vec();
+    columns[at(column::COMPARABLE)?] = Arc::new(comparable);
+    RecordBatch::try_new(schema, columns).map_err(arrow_problem)
 }
 
 /// How `row` differs from `old`, the current row of its (member, KPI, year): `None` when it
@@ -349,48 +417,58 @@ fn member_input(path: &str, member: &str) -> Option<(i32, String)> {
     Some((year, stem))
 }
 
-/// Sets `comparable` on every current row of `rows` (sorted by member, KPI and year): true for
-/// the first year of a member's series, and after it, true when its definition is the previous
-/// year's or a revision of its catalog version declares the change comparable. A change no
-/// revision declares, met by a row this run added, is a warning. One pass, no allocation but
-/// the warnings.
+/// `comparable` for every row of `rows` (sorted by member, KPI and year): for a current row,
+/// true for the first year of a member's series, and after it, true when its definition is
+/// the previous year's or a revision of its catalog version declares the change comparable;
+/// a replaced row keeps what it had. A change no revision declares, met by a row this run
+/// added, is a warning. One pass, no allocation but the warnings.
 fn mark_comparable(
     catalog: &Catalog,
-    rows: &mut [HistoryRow],
+    rows: &RecordBatch,
     run_id: &str,
     warnings: &mut BTreeSet<String>,
-) {
+) -> Result<BooleanArray, ResultsError> {
+    let columns = HistoryColumns::of(rows)?;
+    let kept = rows
+        .column_by_name(column::COMPARABLE)
+        .and_then(|a| a.as_any().downcast_ref::<BooleanArray>())
+        .ok_or_else(|| arrow_problem(ArrowError::SchemaError("no comparable column".into())))?;
+    let mut out = Vec::with_capacity(columns.len());
     let mut previous: Option<usize> = None;
     let mut kpi: Option<&pmm_catalog::Indicator> = None;
-    for i in 0..rows.len() {
-        if !rows[i].is_current() {
+    for i in 0..columns.len() {
+        if !columns.is_current(i) {
+            out.push(kept.is_valid(i) && kept.value(i));
             continue;
         }
         let same_series = previous.is_some_and(|p| {
-            rows[p].member == rows[i].member && rows[p].indicator == rows[i].indicator
+            columns.member(p) == columns.member(i) && columns.indicator(p) == columns.indicator(i)
         });
         if !same_series {
             previous = None;
-            kpi = catalog.indicator(&rows[i].indicator);
+            kpi = catalog.indicator(columns.indicator(i));
         }
         let comparable = match previous {
             None => true,
-            Some(p) if rows[p].definition_hash == rows[i].definition_hash => true,
+            Some(p) if columns.definition_hash(p) == columns.definition_hash(i) => true,
             Some(p) => {
-                let revision = kpi.and_then(|k| k.revision(&rows[i].catalog_version));
-                if revision.is_none() && (rows[i].run_id == run_id || rows[p].run_id == run_id) {
+                let revision = kpi.and_then(|k| k.revision(columns.catalog_version(i)));
+                if revision.is_none()
+                    && (columns.run_id(i) == run_id || columns.run_id(p) == run_id)
+                {
                     warnings.insert(undeclared(
-                        &rows[i].indicator,
-                        &rows[p].catalog_version,
-                        &rows[i].catalog_version,
+                        columns.indicator(i),
+                        columns.catalog_version(p),
+                        columns.catalog_version(i),
                     ));
                 }
                 revision.is_some_and(|r| r.comparable)
             }
         };
-        rows[i].comparable = comparable;
+        out.push(comparable);
         previous = Some(i);
     }
+    Ok(BooleanArray::from(out))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use datafusion::arrow::record_batch::RecordBatch;
 use object_store::ObjectStoreExt;
 use pmm_catalog::{
     Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
@@ -376,7 +377,8 @@ pub async fn run_pipeline(
         });
         let mut files = Vec::new();
         for audience in &pipeline.audiences {
-            let history = histories.get(audience).map_or(&[][..], Vec::as_slice);
+            let empty = RecordBatch::new_empty(pmm_results::INDICATOR_HISTORY.schema());
+            let history = histories.get(audience).unwrap_or(&empty);
             files.extend(
                 publication
                     .write_audience(*audience, &tables, &issues, history)
@@ -478,7 +480,7 @@ pub async fn run_pipeline(
             Some(publish) => Some(
                 export_metrics(
                     publish,
-                    histories.get(&publish.audience).map(Vec::as_slice),
+                    histories.get(&publish.audience),
                     shown_tables(
                         &results,
                         &run_id,
@@ -568,12 +570,11 @@ async fn shown_tables(
 
 async fn export_metrics(
     publish: &PrometheusPublish,
-    history: Option<&[pmm_results::HistoryRow]>,
+    history: Option<&RecordBatch>,
     tables: AudienceTables,
     health: &RunHealth,
 ) -> Result<MetricsReport, PublishError> {
-    let history = history.map(pmm_results::history::encode).transpose()?;
-    let metrics = metrics::encode(&tables, history.as_ref(), health)?;
+    let metrics = metrics::encode(&tables, history, health)?;
     let textfile = match &publish.textfile {
         Some(path) => {
             let written = export::write_textfile(path, &metrics.text)
