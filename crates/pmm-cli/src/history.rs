@@ -70,8 +70,19 @@ pub(crate) async fn run(args: HistoryArgs) -> anyhow::Result<u8> {
         .filter(|r| args.revisions || args.format != HistoryFormat::Text || r.is_current())
         .collect();
     match args.format {
-        HistoryFormat::Json => println!("{}", serde_json::to_string_pretty(&json_rows(&rows))?),
-        HistoryFormat::Csv => print!("{}", csv(&rows)),
+        HistoryFormat::Json | HistoryFormat::Csv => {
+            // The table's rows as arrow's own writers give them.
+            let batch = pmm_results::history::encode(&rows)?;
+            let mut out = std::io::stdout().lock();
+            if args.format == HistoryFormat::Json {
+                let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut out);
+                writer.write(&batch)?;
+                writer.finish()?;
+                println!();
+            } else {
+                datafusion::arrow::csv::Writer::new(&mut out).write(&batch)?;
+            }
+        }
         HistoryFormat::Text if args.revisions => print!("{}", revisions(&rows)),
         HistoryFormat::Text => print!("{}", series(&rows, &root.display, audience)),
     }
@@ -184,76 +195,6 @@ fn revisions(rows: &[HistoryRow]) -> String {
     }
     if out.is_empty() {
         out.push_str("No history with these filters.\n");
-    }
-    out
-}
-
-/// The rows as the table holds them, for JSON.
-fn json_rows(rows: &[HistoryRow]) -> Vec<serde_json::Value> {
-    rows.iter()
-        .map(|r| {
-            serde_json::json!({
-                "member": r.member,
-                "indicator": r.indicator,
-                "year": r.year,
-                "status": r.status.as_str(),
-                "value": r.value,
-                "score": r.score,
-                "level": r.level,
-                "unit": r.unit.as_str(),
-                "disclosure": r.disclosure.as_str(),
-                "definition_hash": r.definition_hash,
-                "catalog_version": r.catalog_version,
-                "comparable": r.comparable,
-                "run_id": r.run_id,
-                "published_at": r.published_at,
-                "superseded_by": r.superseded_by,
-                "change": r.change.as_str(),
-                "cause": r.cause,
-            })
-        })
-        .collect()
-}
-
-/// The rows as CSV (RFC 4180 quoting), with the table's columns.
-fn csv(rows: &[HistoryRow]) -> String {
-    let quote = |text: &str| {
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_string()
-        }
-    };
-    let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let mut out = pmm_results::INDICATOR_HISTORY
-        .columns
-        .iter()
-        .map(|c| c.name)
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
-    for r in rows {
-        let cells = [
-            quote(&r.member),
-            quote(&r.indicator),
-            r.year.to_string(),
-            r.status.as_str().to_string(),
-            number(r.value),
-            number(r.score),
-            r.level.map(|l| l.to_string()).unwrap_or_default(),
-            r.unit.as_str().to_string(),
-            r.disclosure.as_str().to_string(),
-            quote(&r.definition_hash),
-            quote(&r.catalog_version),
-            r.comparable.to_string(),
-            quote(&r.run_id),
-            quote(&r.published_at),
-            r.superseded_by.as_deref().map(quote).unwrap_or_default(),
-            r.change.as_str().to_string(),
-            r.cause.as_deref().map(quote).unwrap_or_default(),
-        ];
-        out.push_str(&cells.join(","));
-        out.push('\n');
     }
     out
 }

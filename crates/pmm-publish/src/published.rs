@@ -4,10 +4,14 @@
 use object_store::ObjectStoreExt;
 use pmm_catalog::Disclosure;
 use pmm_results::arrow::RecordBatch;
-use pmm_results::{ResultTable, ipc};
+use pmm_results::{
+    DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, ResultTable,
+    ipc,
+};
 use pmm_store::{StoreRoot, layout};
 
 use crate::manifest::{LatestPointer, RunManifest};
+use crate::metrics::AudienceTables;
 
 /// Why a run could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -85,4 +89,36 @@ pub async fn read_table(
     let relative = layout::results::table_in(path, audience.as_str(), table.name);
     let bytes = read(root, &relative).await?;
     ipc::from_file(&bytes, table, &root.shown(&relative)).map_err(LoadError::Table)
+}
+
+/// The four tables of `audience` in the run folder `path`, as the metrics and the report read
+/// them.
+pub async fn read_audience_tables(
+    root: &StoreRoot,
+    path: &str,
+    audience: Disclosure,
+) -> Result<AudienceTables, LoadError> {
+    Ok(AudienceTables {
+        indicator_values: read_table(root, path, audience, &INDICATOR_VALUES).await?,
+        outcome_scores: read_table(root, path, audience, &OUTCOME_SCORES).await?,
+        dimension_scores: read_table(root, path, audience, &DIMENSION_SCORES).await?,
+        peer_stats: read_table(root, path, audience, &PEER_STATS).await?,
+    })
+}
+
+/// The history across cycles of `audience` in the run folder `path`; `None` for a run
+/// published before the history existed, or not for this audience.
+pub async fn read_history(
+    root: &StoreRoot,
+    path: &str,
+    audience: Disclosure,
+) -> Result<Option<RecordBatch>, LoadError> {
+    match read_table(root, path, audience, &INDICATOR_HISTORY).await {
+        Ok(batch) => Ok(Some(batch)),
+        Err(LoadError::Store {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::manifest::LatestPointer;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -17,16 +18,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use pmm_catalog::Disclosure;
-use pmm_results::{
-    DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS,
-};
-
-use crate::manifest::LatestPointer;
 use pmm_store::{StoreRoot, layout};
 use serde_json::json;
 
-use crate::metrics::{AudienceTables, CONTENT_TYPE, MetricsText, RunHealth, encode};
-use crate::published::{LoadError, latest_run, read_manifest, read_table};
+use crate::metrics::{CONTENT_TYPE, MetricsText, RunHealth, encode};
+use crate::published::{LoadError, latest_run, read_audience_tables, read_history, read_manifest};
 
 /// What `pmm serve` serves, and how often it looks for a new run.
 #[derive(Debug, Clone)]
@@ -73,21 +69,8 @@ pub async fn load_run(
             ),
         });
     }
-    let tables = AudienceTables {
-        indicator_values: read_table(root, path, audience, &INDICATOR_VALUES).await?,
-        outcome_scores: read_table(root, path, audience, &OUTCOME_SCORES).await?,
-        dimension_scores: read_table(root, path, audience, &DIMENSION_SCORES).await?,
-        peer_stats: read_table(root, path, audience, &PEER_STATS).await?,
-    };
-    let history = match read_table(root, &latest.path, audience, &INDICATOR_HISTORY).await {
-        Ok(batch) => Some(batch),
-        // A run published before the history existed.
-        Err(LoadError::Store {
-            source: object_store::Error::NotFound { .. },
-            ..
-        }) => None,
-        Err(e) => return Err(e),
-    };
+    let tables = read_audience_tables(root, path, audience).await?;
+    let history = read_history(root, &latest.path, audience).await?;
     Ok(LoadedRun {
         run_id: run_id.to_string(),
         latest_id: latest.run_id.clone(),

@@ -88,16 +88,11 @@ pub(crate) async fn next_histories(
     let mut previous: BTreeMap<Disclosure, RecordBatch> = BTreeMap::new();
     if let Some(path) = &previous_run {
         for audience in Disclosure::ALL {
-            match published::read_table(results, path, audience, &INDICATOR_HISTORY).await {
-                Ok(batch) => {
-                    previous.insert(audience, batch);
-                }
-                // A run published before the history existed, or not for this audience.
-                Err(LoadError::Store {
-                    source: object_store::Error::NotFound { .. },
-                    ..
-                }) => {}
-                Err(e) => return Err(failed(e)),
+            if let Some(batch) = published::read_history(results, path, audience)
+                .await
+                .map_err(failed)?
+            {
+                previous.insert(audience, batch);
             }
         }
     }

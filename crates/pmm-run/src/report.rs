@@ -9,11 +9,10 @@ use std::path::Path;
 use pmm_catalog::{Catalog, Disclosure, StorageSettings, StoreLocation, SubmissionManifest};
 use pmm_ingest::{DatasetOutcome, EntryKind, StagedEntry, StagingArea};
 use pmm_publish::RunManifest;
-use pmm_publish::published::{LoadError, latest_run, read_manifest, read_table};
+use pmm_publish::published::{LoadError, latest_run, read_history, read_manifest, read_table};
 use pmm_report::{DatasetFile, Lang, Origin, RecordBatch, ReportInput};
 use pmm_results::{
-    DIMENSION_SCORES, HistoryRow, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS,
-    VALIDATION_ISSUES,
+    DIMENSION_SCORES, HistoryRow, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
 };
 use pmm_store::{StoreRoot, layout, open_store};
 
@@ -171,14 +170,9 @@ impl PublishedReport {
         };
         let history = match &history_run {
             None => Vec::new(),
-            Some(run) => match read_table(root, run, audience, &INDICATOR_HISTORY).await {
-                Ok(batch) => pmm_results::history::decode(&batch).map_err(LoadError::Table)?,
-                // Published before the history existed, or not for this audience.
-                Err(LoadError::Store {
-                    source: object_store::Error::NotFound { .. },
-                    ..
-                }) => Vec::new(),
-                Err(e) => return Err(e.into()),
+            Some(run) => match read_history(root, run, audience).await? {
+                Some(batch) => pmm_results::history::decode(&batch).map_err(LoadError::Table)?,
+                None => Vec::new(),
             },
         };
         Ok(PublishedReport {

@@ -555,17 +555,9 @@ async fn shown_tables(
     let Some(later) = later else {
         return AudienceTables::of(run_id, year, all, audience).map_err(|e| failed(e.into()));
     };
-    let read = |table| published::read_table(results, &later.path, audience, table);
-    let tables = async {
-        Ok::<_, published::LoadError>(AudienceTables {
-            indicator_values: read(&pmm_results::INDICATOR_VALUES).await?,
-            outcome_scores: read(&pmm_results::OUTCOME_SCORES).await?,
-            dimension_scores: read(&pmm_results::DIMENSION_SCORES).await?,
-            peer_stats: read(&pmm_results::PEER_STATS).await?,
-        })
-    }
-    .await;
-    tables.map_err(|e| failed(e.into()))
+    published::read_audience_tables(results, &later.path, audience)
+        .await
+        .map_err(|e| failed(e.into()))
 }
 
 async fn export_metrics(
