@@ -63,12 +63,13 @@ pub(crate) async fn run(args: HistoryArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_FAILED);
         }
     };
-    let rows: Vec<HistoryRow> = rows
+    let mut rows: Vec<HistoryRow> = rows
         .into_iter()
         .filter(|r| args.member.as_deref().is_none_or(|m| r.member == m))
         .filter(|r| args.indicator.as_deref().is_none_or(|i| r.indicator == i))
         .filter(|r| args.revisions || args.format != HistoryFormat::Text || r.is_current())
         .collect();
+    pmm_results::history::in_series_order(&mut rows);
     match args.format {
         HistoryFormat::Json | HistoryFormat::Csv => {
             // The table's rows as arrow's own writers give them.

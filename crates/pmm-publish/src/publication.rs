@@ -7,7 +7,7 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMultipart};
 use pmm_catalog::Disclosure;
 use pmm_ingest::ValidationIssue;
-use pmm_results::arrow::RecordBatch;
+use pmm_results::arrow::{ArrowError, RecordBatch};
 use pmm_results::{INDICATOR_HISTORY, ResultTables, VALIDATION_ISSUES, ipc};
 use pmm_store::{StoreRoot, count_write, layout};
 
@@ -45,6 +45,51 @@ impl Publication<'_> {
             writer.put(Bytes::from(bytes));
             writer.finish().await?;
         }
+        count_write();
+        Ok(())
+    }
+
+    /// Writes one table as an Arrow IPC file, encoded on a blocking thread (so that audiences
+    /// written side by side encode in parallel). A table larger than `part_size` is encoded
+    /// straight into the parts of a multipart upload: the whole file is never held in memory.
+    async fn put_table(&self, relative: &str, batch: &RecordBatch) -> Result<(), PublishError> {
+        let stopped = |e: tokio::task::JoinError| PublishError::Stopped(e.to_string());
+        let batch = batch.clone();
+        if batch.get_array_memory_size() <= self.part_size {
+            let bytes = tokio::task::spawn_blocking(move || ipc::to_file(&batch))
+                .await
+                .map_err(stopped)??;
+            return Ok(self.put(relative, bytes).await?);
+        }
+        let upload = self
+            .root
+            .store
+            .put_multipart(&self.root.key(relative))
+            .await?;
+        let mut upload = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let (parts, mut encoded) = tokio::sync::mpsc::channel(PARTS_IN_FLIGHT);
+        let part_size = self.part_size;
+        let encoder = tokio::task::spawn_blocking(move || {
+            ipc::write_file(&batch, Parts::new(parts, part_size))?
+                .finish()
+                .map_err(|e| ArrowError::IoError("sending the last part".into(), e))
+        });
+        while let Some(part) = encoded.recv().await {
+            if let Err(e) = upload.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                upload.abort().await.ok();
+                return Err(e.into());
+            }
+            upload.put(part);
+        }
+        if let Err(e) = encoder
+            .await
+            .map_err(stopped)
+            .and_then(|r| r.map_err(PublishError::from))
+        {
+            upload.abort().await.ok();
+            return Err(e);
+        }
+        upload.finish().await?;
         count_write();
         Ok(())
     }
@@ -136,7 +181,7 @@ impl Publication<'_> {
             .chain([(INDICATOR_HISTORY.name, history)])
         {
             let relative = layout::results::table(self.run_id, audience.as_str(), name);
-            self.put(&relative, ipc::to_file(batch)?).await?;
+            self.put_table(&relative, batch).await?;
             files.push(relative);
         }
         Ok(files)
@@ -164,6 +209,58 @@ fn named_run(latest: &[u8]) -> Option<String> {
     pointer(latest).map(|p| p.run_id)
 }
 
+/// How many parts of a large table are encoded ahead of or uploading at a time.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The bytes of an IPC file being encoded, cut into parts of `part_size` that go to the
+/// upload as they fill (an upload that stopped makes the next write fail).
+struct Parts {
+    to_upload: tokio::sync::mpsc::Sender<Bytes>,
+    part_size: usize,
+    filling: Vec<u8>,
+}
+
+impl Parts {
+    fn new(to_upload: tokio::sync::mpsc::Sender<Bytes>, part_size: usize) -> Self {
+        Parts {
+            to_upload,
+            part_size,
+            filling: Vec::with_capacity(part_size),
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        let part = std::mem::replace(&mut self.filling, Vec::with_capacity(self.part_size));
+        self.to_upload
+            .blocking_send(Bytes::from(part))
+            .map_err(|_| std::io::Error::other("the upload stopped"))
+    }
+
+    /// Sends what is left.
+    fn finish(mut self) -> std::io::Result<()> {
+        if self.filling.is_empty() {
+            return Ok(());
+        }
+        self.send()
+    }
+}
+
+impl std::io::Write for Parts {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let room = self.part_size - self.filling.len();
+        let taken = data.len().min(room);
+        self.filling.extend_from_slice(&data[..taken]);
+        if self.filling.len() == self.part_size {
+            self.send()?;
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Result files larger than this go up as multipart uploads, in parts of this size.
 pub const PART_SIZE: usize = 16 << 20;
 
@@ -188,13 +285,16 @@ pub enum PublishError {
     Store(#[from] object_store::Error),
     /// A table could not be encoded (a bug).
     #[error("encoding a result table: {0}")]
-    Arrow(#[from] datafusion::arrow::error::ArrowError),
+    Arrow(#[from] ArrowError),
     /// JSON could not be encoded (a bug).
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
     /// Metrics could not be built.
     #[error(transparent)]
     Metrics(#[from] metrics::MetricsError),
+    /// Encoding a table stopped (a panic or a shutdown).
+    #[error("encoding a result table stopped: {0}")]
+    Stopped(String),
     /// Other runs kept replacing `latest.json`.
     #[error(
         "latest.json kept changing under this run: {LATEST_ATTEMPTS} attempts to replace it lost to other runs"
@@ -256,6 +356,56 @@ mod tests {
             read("results/runs/x/small.arrow").await.to_vec(),
             vec![1, 2, 3]
         );
+    }
+
+    #[tokio::test]
+    async fn a_large_table_is_encoded_straight_into_parts_and_reads_back_as_written() {
+        use pmm_results::{Change, HistoryRow};
+        let store = Arc::new(InMemory::new());
+        let root = root(store.clone());
+        let publication = Publication {
+            root: &root,
+            run_id: "20240101T000000Z-000001",
+            year: 2024,
+            part_size: 4096,
+        };
+        let rows: Vec<HistoryRow> = (0..3000)
+            .map(|i| HistoryRow {
+                member: format!("X{}", i % 7),
+                indicator: format!("k.{}", i % 13),
+                year: 2000 + i % 25,
+                status: pmm_catalog::Status::Ok,
+                value: Some(f64::from(i) / 3.0),
+                score: None,
+                level: Some(i64::from(i % 5)),
+                unit: pmm_catalog::Unit::Percent,
+                disclosure: Disclosure::Public,
+                definition_hash: format!("{i:064}"),
+                catalog_version: "PMM v1.0".into(),
+                comparable: i % 2 == 0,
+                run_id: "R".into(),
+                published_at: "2026-01-01T00:00:00Z".into(),
+                superseded_by: (i % 3 == 0).then(|| "S".to_string()),
+                change: Change::First,
+                cause: None,
+            })
+            .collect();
+        let batch = pmm_results::history::encode(&rows).unwrap();
+        assert!(batch.get_array_memory_size() > 20 * publication.part_size);
+        publication
+            .put_table("runs/x/indicator_history.arrow", &batch)
+            .await
+            .unwrap();
+        let bytes = store
+            .get(&Path::from("results/runs/x/indicator_history.arrow"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let read = ipc::from_file(bytes, &INDICATOR_HISTORY, "history").unwrap();
+        assert_eq!(read, batch);
+        assert_eq!(pmm_results::history::decode(&read).unwrap(), rows);
     }
 
     #[tokio::test]

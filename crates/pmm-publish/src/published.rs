@@ -88,7 +88,7 @@ pub async fn read_table(
 ) -> Result<RecordBatch, LoadError> {
     let relative = layout::results::table_in(path, audience.as_str(), table.name);
     let bytes = read(root, &relative).await?;
-    ipc::from_file(&bytes, table, &root.shown(&relative)).map_err(LoadError::Table)
+    ipc::from_file(bytes, table, &root.shown(&relative)).map_err(LoadError::Table)
 }
 
 /// The four tables of `audience` in the run folder `path`, as the metrics and the report read

@@ -94,6 +94,16 @@ impl HistoryRow {
     }
 }
 
+/// Puts history rows in the order of their series: member, KPI, year, and each year's versions
+/// in the order they were published (a history file holds them in the order they were
+/// published, so a stable sort keeps that).
+pub fn in_series_order<R: std::borrow::Borrow<HistoryRow>>(rows: &mut [R]) {
+    rows.sort_by(|a, b| {
+        let (a, b) = (a.borrow(), b.borrow());
+        (&a.member, &a.indicator, a.year).cmp(&(&b.member, &b.indicator, b.year))
+    });
+}
+
 /// `indicator_history`, in the order given.
 pub fn encode(rows: &[HistoryRow]) -> Result<RecordBatch, ArrowError> {
     let comparable: ArrayRef = Arc::new(BooleanArray::from(
@@ -242,6 +252,11 @@ impl<'a> HistoryColumns<'a> {
     /// Whether row `i` is its (member, KPI, year)'s current version.
     pub fn is_current(&self, i: usize) -> bool {
         self.superseded_by.is_null(i)
+    }
+
+    /// Whether row `i` is comparable with the previous year of its series.
+    pub fn comparable(&self, i: usize) -> bool {
+        self.comparable.is_valid(i) && self.comparable.value(i)
     }
 
     /// Row `i`'s disclosure, when it is one pmm writes.

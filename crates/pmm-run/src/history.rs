@@ -15,12 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array,
-};
-use datafusion::arrow::compute::{
-    SortColumn, concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch,
-};
+use datafusion::arrow::array::{BooleanArray, RecordBatch, StringArray};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch};
 use datafusion::arrow::error::ArrowError;
 use pmm_catalog::{Catalog, Disclosure};
 use pmm_ingest::InputRecord;
@@ -85,17 +81,32 @@ pub(crate) async fn next_histories(
         .and_then(|p| p.current_run())
         .filter(|c| c.year > run.year);
     let previous_run = pointer.map(|p| p.path);
+    let clock = std::time::Instant::now();
+    // Each audience's previous history, read and decoded side by side.
     let mut previous: BTreeMap<Disclosure, RecordBatch> = BTreeMap::new();
     if let Some(path) = &previous_run {
-        for audience in Disclosure::ALL {
-            if let Some(batch) = published::read_history(results, path, audience)
-                .await
-                .map_err(failed)?
-            {
+        let reads = Disclosure::ALL.map(|audience| {
+            let (results, path) = (results.clone(), path.clone());
+            tokio::spawn(async move {
+                let batch = published::read_history(&results, &path, audience).await;
+                (audience, batch)
+            })
+        });
+        for read in futures::future::join_all(reads).await {
+            let (audience, batch) = read.map_err(|e| RunError::FailedBecause {
+                context: "reading the history of the latest run stopped".into(),
+                source: e.into(),
+            })?;
+            if let Some(batch) = batch.map_err(failed)? {
                 previous.insert(audience, batch);
             }
         }
     }
+    tracing::debug!(
+        rows = previous.values().map(RecordBatch::num_rows).sum::<usize>(),
+        seconds = clock.elapsed().as_secs_f64(),
+        "read the previous histories"
+    );
     let table = |e: ResultsError| failed(LoadError::Table(e));
     // The inputs of the runs whose rows for T this run may replace, for the causes.
     let mut runs: BTreeSet<String> = BTreeSet::new();
@@ -113,8 +124,8 @@ pub(crate) async fn next_histories(
             earlier.insert(id, manifest.inputs);
         }
     }
-    let mut warnings = BTreeSet::new();
-    let mut next = BTreeMap::new();
+    // Each audience's next history, side by side.
+    let mut starts = Vec::new();
     for &audience in audiences {
         // An audience this results location has no history for yet starts from what it may
         // see of the Secretariat's.
@@ -125,18 +136,46 @@ pub(crate) async fn next_histories(
                 None => RecordBatch::new_empty(INDICATOR_HISTORY.schema()),
             },
         };
-        let view = tables.for_audience(audience);
-        let rows = next_history(
-            catalog,
-            &before,
-            &view.indicators,
-            run,
-            &earlier,
-            &mut warnings,
-        )
-        .map_err(table)?;
-        next.insert(audience, rows);
+        starts.push((audience, before, tables.for_audience(audience)));
     }
+    let earlier = &earlier;
+    let built: Vec<_> = std::thread::scope(|scope| {
+        let threads: Vec<_> = starts
+            .iter()
+            .map(|(audience, before, view)| {
+                scope.spawn(move || {
+                    let mut warnings = BTreeSet::new();
+                    let rows = next_history(
+                        catalog,
+                        before,
+                        &view.indicators,
+                        run,
+                        earlier,
+                        &mut warnings,
+                    );
+                    (*audience, rows, warnings)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut warnings = BTreeSet::new();
+    let mut next = BTreeMap::new();
+    for (audience, rows, found) in built {
+        next.insert(audience, rows.map_err(table)?);
+        warnings.extend(found);
+    }
+    tracing::debug!(
+        rows = next.values().map(RecordBatch::num_rows).sum::<usize>(),
+        seconds = clock.elapsed().as_secs_f64(),
+        "built the next histories"
+    );
     Ok(Histories {
         rows: next,
         warnings: warnings.into_iter().collect(),
@@ -173,8 +212,9 @@ fn arrow_problem(e: ArrowError) -> ResultsError {
 
 /// The next history of one audience, and the warnings about definitions changed with no
 /// revision declared. Works on the table as it is: the previous rows are kept as they were
-/// read (only `superseded_by` and `comparable` are rewritten), this run's rows are appended,
-/// and the whole is put in order, so a long history costs a copy, not a decoding.
+/// read, in their order (only `superseded_by` and `comparable` are rewritten), and this run's
+/// rows are appended, by member and KPI: the file is a log in the order rows were published,
+/// so a long history costs one copy, not a decoding or a sort.
 pub(crate) fn next_history(
     catalog: &Catalog,
     previous: &RecordBatch,
@@ -186,7 +226,7 @@ pub(crate) fn next_history(
     let columns = HistoryColumns::of(previous)?;
     // The current row of each (member, KPI) for year T, by index: only year T's rows can be
     // replaced by this run.
-    let mut current_at: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut current_at: foldhash::HashMap<(&str, &str), usize> = foldhash::HashMap::default();
     for i in 0..columns.len() {
         if columns.is_current(i) && columns.year(i) == i64::from(run.year) {
             current_at.insert((columns.member(i), columns.indicator(i)), i);
@@ -228,6 +268,12 @@ pub(crate) fn next_history(
             cause,
         });
     }
+    if added.is_empty() {
+        // An unchanged re-run: nothing is replaced and no series changes.
+        return Ok(previous.clone());
+    }
+    added.sort_by(|a, b| (&a.member, &a.indicator).cmp(&(&b.member, &b.indicator)));
+    let kept_comparable = mark_comparable(catalog, &columns, &replaced, &mut added, warnings);
     // The previous rows, the replaced ones naming this run.
     let superseded: StringArray = (0..columns.len())
         .map(|i| {
@@ -242,37 +288,10 @@ pub(crate) fn next_history(
     let at = |name: &str| schema.index_of(name).map_err(arrow_problem);
     let mut kept = previous.columns().to_vec();
     kept[at(column::SUPERSEDED_BY)?] = Arc::new(superseded);
+    kept[at(column::COMPARABLE)?] = Arc::new(kept_comparable);
     let kept = RecordBatch::try_new(schema.clone(), kept).map_err(arrow_problem)?;
     let added = pmm_results::history::encode(&added).map_err(arrow_problem)?;
-    let all = concat_batches(&schema, [&kept, &added]).map_err(arrow_problem)?;
-    // Series together, each year's versions in the order they were published.
-    let position: ArrayRef = Arc::new(UInt32Array::from_iter_values(
-        0..u32::try_from(all.num_rows()).unwrap_or(u32::MAX),
-    ));
-    let key = |name: &str| -> Result<SortColumn, ResultsError> {
-        Ok(SortColumn {
-            values: all.column(at(name)?).clone(),
-            options: None,
-        })
-    };
-    let order = lexsort_to_indices(
-        &[
-            key(column::MEMBER)?,
-            key(column::INDICATOR)?,
-            key(column::YEAR)?,
-            SortColumn {
-                values: position,
-                options: None,
-            },
-        ],
-        None,
-    )
-    .map_err(arrow_problem)?;
-    let sorted = take_record_batch(&all, &order).map_err(arrow_problem)?;
-    let comparable = mark_comparable(catalog, &sorted, run.run_id, warnings)?;
-    let mut columns = sorted.columns().to_vec();
-    columns[at(column::COMPARABLE)?] = Arc::new(comparable);
-    RecordBatch::try_new(schema, columns).map_err(arrow_problem)
+    concat_batches(&schema, [&kept, &added]).map_err(arrow_problem)
 }
 
 /// How `row` differs from `old`, the current row of its (member, KPI, year): `None` when it
@@ -412,63 +431,229 @@ fn member_input(path: &str, member: &str) -> Option<(i32, String)> {
     Some((year, stem))
 }
 
-/// `comparable` for every row of `rows` (sorted by member, KPI and year): for a current row,
-/// true for the first year of a member's series, and after it, true when its definition is
-/// the previous year's or a revision of its catalog version declares the change comparable;
-/// a replaced row keeps what it had. A change no revision declares, met by a row this run
-/// added, is a warning. One pass, no allocation but the warnings.
+/// A current row of a series: of the previous history, or one this run adds.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Current {
+    Kept(usize),
+    Added(usize),
+}
+
+/// `comparable` for every row: for a current row, true for the first year of a member's
+/// series, and after it, true when its definition is the previous year's or a revision of its
+/// catalog version declares the change comparable (with the catalog of this run, so a revision
+/// declared after a warning takes effect at the next run); a replaced row keeps what it had.
+/// Sets it on the `added` rows and returns it for the previous history's rows (`replaced`
+/// ones are no longer current). A change no revision declares, met by a row this run adds, is a
+/// warning.
 fn mark_comparable(
     catalog: &Catalog,
-    rows: &RecordBatch,
-    run_id: &str,
+    previous: &HistoryColumns<'_>,
+    replaced: &[bool],
+    added: &mut [HistoryRow],
     warnings: &mut BTreeSet<String>,
-) -> Result<BooleanArray, ResultsError> {
-    let columns = HistoryColumns::of(rows)?;
-    let kept = rows
-        .column_by_name(column::COMPARABLE)
-        .and_then(|a| a.as_any().downcast_ref::<BooleanArray>())
-        .ok_or_else(|| arrow_problem(ArrowError::SchemaError("no comparable column".into())))?;
-    let mut out = Vec::with_capacity(columns.len());
-    let mut previous: Option<usize> = None;
-    let mut kpi: Option<&pmm_catalog::Indicator> = None;
-    for i in 0..columns.len() {
-        if !columns.is_current(i) {
-            out.push(kept.is_valid(i) && kept.value(i));
-            continue;
-        }
-        let same_series = previous.is_some_and(|p| {
-            columns.member(p) == columns.member(i) && columns.indicator(p) == columns.indicator(i)
-        });
-        if !same_series {
-            previous = None;
-            kpi = catalog.indicator(columns.indicator(i));
-        }
-        let comparable = match previous {
-            None => true,
-            Some(p) if columns.definition_hash(p) == columns.definition_hash(i) => true,
-            Some(p) => {
-                let revision = kpi.and_then(|k| k.revision(columns.catalog_version(i)));
-                if revision.is_none()
-                    && (columns.run_id(i) == run_id || columns.run_id(p) == run_id)
-                {
-                    warnings.insert(undeclared(
-                        columns.indicator(i),
-                        columns.catalog_version(p),
-                        columns.catalog_version(i),
-                    ));
-                }
-                revision.is_some_and(|r| r.comparable)
-            }
-        };
-        out.push(comparable);
-        previous = Some(i);
+) -> BooleanArray {
+    let current = |i: usize| previous.is_current(i) && !replaced[i];
+    // A KPI whose current rows all have one definition is comparable everywhere: only the
+    // series of KPIs with several definitions are put in order of years.
+    let mut definitions: foldhash::HashMap<&str, (&str, bool)> = foldhash::HashMap::default();
+    let mut note = |indicator, hash| {
+        let (first, several) = definitions.entry(indicator).or_insert((hash, false));
+        *several |= *first != hash;
+    };
+    for i in (0..previous.len()).filter(|&i| current(i)) {
+        note(previous.indicator(i), previous.definition_hash(i));
     }
-    Ok(BooleanArray::from(out))
+    for row in added.iter() {
+        note(row.indicator.as_str(), row.definition_hash.as_str());
+    }
+    let several = |indicator: &str| definitions.get(indicator).is_some_and(|d| d.1);
+    let mut kept: Vec<bool> = (0..previous.len())
+        .map(|i| {
+            if current(i) {
+                true
+            } else {
+                previous.comparable(i)
+            }
+        })
+        .collect();
+    let mut series: foldhash::HashMap<(&str, &str), Vec<(i64, Current)>> =
+        foldhash::HashMap::default();
+    for i in (0..previous.len()).filter(|&i| current(i) && several(previous.indicator(i))) {
+        series
+            .entry((previous.member(i), previous.indicator(i)))
+            .or_default()
+            .push((previous.year(i), Current::Kept(i)));
+    }
+    for (j, row) in added.iter().enumerate() {
+        if several(&row.indicator) {
+            series
+                .entry((row.member.as_str(), row.indicator.as_str()))
+                .or_default()
+                .push((i64::from(row.year), Current::Added(j)));
+        }
+    }
+    let definition = |at: Current| match at {
+        Current::Kept(i) => (previous.definition_hash(i), previous.catalog_version(i)),
+        Current::Added(j) => (added[j].definition_hash.as_str(), catalog.version.as_str()),
+    };
+    let mut marks = Vec::new();
+    for ((_, indicator), mut years) in series {
+        years.sort_unstable();
+        let kpi = catalog.indicator(indicator);
+        for pair in years.windows(2) {
+            let (before, at) = (pair[0].1, pair[1].1);
+            let ((hash_before, version_before), (hash, version)) =
+                (definition(before), definition(at));
+            if hash_before == hash {
+                continue;
+            }
+            let revision = kpi.and_then(|k| k.revision(version));
+            if revision.is_none()
+                && (matches!(before, Current::Added(_)) || matches!(at, Current::Added(_)))
+            {
+                warnings.insert(undeclared(indicator, version_before, version));
+            }
+            marks.push((at, revision.is_some_and(|r| r.comparable)));
+        }
+    }
+    for (at, comparable) in marks {
+        match at {
+            Current::Kept(i) => kept[i] = comparable,
+            Current::Added(j) => added[j].comparable = comparable,
+        }
+    }
+    BooleanArray::from(kept)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pmm_catalog::{Assessment, IncomeGroup, Region, Status};
+
+    fn catalog() -> Catalog {
+        Catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"))
+            .unwrap()
+    }
+
+    fn history_row(indicator: &str, year: i32, value: f64, hash: &str) -> HistoryRow {
+        HistoryRow {
+            member: "XA".into(),
+            indicator: indicator.into(),
+            year,
+            status: Status::Ok,
+            value: Some(value),
+            score: Some(value),
+            level: Some(3),
+            unit: pmm_catalog::Unit::Percent,
+            disclosure: Disclosure::Public,
+            definition_hash: hash.into(),
+            catalog_version: "PMM v0.9".into(),
+            comparable: true,
+            run_id: format!("R{year}"),
+            published_at: "2026-01-01T00:00:00Z".into(),
+            superseded_by: None,
+            change: Change::First,
+            cause: None,
+        }
+    }
+
+    fn value_row(indicator: &str, value: f64, hash: &str) -> IndicatorRow {
+        IndicatorRow {
+            member: "XA".into(),
+            region: Region::Europe,
+            income_group: IncomeGroup::Low,
+            dimension: "d".into(),
+            outcome: "o".into(),
+            indicator: indicator.into(),
+            status: Status::Ok,
+            value: Some(value),
+            numerator: None,
+            denominator: None,
+            unit: pmm_catalog::Unit::Percent,
+            score: Some(value),
+            level: Some(3),
+            disclosure: Disclosure::Public,
+            assessment: Assessment::SelfAssessed,
+            definition_hash: hash.into(),
+        }
+    }
+
+    /// A year filled in between two published years: the new row is appended (the file is a
+    /// log), and `comparable` is worked out again for the year after it, whose previous year
+    /// it becomes, with a warning for the definition change no revision declares.
+    #[test]
+    fn a_year_filled_in_between_is_appended_and_moves_comparability() {
+        let catalog = catalog();
+        let (k, other) = (
+            catalog.indicators[0].id.clone(),
+            catalog.indicators[1].id.clone(),
+        );
+        // 2023 was not comparable with 2021 (another definition, no revision declared).
+        let previous = vec![
+            HistoryRow {
+                comparable: false,
+                ..history_row(&k, 2023, 30.0, "b")
+            },
+            history_row(&other, 2021, 1.0, "x"),
+            history_row(&k, 2021, 10.0, "a"),
+        ];
+        let previous = pmm_results::history::encode(&previous).unwrap();
+        let run = ThisRun {
+            run_id: "R9",
+            published_at: "2026-02-02T00:00:00Z",
+            year: 2022,
+            inputs: &[],
+        };
+        let current = [value_row(&k, 20.0, "b"), value_row(&other, 2.0, "x")];
+        let mut warnings = BTreeSet::new();
+        let next = next_history(
+            &catalog,
+            &previous,
+            &current,
+            &run,
+            &EarlierInputs::new(),
+            &mut warnings,
+        )
+        .unwrap();
+        let rows = pmm_results::history::decode(&next).unwrap();
+        let seen: Vec<(&str, i32, bool)> = rows
+            .iter()
+            .map(|r| (r.indicator.as_str(), r.year, r.comparable))
+            .collect();
+        // This run's rows, by KPI: 2022 changes the definition of 2021 with no revision.
+        let mut added = vec![(k.as_str(), 2022, false), (other.as_str(), 2022, true)];
+        added.sort();
+        let mut expected = vec![
+            // The previous rows in their order; 2023 now follows 2022, of its definition.
+            (k.as_str(), 2023, true),
+            (other.as_str(), 2021, true),
+            (k.as_str(), 2021, true),
+        ];
+        expected.extend(added);
+        assert_eq!(seen, expected);
+        assert!(rows.iter().all(|r| r.is_current()));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .next()
+                .unwrap()
+                .starts_with(&format!("{k}: "))
+        );
+        // An unchanged re-run adds nothing and keeps the file as it was.
+        let mut warnings = BTreeSet::new();
+        let again = next_history(
+            &catalog,
+            &next,
+            &current,
+            &run,
+            &EarlierInputs::new(),
+            &mut warnings,
+        )
+        .unwrap();
+        assert_eq!(again, next);
+        assert!(warnings.is_empty());
+    }
 
     #[test]
     fn a_submitted_path_gives_its_year_and_dataset() {

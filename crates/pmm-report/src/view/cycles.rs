@@ -72,7 +72,8 @@ pub(super) fn cycles_view(
     member: &str,
     history: &[HistoryRow],
 ) -> Option<CyclesView> {
-    let rows: Vec<&HistoryRow> = history.iter().filter(|r| r.member == member).collect();
+    let mut rows: Vec<&HistoryRow> = history.iter().filter(|r| r.member == member).collect();
+    pmm_results::history::in_series_order(&mut rows);
     if rows.is_empty() {
         return None;
     }
