@@ -10,6 +10,7 @@
 mod datasets;
 mod dimensions;
 mod indicators;
+mod review;
 mod revisions;
 
 use std::collections::BTreeMap;

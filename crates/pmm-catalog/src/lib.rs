@@ -24,9 +24,9 @@ pub use catalog::{Catalog, DEFAULT_FIXTURE_YEAR, SUBMITTED_TABLE};
 pub use manifest::{Assessment, SubmissionManifest};
 pub use members::{IncomeGroup, Member, MembersRegistry, Region};
 pub use model::{
-    ColumnContract, ColumnRule, ColumnType, DatasetContract, DatasetUse, Dimension, Direction,
-    Disclosure, Expectation, FixtureCase, FixtureData, Indicator, Outcome, Revision, Scoring,
-    Status, Unit, YearRef,
+    ColumnContract, ColumnRule, ColumnType, DatasetContract, DatasetReview, DatasetUse, Dimension,
+    Direction, Disclosure, Expectation, FixtureCase, FixtureData, Indicator, IndicatorReview,
+    Outcome, Revision, Scoring, Status, Unit, YearRef,
 };
 pub use pipeline::{
     DEFAULT_MAX_INVALID_ROW_FRACTION, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_GROUP_SIZE, EngineConfig,

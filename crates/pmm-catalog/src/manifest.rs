@@ -50,7 +50,19 @@ struct ManifestSpec {
     not_applicable: Vec<NotApplicableSpec>,
     #[serde(default)]
     disclosure: Option<DisclosureSpec>,
+    #[serde(default)]
+    explanations: Vec<ExplanationSpec>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExplanationSpec {
+    subject: String,
+    text: String,
+}
+
+/// The longest explanation a manifest may give, in characters.
+pub const MAX_EXPLANATION_CHARS: usize = 500;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +92,8 @@ pub struct SubmissionManifest {
     pub disclosure_default: Option<Disclosure>,
     /// Per-indicator disclosure levels.
     pub disclosure_overrides: BTreeMap<String, Disclosure>,
+    /// Why a figure moved, by subject (a dataset or KPI id), for the plausibility review.
+    pub explanations: BTreeMap<String, String>,
 }
 
 impl SubmissionManifest {
@@ -140,6 +154,45 @@ impl SubmissionManifest {
                 );
             }
         }
+        let mut explanations = BTreeMap::new();
+        for (i, entry) in spec.explanations.into_iter().enumerate() {
+            let at = source.item("explanations", i);
+            let subject = entry.subject.trim();
+            if catalog.indicator(subject).is_none() && catalog.dataset(subject).is_none() {
+                problems.at(
+                    path,
+                    at,
+                    format!("`{subject}` is neither a dataset nor an indicator of the catalog: an explanation's `subject` names the figure it explains (`pmm indicators list` shows them)"),
+                );
+            }
+            let text = entry.text.trim();
+            let length = text.chars().count();
+            if text.is_empty() {
+                problems.at(path, at, format!("the explanation of `{subject}` is empty"));
+            } else if length > MAX_EXPLANATION_CHARS {
+                problems.at(
+                    path,
+                    at,
+                    format!("the explanation of `{subject}` is {length} characters long; at most {MAX_EXPLANATION_CHARS} are kept"),
+                );
+            } else if let Some(c) = text.chars().find(|c| c.is_control()) {
+                problems.at(
+                    path,
+                    at,
+                    format!("the explanation of `{subject}` holds a control character (U+{:04X}): write it on one line, in plain text", u32::from(c)),
+                );
+            }
+            if explanations
+                .insert(subject.to_string(), text.to_string())
+                .is_some()
+            {
+                problems.at(
+                    path,
+                    at,
+                    format!("`{subject}` is explained twice: say it once"),
+                );
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -148,6 +201,7 @@ impl SubmissionManifest {
             not_applicable,
             disclosure_default,
             disclosure_overrides,
+            explanations,
         })
     }
 
@@ -191,6 +245,9 @@ mod proptests {
             Just("year"),
             Just("not_applicable"),
             Just("disclosure"),
+            Just("explanations"),
+            Just("  - subject"),
+            Just("    text"),
             Just("  - "),
             Just("    "),
             Just("x"),
@@ -220,6 +277,70 @@ mod proptests {
                     prop_assert!(p.to_string().starts_with("manifest.yaml:"), "{p}");
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{MAX_EXPLANATION_CHARS, SubmissionManifest};
+    use crate::Catalog;
+
+    /// Explanations are kept by subject; a subject that is no dataset or KPI, an empty, long or
+    /// multi-line text and a subject explained twice are each a problem at the entry.
+    #[test]
+    fn explanations_are_kept_by_subject_and_checked() {
+        let catalog =
+            Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators")).unwrap();
+        let kpi = catalog.indicators[0].id.clone();
+        let parse = |explanations: &str| {
+            let text = format!("member: XA\nyear: 2024\nexplanations:\n{explanations}");
+            SubmissionManifest::parse(Path::new("manifest.yaml"), &text, "XA", 2024, &catalog)
+        };
+        let ok = parse(&format!(
+            "  - subject: declarations\n    text: a new single window moved postal consignments\n  - {{subject: {kpi}, text: counted in days before 2024}}\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.explanations.get("declarations").map(String::as_str),
+            Some("a new single window moved postal consignments")
+        );
+        assert_eq!(
+            ok.explanations.get(&kpi).map(String::as_str),
+            Some("counted in days before 2024")
+        );
+        let long = "x".repeat(MAX_EXPLANATION_CHARS + 1);
+        for (entries, says) in [
+            (
+                "  - {subject: nothing, text: t}\n",
+                "4:3: `nothing` is neither a dataset nor an indicator",
+            ),
+            (
+                "  - {subject: declarations, text: \"\"}\n",
+                "4:3: the explanation of `declarations` is empty",
+            ),
+            (
+                &*format!("  - {{subject: declarations, text: {long}}}\n"),
+                "is 501 characters long; at most 500",
+            ),
+            (
+                "  - {subject: declarations, text: \"two\\nlines\"}\n",
+                "holds a control character (U+000A)",
+            ),
+            (
+                "  - {subject: declarations, text: a}\n  - {subject: declarations, text: b}\n",
+                "5:3: `declarations` is explained twice",
+            ),
+        ] {
+            let problems = parse(entries).unwrap_err().into_sorted();
+            assert_eq!(problems.len(), 1, "{entries}: {problems:?}");
+            assert!(
+                problems[0].to_string().contains(says),
+                "{entries}: {}",
+                problems[0]
+            );
         }
     }
 }

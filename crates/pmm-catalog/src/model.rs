@@ -136,6 +136,38 @@ pub struct DatasetContract {
     pub year_column: Option<String>,
     /// Every column of the contract, in contract order.
     pub columns: Vec<ColumnContract>,
+    /// What the plausibility review accepts of its valid row count from year to year.
+    pub review: DatasetReview,
+}
+
+/// A dataset's `review:`: its valid row count is flagged (`count_change`) when it changed by
+/// more than `max_count_change` (relatively) from the year before and one of the two counts is
+/// at least `min_count`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DatasetReview {
+    /// The largest relative change not flagged (0.5: 50 %).
+    pub max_count_change: f64,
+    /// Below this on both years, a change is not flagged (small datasets move a lot).
+    pub min_count: u64,
+}
+
+impl Default for DatasetReview {
+    fn default() -> Self {
+        DatasetReview {
+            max_count_change: 0.5,
+            min_count: 100,
+        }
+    }
+}
+
+/// An indicator's `review:`: what is plausible for its value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct IndicatorReview {
+    /// Values outside `[low, high]` are flagged (`outside_range`).
+    pub range: Option<(f64, f64)>,
+    /// A relative change from the member's previous year above this is flagged
+    /// (`value_change`).
+    pub max_change: Option<f64>,
 }
 
 impl DatasetContract {
@@ -397,11 +429,14 @@ pub struct Indicator {
     pub tests: Vec<FixtureCase>,
     /// The catalog versions that changed its definition, as the file declares them.
     pub revisions: Vec<Revision>,
+    /// What the plausibility review accepts of its values.
+    pub review: IndicatorReview,
     /// The file it was read from.
     pub path: PathBuf,
     /// Line and indentation of the first SQL line in the file, to map SQL errors to the file.
     pub sql_origin: (usize, usize),
-    /// SHA-256 of the definition file, written next to every value it produced.
+    /// SHA-256 of the definition file without its `review:` (plausibility bounds check a
+    /// value, they do not define it), written next to every value it produced.
     pub definition_hash: String,
 }
 

@@ -302,6 +302,26 @@ impl<'a> SourceText<'a> {
         start
     }
 
+    /// The text without a top-level key and its value (the key's line and the indented or
+    /// empty lines under it), each line ending with a newline; `None` when there is no such
+    /// key.
+    pub(crate) fn without_top_level_key(&self, key: &str) -> Option<String> {
+        let at = self.top_level_key(key)?.line - 1;
+        let end = self
+            .lines
+            .iter()
+            .enumerate()
+            .skip(at + 1)
+            .find(|(_, l)| !l.is_empty() && !l.starts_with([' ', '\t']))
+            .map_or(self.lines.len(), |(i, _)| i);
+        let mut out = String::new();
+        for line in self.lines[..at].iter().chain(&self.lines[end..]) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        Some(out)
+    }
+
     /// The line (1-based) where the value of a block scalar key such as `sql: |` starts, and
     /// the indentation of that value, so an offset inside the value maps to the file.
     pub(crate) fn block_start(&self, key: &str) -> Option<(usize, usize)> {

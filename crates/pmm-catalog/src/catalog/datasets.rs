@@ -20,6 +20,8 @@ struct DatasetSpec {
     #[serde(default)]
     year_column: Option<String>,
     columns: Vec<ColumnSpec>,
+    #[serde(default)]
+    review: Option<super::review::DatasetReviewSpec>,
 }
 
 #[derive(Deserialize)]
@@ -148,12 +150,14 @@ pub(super) fn check_dataset(
             ),
         }
     }
+    let review = super::review::dataset(spec.review, path, &source, problems);
     Some(DatasetContract {
         name: spec.name,
         description: spec.description,
         key: spec.key,
         year_column: spec.year_column,
         columns,
+        review,
     })
 }
 

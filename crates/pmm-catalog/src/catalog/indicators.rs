@@ -18,7 +18,7 @@ use crate::model::{
 use crate::problem::{Location, Problems};
 use crate::yaml::{self, SourceText};
 
-use super::revisions;
+use super::{review, revisions};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +44,8 @@ struct IndicatorSpec {
     tests: Vec<FixtureSpec>,
     #[serde(default)]
     revisions: Vec<revisions::RevisionSpec>,
+    #[serde(default)]
+    review: Option<review::IndicatorReviewSpec>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +120,10 @@ pub(super) fn parse_indicator(
     let datasets = check_dataset_uses(spec.datasets, &file, problems);
     let tests = check_fixtures(spec.tests, &file, problems);
     let revisions = revisions::check(spec.revisions, &file, problems);
+    let review = review::indicator(spec.review, path, &file.source, problems);
+    // The definition is the file without its plausibility bounds: changing them changes no
+    // value, so it neither restates a value nor breaks a series.
+    let defined = file.source.without_top_level_key("review");
 
     let sql_origin = file
         .source
@@ -140,9 +146,13 @@ pub(super) fn parse_indicator(
         sql: spec.sql,
         tests,
         revisions,
+        review,
         path: path.to_path_buf(),
         sql_origin,
-        definition_hash: format!("{:x}", Sha256::digest(text.as_bytes())),
+        definition_hash: format!(
+            "{:x}",
+            Sha256::digest(defined.as_deref().unwrap_or(text).as_bytes())
+        ),
     })
 }
 
