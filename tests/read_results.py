@@ -34,6 +34,10 @@ TABLES = {
         ("run_id", S), ("year", I), ("member", S), ("dataset", S), ("file", S), ("row", I), ("column", S),
         ("rule", S), ("severity", S), ("message", S), ("count", I),
     ],
+    "review_flags": [
+        ("run_id", S), ("year", I), ("member", S), ("subject_kind", S), ("subject", S), ("rule", S),
+        ("observed", F), ("low", F), ("high", F), ("reference", F), ("message", S), ("explanation", S),
+    ],
     "indicator_history": [
         ("member", S), ("indicator", S), ("year", I), ("status", S), ("value", F), ("score", F), ("level", I),
         ("unit", S), ("disclosure", S), ("definition_hash", S), ("catalog_version", S), ("comparable", B),
@@ -50,8 +54,8 @@ def main(results: Path) -> int:
     for audience, allowed in LEVELS.items():
         for name, columns in TABLES.items():
             path = run / audience / f"{name}.arrow"
-            if name == "validation_issues" and audience != "secretariat":
-                assert not path.exists(), f"{path}: issues are for the Secretariat only"
+            if name in ("validation_issues", "review_flags") and audience != "secretariat":
+                assert not path.exists(), f"{path}: {name} are for the Secretariat only"
                 continue
             with pa.memory_map(str(path)) as source:
                 table = ipc.open_file(source).read_all()

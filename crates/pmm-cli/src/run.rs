@@ -232,6 +232,29 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
     for warning in &summary.warnings {
         println!("  warning: {warning}");
     }
+    let flags = &summary.health.review_flags;
+    println!(
+        "  review: {} to look at before publishing ({}){}",
+        counted(flags.iter().sum(), "flag"),
+        pmm_results::ReviewRule::ALL
+            .iter()
+            .zip(flags)
+            .map(|(rule, n)| format!("{} {n}", rule.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if flags.iter().sum::<u64>() > 0 {
+            format!(
+                ": {}/{}",
+                summary.location,
+                pmm_store::layout::audience_table(
+                    pmm_catalog::Disclosure::Secretariat.as_str(),
+                    pmm_results::REVIEW_FLAGS.name
+                )
+            )
+        } else {
+            String::new()
+        }
+    );
     println!();
     println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");
     let dimensions: Vec<&str> = summary

@@ -21,5 +21,7 @@ pub mod published;
 pub mod serve;
 pub mod tables;
 
-pub use manifest::{CurrentRun, EngineFigures, LatestPointer, RunCounts, RunManifest};
+pub use manifest::{
+    CurrentRun, EngineFigures, LatestPointer, ReviewFlagCounts, RunCounts, RunManifest,
+};
 pub use publication::{Latest, PART_SIZE, Publication, PublishError};

@@ -151,6 +151,44 @@ pub struct RunCounts {
     /// Members whose values were taken from staging: nothing they depend on had changed.
     #[serde(default)]
     pub members_reused: u64,
+    /// The plausibility review's flags, by rule.
+    #[serde(default)]
+    pub review_flags: ReviewFlagCounts,
+}
+
+/// How many review flags a run raised under each rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReviewFlagCounts {
+    /// `count_change`.
+    pub count_change: u64,
+    /// `value_change`.
+    pub value_change: u64,
+    /// `outside_range`.
+    pub outside_range: u64,
+    /// `peer_outlier`.
+    pub peer_outlier: u64,
+}
+
+impl ReviewFlagCounts {
+    /// The counts in the order of `ReviewRule::ALL`.
+    pub fn by_rule(self) -> [u64; 4] {
+        [
+            self.count_change,
+            self.value_change,
+            self.outside_range,
+            self.peer_outlier,
+        ]
+    }
+
+    /// From counts in the order of `ReviewRule::ALL`.
+    pub fn from_rules([count_change, value_change, outside_range, peer_outlier]: [u64; 4]) -> Self {
+        ReviewFlagCounts {
+            count_change,
+            value_change,
+            outside_range,
+            peer_outlier,
+        }
+    }
 }
 
 /// The memory figures of a run's evaluation.

@@ -7,8 +7,8 @@
 //! tables were filtered before, and HELP texts are fixed strings that name no member or value.
 
 use pmm_ingest::{Severity, ValidationIssue};
-use pmm_results::Cells;
 use pmm_results::arrow::RecordBatch;
+use pmm_results::{Cells, ReviewFlag, ReviewRule};
 use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::manifest::RunManifest;
@@ -89,6 +89,8 @@ pub struct RunHealth {
     pub issues_error: u64,
     /// Validation issues of severity warning.
     pub issues_warning: u64,
+    /// The plausibility review's flags, by rule (in the order of `ReviewRule::ALL`).
+    pub review_flags: [u64; 4],
 }
 
 impl RunHealth {
@@ -101,6 +103,7 @@ impl RunHealth {
         submissions: u64,
         rejected: u64,
         issues: &[ValidationIssue],
+        review: &[ReviewFlag],
     ) -> RunHealth {
         let count = |severity: Severity| {
             issues
@@ -117,6 +120,8 @@ impl RunHealth {
             submissions_rejected: rejected,
             issues_error: count(Severity::Error),
             issues_warning: count(Severity::Warning),
+            review_flags: ReviewRule::ALL
+                .map(|rule| review.iter().filter(|f| f.rule == rule).count() as u64),
         }
     }
 
@@ -133,6 +138,7 @@ impl RunHealth {
             submissions_rejected: counts.submissions_rejected,
             issues_error: counts.validation_issues_error,
             issues_warning: counts.validation_issues_warning,
+            review_flags: counts.review_flags.by_rule(),
         })
     }
 }
@@ -368,6 +374,19 @@ pub fn encode(
         .with_label_values(&[pipeline, Severity::Warning.as_str()])
         .set(health.issues_warning as f64);
     samples += 6;
+    // Counts only: a flag's member never becomes a label (flags are the Secretariat's).
+    let flags = gauge(
+        &registry,
+        "pmm_review_flags",
+        "Plausibility review flags raised by the last successful run, by rule (figures that passed validation but look wrong for a whole year).",
+        &["pipeline", "rule"],
+    )?;
+    for (rule, count) in ReviewRule::ALL.iter().zip(health.review_flags) {
+        flags
+            .with_label_values(&[pipeline, rule.as_str()])
+            .set(count as f64);
+    }
+    samples += ReviewRule::ALL.len();
 
     let text = TextEncoder::new().encode_to_string(&registry.gather())?;
     Ok(MetricsText { text, samples })

@@ -8,7 +8,9 @@ use object_store::{ObjectStoreExt, PutMode, PutPayload, UpdateVersion, WriteMult
 use pmm_catalog::Disclosure;
 use pmm_ingest::ValidationIssue;
 use pmm_results::arrow::{ArrowError, RecordBatch};
-use pmm_results::{INDICATOR_HISTORY, ResultTables, VALIDATION_ISSUES, ipc};
+use pmm_results::{
+    INDICATOR_HISTORY, REVIEW_FLAGS, ResultTables, ReviewFlag, VALIDATION_ISSUES, ipc,
+};
 use pmm_store::{StoreRoot, count_write, layout};
 
 use crate::manifest::{LatestPointer, RunManifest};
@@ -160,24 +162,32 @@ impl Publication<'_> {
         Err(PublishError::Contended)
     }
 
-    /// Writes one audience's tables (with `validation_issues` for the Secretariat) and its
+    /// Writes one audience's tables (with `validation_issues` and `review_flags` for the
+    /// Secretariat) and its
     /// history across cycles; returns the files written.
     pub async fn write_audience(
         &self,
         audience: Disclosure,
         all: &ResultTables,
         issues: &[ValidationIssue],
+        review: &[ReviewFlag],
         history: &RecordBatch,
     ) -> Result<Vec<String>, PublishError> {
         let tables = AudienceTables::of(self.run_id, self.year, all, audience)?;
-        let issues = (audience == Disclosure::Secretariat)
+        // Validation issues and review flags are the Secretariat's alone.
+        let secretariat = audience == Disclosure::Secretariat;
+        let issues = secretariat
             .then(|| tables::validation_issues(self.run_id, issues))
+            .transpose()?;
+        let review = secretariat
+            .then(|| pmm_results::review::encode(self.run_id, self.year, review))
             .transpose()?;
         let mut files = Vec::new();
         for (name, batch) in tables
             .named()
             .into_iter()
             .chain(issues.as_ref().map(|b| (VALIDATION_ISSUES.name, b)))
+            .chain(review.as_ref().map(|b| (REVIEW_FLAGS.name, b)))
             .chain([(INDICATOR_HISTORY.name, history)])
         {
             let relative = layout::results::table(self.run_id, audience.as_str(), name);

@@ -95,6 +95,20 @@ pub mod column {
     pub const CHANGE: &str = "change";
     /// Why the row differs from the one it replaced, in words.
     pub const CAUSE: &str = "cause";
+    /// What a review flag is about: `dataset` or `indicator`.
+    pub const SUBJECT_KIND: &str = "subject_kind";
+    /// The dataset or KPI id a review flag is about.
+    pub const SUBJECT: &str = "subject";
+    /// The member's figure a review flag was raised on.
+    pub const OBSERVED: &str = "observed";
+    /// The lower bound the figure fell outside.
+    pub const LOW: &str = "low";
+    /// The upper bound the figure fell outside.
+    pub const HIGH: &str = "high";
+    /// The figure it was compared with.
+    pub const REFERENCE: &str = "reference";
+    /// The member's explanation, from its manifest.
+    pub const EXPLANATION: &str = "explanation";
 }
 
 /// One column of a result table.
@@ -158,6 +172,14 @@ const fn opt_int(name: &'static str) -> Column {
         name,
         data_type: DataType::Int64,
         nullable: true,
+    }
+}
+
+const fn float(name: &'static str) -> Column {
+    Column {
+        name,
+        data_type: DataType::Float64,
+        nullable: false,
     }
 }
 
@@ -278,6 +300,26 @@ pub const VALIDATION_ISSUES: ResultTable = ResultTable {
     ],
 };
 
+/// The plausibility review's flags: figures that passed validation but look wrong for a whole
+/// year (the Secretariat's alone).
+pub const REVIEW_FLAGS: ResultTable = ResultTable {
+    name: "review_flags",
+    columns: &[
+        text(c::RUN_ID),
+        int(c::YEAR),
+        text(c::MEMBER),
+        text(c::SUBJECT_KIND),
+        text(c::SUBJECT),
+        text(c::RULE),
+        float(c::OBSERVED),
+        opt_float(c::LOW),
+        opt_float(c::HIGH),
+        opt_float(c::REFERENCE),
+        text(c::MESSAGE),
+        opt_text(c::EXPLANATION),
+    ],
+};
+
 /// Every version of every (member, KPI, year) value published so far, across cycles.
 pub const INDICATOR_HISTORY: ResultTable = ResultTable {
     name: "indicator_history",
@@ -317,10 +359,11 @@ mod tests {
 
     #[test]
     fn every_table_names_each_column_once() {
-        for table in AUDIENCE_TABLES
-            .into_iter()
-            .chain([&VALIDATION_ISSUES, &INDICATOR_HISTORY])
-        {
+        for table in AUDIENCE_TABLES.into_iter().chain([
+            &VALIDATION_ISSUES,
+            &REVIEW_FLAGS,
+            &INDICATOR_HISTORY,
+        ]) {
             let schema = table.schema();
             assert_eq!(schema.fields().len(), table.columns.len());
             let mut names: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
@@ -340,10 +383,11 @@ mod tests {
     fn the_documented_tables_are_the_contract() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/running.md");
         let doc = std::fs::read_to_string(path).expect("docs/running.md");
-        for table in AUDIENCE_TABLES
-            .into_iter()
-            .chain([&VALIDATION_ISSUES, &INDICATOR_HISTORY])
-        {
+        for table in AUDIENCE_TABLES.into_iter().chain([
+            &VALIDATION_ISSUES,
+            &REVIEW_FLAGS,
+            &INDICATOR_HISTORY,
+        ]) {
             let row = doc
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{}` |", table.name)))

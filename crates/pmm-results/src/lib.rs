@@ -13,6 +13,7 @@ pub mod contract;
 pub mod encode;
 pub mod history;
 pub mod ipc;
+pub mod review;
 pub mod rows;
 
 /// The Arrow types of this crate's surface, so that a user needs no Arrow crate of its own.
@@ -24,9 +25,10 @@ pub mod arrow {
 pub use cells::Cells;
 pub use contract::{
     AUDIENCE_TABLES, Column, DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES,
-    OVERALL, PEER_STATS, ResultTable, VALIDATION_ISSUES, column,
+    OVERALL, PEER_STATS, REVIEW_FLAGS, ResultTable, VALIDATION_ISSUES, column,
 };
 pub use history::{Change, HistoryColumns, HistoryRow};
+pub use review::{ReviewFlag, ReviewInput, ReviewRule, SubjectKind};
 pub use rows::{IndicatorRow, PeerRow, PeerStats, ResultTables, RollupStatus, ScoreRow};
 
 /// A result table that is not what pmm writes.

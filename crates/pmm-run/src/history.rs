@@ -18,7 +18,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch};
 use datafusion::arrow::error::ArrowError;
-use pmm_catalog::{Catalog, Disclosure};
+use pmm_catalog::{Catalog, Disclosure, Status};
 use pmm_ingest::InputRecord;
 use pmm_publish::CurrentRun;
 use pmm_publish::published::{self, LoadError};
@@ -57,6 +57,9 @@ pub(crate) struct Histories {
     pub warnings: Vec<String>,
     /// The run of a later year than this one's, which stays the one readers are shown.
     pub later_current: Option<CurrentRun>,
+    /// The current value of each (member, KPI) for the year before this run's, where it is
+    /// `ok`, in the Secretariat's previous history (for the review's `value_change`).
+    pub year_before: BTreeMap<(String, String), f64>,
 }
 
 /// Every audience's next history, from the history of the run `latest.json` names at
@@ -174,6 +177,18 @@ pub(crate) async fn next_histories(
         next.insert(audience, rows.map_err(table)?);
         warnings.extend(found);
     }
+    let mut year_before = BTreeMap::new();
+    if let Some(batch) = previous.get(&Disclosure::Secretariat) {
+        let columns = HistoryColumns::of(batch).map_err(table)?;
+        for i in 0..columns.len() {
+            if columns.is_current(i) && columns.year(i) == i64::from(run.year - 1) {
+                let row = columns.row(i).map_err(table)?;
+                if let (Status::Ok, Some(value)) = (row.status, row.value) {
+                    year_before.insert((row.member, row.indicator), value);
+                }
+            }
+        }
+    }
     tracing::debug!(
         rows = next.values().map(RecordBatch::num_rows).sum::<usize>(),
         seconds = clock.elapsed().as_secs_f64(),
@@ -183,6 +198,7 @@ pub(crate) async fn next_histories(
         rows: next,
         warnings: warnings.into_iter().collect(),
         later_current,
+        year_before,
     })
 }
 

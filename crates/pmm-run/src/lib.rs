@@ -17,6 +17,7 @@ mod evaluation;
 mod gc;
 mod history;
 mod report;
+mod review;
 mod run;
 mod steps;
 

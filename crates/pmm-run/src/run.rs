@@ -20,9 +20,11 @@ use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
 use pmm_publish::published;
 use pmm_publish::{
-    CurrentRun, Latest, PART_SIZE, Publication, PublishError, RunCounts, RunManifest,
+    CurrentRun, Latest, PART_SIZE, Publication, PublishError, ReviewFlagCounts, RunCounts,
+    RunManifest,
 };
 use pmm_results::ResultTables;
+use pmm_results::{ReviewFlag, ReviewInput};
 use pmm_store::{StoreRoot, layout, open_object, open_store};
 
 use crate::history::{self, Histories, ThisRun};
@@ -191,6 +193,8 @@ pub struct RunSummary {
     pub submissions: Vec<SubmissionStatus>,
     /// Every validation issue.
     pub issues: Vec<ValidationIssue>,
+    /// The plausibility review's flags (in `secretariat/review_flags.arrow`).
+    pub review: Vec<ReviewFlag>,
     /// Result files written, relative to the results location (also in the manifest).
     pub files: Vec<String>,
     /// What became of the metrics, when the pipeline publishes them.
@@ -324,6 +328,8 @@ pub async fn run_pipeline(
                     issues,
                     inputs,
                     statuses,
+                    manifests,
+                    datasets,
                     ..
                 },
             reused,
@@ -355,6 +361,7 @@ pub async fn run_pipeline(
             rows: histories,
             warnings,
             later_current,
+            year_before,
         } = history::next_histories(
             &results,
             &catalog,
@@ -371,6 +378,17 @@ pub async fn run_pipeline(
         for warning in &warnings {
             tracing::warn!("{warning}");
         }
+        // The plausibility review, over every member's values (the Secretariat's view).
+        let review = pmm_results::review::review(&ReviewInput {
+            catalog: &catalog,
+            year,
+            counts: &crate::review::accepted_counts(&datasets, &statuses),
+            values: &tables.indicators,
+            previous: &year_before,
+            peers: &tables.peers,
+            min_group_size: i64::from(run_settings.scoring.min_group_size),
+            explanations: &crate::review::explanations(&manifests),
+        });
         progress.event(ProgressEvent::Stage {
             name: "publishing results",
             total: pipeline.audiences.len() as u64,
@@ -381,7 +399,7 @@ pub async fn run_pipeline(
         let empty = RecordBatch::new_empty(pmm_results::INDICATOR_HISTORY.schema());
         let written = futures::future::join_all(pipeline.audiences.iter().map(|audience| {
             let history = histories.get(audience).unwrap_or(&empty);
-            publication.write_audience(*audience, &tables, &issues, history)
+            publication.write_audience(*audience, &tables, &issues, &review, history)
         }))
         .await;
         let mut files = Vec::new();
@@ -407,6 +425,7 @@ pub async fn run_pipeline(
             statuses.len() as u64,
             rejected,
             &issues,
+            &review,
         );
         let count_inputs =
             |status: InputStatus| inputs.iter().filter(|i| i.status == status).count() as u64;
@@ -442,6 +461,7 @@ pub async fn run_pipeline(
                 inputs_reused,
                 members_evaluated: evaluated.evaluated,
                 members_reused: evaluated.reused,
+                review_flags: ReviewFlagCounts::from_rules(health.review_flags),
             },
             engine: engine_figures,
             files,
@@ -521,6 +541,7 @@ pub async fn run_pipeline(
             manifest,
             submissions: statuses,
             issues,
+            review,
             files: manifest_files,
             metrics,
             latest,

@@ -135,11 +135,36 @@ async fn the_public_textfile_holds_exactly_the_public_rows() {
     }
     let results: BTreeMap<Key, f64> = exported
         .iter()
-        .filter(|((name, _), _)| !name.starts_with("pmm_run_"))
+        .filter(|((name, _), _)| !name.starts_with("pmm_run_") && name != "pmm_review_flags")
         .map(|(k, v)| (k.clone(), *v))
         .collect();
     assert!(results.len() > 100, "{} samples", results.len());
     assert_eq!(results, expected, "the public samples are the public rows");
+
+    // The review's flags are counted by rule, with no member label, whoever the audience.
+    let flags: BTreeMap<Key, f64> = exported
+        .iter()
+        .filter(|((name, _), _)| name == "pmm_review_flags")
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let expected_flags: BTreeMap<Key, f64> = pmm_results::ReviewRule::ALL
+        .iter()
+        .map(|rule| {
+            let n = summary.review.iter().filter(|f| f.rule == *rule).count();
+            (
+                (
+                    "pmm_review_flags".to_string(),
+                    labels(&[
+                        ("pipeline", &summary.health.pipeline),
+                        ("rule", rule.as_str()),
+                    ]),
+                ),
+                n as f64,
+            )
+        })
+        .collect();
+    assert!(!summary.review.is_empty(), "the demo raises flags");
+    assert_eq!(flags, expected_flags);
 
     // The member's hidden KPIs, and every score derived from them, are absent.
     let xa = |name: &str, extra: &[(&str, &str)]| {
@@ -202,9 +227,9 @@ async fn the_public_textfile_holds_exactly_the_public_rows() {
         );
     }
 
-    // HELP and TYPE for each of the ten metrics, and nothing else in comments.
+    // HELP and TYPE for each of the eleven metrics, and nothing else in comments.
     let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
-    assert_eq!(comments.len(), 20, "{comments:#?}");
+    assert_eq!(comments.len(), 22, "{comments:#?}");
     for name in [
         "pmm_indicator_value",
         "pmm_indicator_history_value",
@@ -216,6 +241,7 @@ async fn the_public_textfile_holds_exactly_the_public_rows() {
         "pmm_run_duration_seconds",
         "pmm_run_submissions",
         "pmm_run_validation_issues",
+        "pmm_review_flags",
     ] {
         assert!(text.contains(&format!("# HELP {name} ")), "{name}");
         assert!(text.contains(&format!("# TYPE {name} gauge\n")), "{name}");
