@@ -242,8 +242,8 @@ pub async fn demo_gives_the_local_rows(cloud: &Cloud, prefix: &str, version: &st
     let (got, manifest) = cloud.tables(&results).await;
     assert_eq!(
         got.len(),
-        16,
-        "five tables an audience, and validation_issues"
+        17,
+        "five tables an audience, and validation_issues and review_flags"
     );
     assert_eq!(
         got, expected,
@@ -269,7 +269,7 @@ pub async fn demo_gives_the_local_rows(cloud: &Cloud, prefix: &str, version: &st
         .iter()
         .filter(|k| !k.starts_with(&format!("{results}/staging/")))
         .collect();
-    assert_eq!(published.len(), 16 + 2, "{published:#?}");
+    assert_eq!(published.len(), 17 + 2, "{published:#?}");
     let staged_data = |keys: &[String]| -> Vec<String> {
         keys.iter()
             .filter(|k| k.starts_with(&format!("{results}/staging/member=")))

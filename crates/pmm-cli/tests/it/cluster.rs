@@ -323,7 +323,7 @@ async fn runs_on_a_cluster_of_pmm_processes_give_the_rows_of_local_runs() {
         &examples.join("submissions"),
         &examples.join("members.yaml"),
     );
-    assert_eq!(local.len(), 16);
+    assert_eq!(local.len(), 17);
     assert_eq!(remote, local, "the demo on the cluster and in one process");
 
     // Synthesized submissions with every fault, over the shipped catalog plus the shapes a
