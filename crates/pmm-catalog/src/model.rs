@@ -136,7 +136,10 @@ pub struct DatasetContract {
     pub year_column: Option<String>,
     /// Every column of the contract, in contract order.
     pub columns: Vec<ColumnContract>,
-    /// What the plausibility review accepts of its valid row count from year to year.
+    /// What the plausibility review accepts of its valid row count from year to year. Not
+    /// serialized: an input's fingerprint holds its contract, and review bounds do not decide
+    /// what reading it gives (tuning them re-reads nothing).
+    #[serde(skip)]
     pub review: DatasetReview,
 }
 

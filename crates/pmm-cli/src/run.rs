@@ -244,12 +244,8 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
             .join(", "),
         if flags.iter().sum::<u64>() > 0 {
             format!(
-                ": {}/{}",
-                summary.location,
-                pmm_store::layout::audience_table(
-                    pmm_catalog::Disclosure::Secretariat.as_str(),
-                    pmm_results::REVIEW_FLAGS.name
-                )
+                ": {}",
+                secretariat_table(summary, &pmm_results::REVIEW_FLAGS)
             )
         } else {
             String::new()
@@ -341,11 +337,19 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
     }
     println!();
     println!(
-        "Every issue, with its file, record and column: {}/{}",
+        "Every issue, with its file, record and column: {}",
+        secretariat_table(summary, &pmm_results::VALIDATION_ISSUES)
+    );
+}
+
+/// Where a run wrote one of the Secretariat's tables, for people.
+fn secretariat_table(summary: &RunSummary, table: &pmm_results::ResultTable) -> String {
+    format!(
+        "{}/{}",
         summary.location,
         pmm_store::layout::audience_table(
             pmm_catalog::Disclosure::Secretariat.as_str(),
-            pmm_results::VALIDATION_ISSUES.name
+            table.name
         )
-    );
+    )
 }

@@ -533,3 +533,39 @@ async fn upload(
 pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dataset's review bounds do not decide what reading an input gives: tuning them keeps
+    /// every fingerprint, so nothing is read again; a change of the contract's columns does not.
+    #[test]
+    fn review_bounds_are_not_part_of_a_fingerprint() {
+        let catalog = pmm_catalog::Catalog::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"),
+        )
+        .unwrap();
+        let contract = catalog.dataset("declarations").unwrap().clone();
+        let object = SourceObject {
+            key: Path::from("member=XA/year=2024/declarations.csv"),
+            relative: "member=XA/year=2024/declarations.csv".into(),
+            size: 10,
+            e_tag: Some("e".into()),
+            version: None,
+            last_modified: chrono::DateTime::UNIX_EPOCH,
+        };
+        let settings = ReadSettings {
+            max_invalid_row_fraction: 0.5,
+            limits: pmm_catalog::Limits::default(),
+        };
+        let of = |c: &DatasetContract| fingerprint("src", &object, "XA", 2024, Some(c), &settings);
+        let mut tuned = contract.clone();
+        tuned.review.max_count_change = 0.9;
+        tuned.review.min_count = 1;
+        assert_eq!(of(&contract), of(&tuned));
+        let mut other = contract.clone();
+        other.key.push("flow".into());
+        assert_ne!(of(&contract), of(&other));
+    }
+}

@@ -330,6 +330,17 @@ mod tests {
         }
     }
 
+    /// An object of the in-memory store, whole.
+    async fn read(store: &InMemory, key: &str) -> Bytes {
+        store
+            .get(&Path::from(key))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn a_large_result_file_goes_up_in_parts_and_arrives_whole() {
         let store = Arc::new(InMemory::new());
@@ -349,21 +360,12 @@ mod tests {
             .put("runs/x/small.arrow", vec![1, 2, 3])
             .await
             .unwrap();
-        let read = |key: &'static str| {
-            let store = store.clone();
-            async move {
-                store
-                    .get(&Path::from(key))
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap()
-            }
-        };
-        assert_eq!(read("results/runs/x/big.arrow").await.to_vec(), bytes);
         assert_eq!(
-            read("results/runs/x/small.arrow").await.to_vec(),
+            read(&store, "results/runs/x/big.arrow").await.to_vec(),
+            bytes
+        );
+        assert_eq!(
+            read(&store, "results/runs/x/small.arrow").await.to_vec(),
             vec![1, 2, 3]
         );
     }
@@ -406,13 +408,7 @@ mod tests {
             .put_table("runs/x/indicator_history.arrow", &batch)
             .await
             .unwrap();
-        let bytes = store
-            .get(&Path::from("results/runs/x/indicator_history.arrow"))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let bytes = read(&store, "results/runs/x/indicator_history.arrow").await;
         let read = ipc::from_file(bytes, &INDICATOR_HISTORY, "history").unwrap();
         assert_eq!(read, batch);
         assert_eq!(pmm_results::history::decode(&read).unwrap(), rows);
@@ -438,16 +434,8 @@ mod tests {
             publication(older).replace_latest().await.unwrap(),
             Latest::Newer(newer.to_string())
         );
-        let latest: serde_json::Value = serde_json::from_slice(
-            &store
-                .get(&Path::from("results/latest.json"))
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap(),
-        )
-        .unwrap();
+        let latest: serde_json::Value =
+            serde_json::from_slice(&read(&store, "results/latest.json").await).unwrap();
         assert_eq!(latest["run_id"], newer);
         assert_eq!(latest["path"], format!("runs/{newer}"));
     }
