@@ -162,7 +162,8 @@ enum Command {
         /// File formats: mixed, csv or parquet.
         #[arg(long, value_enum, default_value_t = SynthFormat::Mixed)]
         format: SynthFormat,
-        /// Inject the faults the demo shows: a bad manifest, a missing T-1, a rejected dataset, ...
+        /// Inject the faults the demo shows: a bad manifest, a missing T-1, a rejected dataset, ...,
+        /// and three valid files with implausible figures for the review (XA, XB, XJ).
         #[arg(long)]
         faults: bool,
         /// Output folder.

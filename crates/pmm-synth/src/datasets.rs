@@ -10,7 +10,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema, TimeUnit};
 
-use crate::generator::{Profile, Rng};
+use crate::generator::{Profile, Rng, Sizes};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -177,7 +177,7 @@ pub(crate) fn declarations(rng: &mut Rng, p: &Profile, year: i32, n: usize) -> B
 }
 
 pub(crate) fn aeo_operators(rng: &mut Rng, p: &Profile, year: i32) -> Batch {
-    let n = (50.0 + 600.0 * p.aeo) as usize + rng.below(50) as usize;
+    let n = Sizes::year(rng, p.sizes.aeo_operators);
     let first = days_from_civil(2012, 1, 1);
     let end = days_from_civil(year + 1, 1, 1);
     let (mut ids, mut role, mut granted, mut revoked, mut sme) =
@@ -355,7 +355,7 @@ pub(crate) fn controls(rng: &mut Rng, p: &Profile, year: i32, n: usize) -> Batch
 }
 
 pub(crate) fn audits(rng: &mut Rng, p: &Profile, year: i32) -> Batch {
-    let n = 30 + rng.below(250) as usize;
+    let n = Sizes::year(rng, p.sizes.audits);
     let (start, days) = year_days(year);
     let (mut ids, mut opened, mut closed, mut irregular, mut extra) =
         (vec![], vec![], vec![], vec![], vec![]);
@@ -427,7 +427,7 @@ pub(crate) fn revenue(rng: &mut Rng, p: &Profile, year: i32) -> Batch {
 }
 
 pub(crate) fn info_requests(rng: &mut Rng, p: &Profile, year: i32) -> Batch {
-    let n = 20 + rng.below(300) as usize;
+    let n = Sizes::year(rng, p.sizes.info_requests);
     let (start, days) = year_days(year);
     let (mut ids, mut direction, mut sent, mut answered) = (vec![], vec![], vec![], vec![]);
     for i in 0..n {
@@ -457,7 +457,7 @@ pub(crate) fn info_requests(rng: &mut Rng, p: &Profile, year: i32) -> Batch {
 }
 
 pub(crate) fn staff(rng: &mut Rng, p: &Profile, _year: i32, declarations: usize) -> Batch {
-    let units = 8 + rng.below(30) as usize;
+    let units = p.sizes.staff_units;
     // Staff in proportion to the workload, so declarations per staff stays plausible.
     let per_unit = ((declarations as f64 / 800.0) / units as f64).max(3.0);
     let (mut unit, mut headcount, mut female, mut training, mut integrity, mut budget) =

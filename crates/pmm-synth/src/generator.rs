@@ -5,7 +5,7 @@ use crate::datasets::{
     aeo_operators, audits, controls, declarations, info_requests, revenue, seizures, staff,
 };
 use crate::encode::{FileKind, encode, spoil_csv};
-use crate::faults::{Fault, fault_of};
+use crate::faults::{Fault, fault_of, plant};
 use crate::{Error, FormatChoice, Result, SynthOptions, member_code};
 
 /// A file made in memory: its path under the output folder and its bytes.
@@ -39,7 +39,12 @@ pub(crate) fn member_files(i: usize, options: &SynthOptions) -> Result<(Vec<Made
             ("staff", staff(&mut rng, &profile, year, n)),
         ];
         for (d, (dataset, batch)) in batches.into_iter().enumerate() {
-            let batch = batch.map_err(|e| Error::Internal(e.to_string()))?;
+            let batch = batch
+                .and_then(|b| match offset {
+                    0 => plant(fault, dataset, b),
+                    _ => Ok(b),
+                })
+                .map_err(|e| Error::Internal(e.to_string()))?;
             rows += batch.num_rows() as u64;
             let mut format = match options.format {
                 FormatChoice::Csv => FileKind::Csv,
@@ -197,12 +202,30 @@ pub(crate) struct Profile {
     pub(crate) collection: f64,
     pub(crate) response_days: f64,
     pub(crate) training: f64,
+    /// Typical row counts of the datasets whose size does not follow the declarations: a
+    /// member's registers and caseloads are about the same size from one year to the next.
+    pub(crate) sizes: Sizes,
+}
+
+/// A member's usual yearly row counts; each year draws its own within 10 % of them.
+pub(crate) struct Sizes {
+    pub(crate) aeo_operators: usize,
+    pub(crate) audits: usize,
+    pub(crate) info_requests: usize,
+    pub(crate) staff_units: usize,
+}
+
+impl Sizes {
+    /// About `usual` rows (within 10 %) for one year.
+    pub(crate) fn year(rng: &mut Rng, usual: usize) -> usize {
+        ((usual as f64) * rng.between(0.9, 1.1)).round().max(1.0) as usize
+    }
 }
 
 impl Profile {
     pub(crate) fn new(rng: &mut Rng) -> Self {
         let green = rng.between(0.3, 0.92);
-        Profile {
+        let mut profile = Profile {
             electronic: rng.between(0.45, 1.0),
             standardized: rng.between(0.1, 0.98),
             pre_arrival: rng.between(0.0, 0.85),
@@ -215,6 +238,20 @@ impl Profile {
             collection: rng.between(0.82, 1.0),
             response_days: rng.lognormal(40.0, 0.6),
             training: rng.between(3.0, 70.0),
-        }
+            sizes: Sizes {
+                aeo_operators: 0,
+                audits: 0,
+                info_requests: 0,
+                staff_units: 0,
+            },
+        };
+        // Drawn after the rest so the other traits keep the values earlier versions gave.
+        profile.sizes = Sizes {
+            aeo_operators: (50.0 + 600.0 * profile.aeo) as usize + rng.below(50) as usize,
+            audits: 30 + rng.below(250) as usize,
+            info_requests: 120 + rng.below(200) as usize,
+            staff_units: 8 + rng.below(30) as usize,
+        };
+        profile
     }
 }
