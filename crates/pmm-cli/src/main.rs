@@ -12,6 +12,7 @@ mod gc;
 mod history;
 mod indicators;
 mod member;
+mod review;
 mod run;
 mod serve;
 mod validate;
@@ -217,6 +218,15 @@ enum Command {
     /// definition is not comparable with the year before). --revisions lists every version
     /// with why it changed; json and csv give the table's rows.
     History(history::HistoryArgs),
+    /// The latest run's plausibility review: the flags to look at before publishing.
+    ///
+    /// Reads secretariat/review_flags.arrow of the run RESULTS/latest.json names and lists
+    /// its flags by member: a dataset whose valid row count moved too much from T-1
+    /// (count_change), a KPI that moved too much from the member's T-1 value (value_change),
+    /// left its plausible range (outside_range) or stands far from its peers (peer_outlier),
+    /// each with its figures and the explanation the member gave in its manifest. A flag
+    /// changes no value or score. json gives the table's rows.
+    Review(review::ReviewArgs),
     /// Remove staged data that no published run uses any more.
     ///
     /// A run stages the valid rows of every input it reads under the pipeline's `staging`
@@ -404,6 +414,7 @@ fn main() -> ExitCode {
             Command::DryRun(args) => member::run_dry_run(args).await,
             Command::Report(args) => member::run_report(args).await,
             Command::History(args) => history::run(args).await,
+            Command::Review(args) => review::run(args).await,
             Command::Gc {
                 staging,
                 dry_run,

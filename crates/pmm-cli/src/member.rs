@@ -191,6 +191,14 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
         data: args.data.clone(),
         year: args.year,
         out: args.out.clone(),
+        peers: match peers.as_ref().map(pmm_results::review::global_peers) {
+            None => Vec::new(),
+            Some(Ok(rows)) => rows,
+            Some(Err(e)) => {
+                eprintln!("error: --peers: {e}");
+                return Ok(EXIT_FAILED);
+            }
+        },
     };
     let progress = CliProgress::new();
     let outcome = dry_run(catalog.clone(), &options, &progress).await;
@@ -279,7 +287,30 @@ fn print_dry_run(
             summary.inputs_read, summary.inputs_reused
         );
     }
+    print_review(summary);
     println!("Report: {}", report.display());
+}
+
+/// The dry run's points to review, each with its explanation, or that there are none.
+fn print_review(summary: &pmm_run::DryRunSummary) {
+    if summary.review.is_empty() {
+        println!("  review: nothing to look at (no count or value beyond the catalog's bounds)");
+        return;
+    }
+    println!(
+        "  review: {} to look at before you submit (the Secretariat's review applies the same rules; a flag changes no score):",
+        crate::run::counted(summary.review.len() as u64, "point")
+    );
+    for flag in &summary.review {
+        println!("    {:<14} {}", flag.rule.as_str(), flag.message);
+        match &flag.explanation {
+            Some(text) => println!("    {:<14} explained: {text}", ""),
+            None => println!(
+                "    {:<14} fix the file, or explain it in manifest.yaml under `explanations:` (subject: {})",
+                "", flag.subject
+            ),
+        }
+    }
 }
 
 /// What `pmm report` was given.

@@ -5,8 +5,8 @@ use object_store::ObjectStoreExt;
 use pmm_catalog::Disclosure;
 use pmm_results::arrow::RecordBatch;
 use pmm_results::{
-    DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, ResultTable,
-    ipc,
+    DIMENSION_SCORES, INDICATOR_HISTORY, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS,
+    REVIEW_FLAGS, ResultTable, ReviewFlag, ipc,
 };
 use pmm_store::{StoreRoot, layout};
 
@@ -115,6 +115,24 @@ pub async fn read_history(
 ) -> Result<Option<RecordBatch>, LoadError> {
     match read_table(root, path, audience, &INDICATOR_HISTORY).await {
         Ok(batch) => Ok(Some(batch)),
+        Err(LoadError::Store {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The review flags of the run at `path` (the Secretariat's table), each with its year; `None`
+/// for a run published before the review existed.
+pub async fn read_review(
+    root: &StoreRoot,
+    path: &str,
+) -> Result<Option<Vec<(i32, ReviewFlag)>>, LoadError> {
+    match read_table(root, path, Disclosure::Secretariat, &REVIEW_FLAGS).await {
+        Ok(batch) => pmm_results::review::decode(&batch)
+            .map(Some)
+            .map_err(LoadError::Table),
         Err(LoadError::Store {
             source: object_store::Error::NotFound { .. },
             ..

@@ -1,4 +1,5 @@
-//! Every fixed text of the report, in English and French, in one place. Texts with `{name}`
+//! Every fixed text of the report, in English and French, in one place. Why one long file:
+//! both languages side by side, so a text missing in one shows at once. Texts with `{name}`
 //! placeholders are filled by [`fill`]. KPI, outcome and dimension names come from the
 //! catalog (`name_fr`, falling back to the English `name`).
 
@@ -131,6 +132,24 @@ pub(crate) struct Texts {
     pub(crate) new_value: &'static str,
     pub(crate) cause: &'static str,
     pub(crate) trend: &'static str,
+    pub(crate) review: &'static str,
+    pub(crate) review_intro: &'static str,
+    pub(crate) review_none: &'static str,
+    pub(crate) review_no_peers: &'static str,
+    pub(crate) review_what: &'static str,
+    pub(crate) review_rule: &'static str,
+    pub(crate) review_subject: &'static str,
+    pub(crate) review_explanation: &'static str,
+    pub(crate) review_no_explanation: &'static str,
+    pub(crate) review_from_none: &'static str,
+    pub(crate) review_count_change: &'static str,
+    pub(crate) review_value_change: &'static str,
+    pub(crate) review_outside_range: &'static str,
+    pub(crate) review_peer_outlier: &'static str,
+    pub(crate) rule_count_change: &'static str,
+    pub(crate) rule_value_change: &'static str,
+    pub(crate) rule_outside_range: &'static str,
+    pub(crate) rule_peer_outlier: &'static str,
 }
 
 /// The level of a score in words, 1 to 5.
@@ -385,6 +404,24 @@ static EN: Texts = Texts {
     new_value: "Now",
     cause: "Why",
     trend: "Trend",
+    review: "Points to review",
+    review_intro: "Figures that passed validation but look unusual for a whole year. A point to review changes no value, score or level: the Secretariat looks at each before it publishes. If a figure is wrong, correct the file; if it is right, say why in the manifest (explanations:) and the explanation is shown beside it.",
+    review_none: "Nothing to review: no count or value moved or stood out beyond the catalog's bounds.",
+    review_no_peers: "Values were not compared with peers (give --peers to the dry run for that).",
+    review_what: "What was found",
+    review_rule: "Check",
+    review_subject: "Data set or KPI",
+    review_explanation: "Explanation",
+    review_no_explanation: "none given",
+    review_from_none: "from none",
+    review_count_change: "{observed} valid rows in {year} against {reference} in {previous} ({change}).",
+    review_value_change: "{observed} in {year} against {reference} in {previous} ({change}), more than the {max} change it allows.",
+    review_outside_range: "{observed} in {year}, outside the plausible range {low} to {high}.",
+    review_peer_outlier: "{observed} in {year}, far from its peers: their median is {reference}, and {low} to {high} holds all but outliers.",
+    rule_count_change: "Row count changed",
+    rule_value_change: "Value changed",
+    rule_outside_range: "Outside its range",
+    rule_peer_outlier: "Far from peers",
 };
 
 static FR: Texts = Texts {
@@ -484,6 +521,24 @@ static FR: Texts = Texts {
     new_value: "Après",
     cause: "Pourquoi",
     trend: "Tendance",
+    review: "Points à vérifier",
+    review_intro: "Des chiffres qui ont passé la validation mais semblent inhabituels pour toute une année. Un point à vérifier ne change ni valeur, ni score, ni niveau : le Secrétariat examine chacun avant de publier. Si un chiffre est faux, corrigez le fichier ; s'il est juste, expliquez-le dans le manifeste (explanations:) et l'explication s'affiche à côté.",
+    review_none: "Rien à vérifier : aucun nombre de lignes ni aucune valeur ne sort des bornes du catalogue.",
+    review_no_peers: "Les valeurs n'ont pas été comparées à celles des pairs (donnez --peers à l'essai pour cela).",
+    review_what: "Constat",
+    review_rule: "Contrôle",
+    review_subject: "Jeu de données ou ICP",
+    review_explanation: "Explication",
+    review_no_explanation: "aucune",
+    review_from_none: "à partir de zéro",
+    review_count_change: "{observed} lignes valides en {year} contre {reference} en {previous} ({change}).",
+    review_value_change: "{observed} en {year} contre {reference} en {previous} ({change}), plus que la variation de {max} admise.",
+    review_outside_range: "{observed} en {year}, hors de la plage plausible de {low} à {high}.",
+    review_peer_outlier: "{observed} en {year}, loin de ses pairs : leur médiane est de {reference}, et l'intervalle de {low} à {high} contient tout sauf les valeurs aberrantes.",
+    rule_count_change: "Nombre de lignes modifié",
+    rule_value_change: "Valeur modifiée",
+    rule_outside_range: "Hors de sa plage",
+    rule_peer_outlier: "Loin des pairs",
 };
 
 #[cfg(test)]

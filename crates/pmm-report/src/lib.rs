@@ -96,6 +96,9 @@ pub struct ReportInput<'a> {
     /// The history across cycles as the audience sees it (any members; the member's rows are
     /// picked), for the "Across cycles" section; none for a dry run.
     pub history: Option<&'a [pmm_results::HistoryRow]>,
+    /// The plausibility review's flags (any members; the member's are picked), for the
+    /// "Points to review" section: the Secretariat's view and a dry run only, none otherwise.
+    pub review: Option<&'a [pmm_results::ReviewFlag]>,
 }
 
 /// Why a report could not be made.

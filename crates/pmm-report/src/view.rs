@@ -11,6 +11,7 @@ use serde::Serialize;
 mod chart;
 mod cycles;
 mod kpi;
+mod review;
 mod sections;
 
 use chart::{BarInput, chart};
@@ -50,6 +51,7 @@ pub(crate) struct View {
     public_sentence: String,
     levels: Vec<(i64, &'static str)>,
     cycles: Option<cycles::CyclesView>,
+    review: Option<Vec<review::ReviewPoint>>,
 }
 
 #[derive(Serialize, Clone)]
@@ -441,6 +443,9 @@ pub(crate) fn build(input: &ReportInput<'_>) -> Result<View, ReportError> {
         disclosure,
         public_sentence,
         levels: (1..=5).map(|l| (l, i18n::level_word(lang, l))).collect(),
+        review: input
+            .review
+            .map(|flags| review::review_points(lang, t, catalog, input.member, input.year, flags)),
         cycles: input
             .history
             .and_then(|h| cycles::cycles_view(lang, catalog, input.member, h)),

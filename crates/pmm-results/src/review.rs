@@ -17,13 +17,17 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use pmm_catalog::{Catalog, Status, Unit};
+use serde::{Deserialize, Serialize};
 
+use crate::ResultsError;
+use crate::cells::Cells;
 use crate::contract::REVIEW_FLAGS;
 use crate::encode::{constant_text, constant_year, floats, opt_text, text};
 use crate::rows::{IndicatorRow, PeerRow};
 
 /// A review rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReviewRule {
     /// A dataset's valid row count moved too much from T-1.
     CountChange,
@@ -53,10 +57,16 @@ impl ReviewRule {
             ReviewRule::PeerOutlier => "peer_outlier",
         }
     }
+
+    /// The rule named `name` in a table.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
 }
 
 /// What a flag is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SubjectKind {
     /// A dataset (its row count).
     Dataset,
@@ -72,10 +82,17 @@ impl SubjectKind {
             SubjectKind::Indicator => "indicator",
         }
     }
+
+    /// The kind named `name` in a table.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [SubjectKind::Dataset, SubjectKind::Indicator]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
 }
 
 /// One review flag (a row of `review_flags` without the run id and year).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewFlag {
     /// Member code.
     pub member: String,
@@ -353,6 +370,82 @@ pub fn encode(run_id: &str, year: i32, flags: &[ReviewFlag]) -> Result<RecordBat
             opt_text(flags.iter().map(|f| f.explanation.as_deref())),
         ],
     )
+}
+
+/// The flags of a `review_flags` batch, each with its year, in table order.
+pub fn decode(batch: &RecordBatch) -> Result<Vec<(i32, ReviewFlag)>, ResultsError> {
+    use crate::contract::column as c;
+    let cells = Cells::all(batch, REVIEW_FLAGS.name);
+    let unknown = |what: &str, value: &str, row: usize| ResultsError::Table {
+        table: REVIEW_FLAGS.name.into(),
+        reason: format!("unknown {what} `{value}` in row {row}"),
+    };
+    let mut flags = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let year = cells.int(c::YEAR, row)?.unwrap_or_default();
+        let kind = cells.required(c::SUBJECT_KIND, row)?;
+        let rule = cells.required(c::RULE, row)?;
+        flags.push((
+            i32::try_from(year).map_err(|_| unknown("year", &year.to_string(), row))?,
+            ReviewFlag {
+                member: cells.required(c::MEMBER, row)?.to_string(),
+                subject_kind: SubjectKind::from_name(kind)
+                    .ok_or_else(|| unknown("subject_kind", kind, row))?,
+                subject: cells.required(c::SUBJECT, row)?.to_string(),
+                rule: ReviewRule::from_name(rule).ok_or_else(|| unknown("rule", rule, row))?,
+                observed: cells.float(c::OBSERVED, row)?.unwrap_or(f64::NAN),
+                low: cells.float(c::LOW, row)?,
+                high: cells.float(c::HIGH, row)?,
+                reference: cells.float(c::REFERENCE, row)?,
+                message: cells.required(c::MESSAGE, row)?.to_string(),
+                explanation: cells.text(c::EXPLANATION, row)?.map(str::to_string),
+            },
+        ));
+    }
+    Ok(flags)
+}
+
+/// The global groups of a `peer_stats` batch (what `peer_outlier` compares with): a dry run
+/// reads them from the published run `--peers` names.
+pub fn global_peers(batch: &RecordBatch) -> Result<Vec<PeerRow>, ResultsError> {
+    use crate::contract::column as c;
+    use crate::rows::PeerStats;
+    let cells = Cells::all(batch, crate::contract::PEER_STATS.name);
+    let mut rows = Vec::new();
+    for row in 0..batch.num_rows() {
+        if cells.required(c::GROUP_KIND, row)? != "global" {
+            continue;
+        }
+        let stat = |name| cells.float(name, row);
+        let stats = match (
+            stat(c::MEAN)?,
+            stat(c::MEDIAN)?,
+            stat(c::P25)?,
+            stat(c::P75)?,
+            stat(c::MIN)?,
+            stat(c::MAX)?,
+        ) {
+            (Some(mean), Some(median), Some(p25), Some(p75), Some(min), Some(max)) => {
+                Some(PeerStats {
+                    mean,
+                    median,
+                    p25,
+                    p75,
+                    min,
+                    max,
+                })
+            }
+            _ => None,
+        };
+        rows.push(PeerRow {
+            indicator: cells.required(c::INDICATOR, row)?.to_string(),
+            group_kind: "global",
+            group: cells.required(c::GROUP, row)?.to_string(),
+            n: cells.int(c::N, row)?.unwrap_or(0),
+            stats,
+        });
+    }
+    Ok(rows)
 }
 
 #[cfg(test)]

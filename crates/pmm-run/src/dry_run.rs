@@ -24,12 +24,12 @@ use pmm_ingest::{
 use pmm_publish::metrics::AudienceTables;
 use pmm_publish::tables;
 use pmm_report::DatasetFile;
-use pmm_results::{self as results, ResultTables, ipc};
+use pmm_results::{self as results, PeerRow, ResultTables, ReviewFlag, ReviewInput, ipc};
 use pmm_store::{layout, open_store};
 use serde::{Deserialize, Serialize};
 
 use crate::report::dataset_file;
-use crate::run::{Progress, ProgressEvent, RunError, SubmissionStatus, new_run_id};
+use crate::run::{NoProgress, Progress, ProgressEvent, RunError, SubmissionStatus, new_run_id};
 use crate::steps::{Assembled, Computation, Computed, RunSettings, compute};
 
 /// What `pmm dry-run` is asked to do.
@@ -47,6 +47,9 @@ pub struct DryRunOptions {
     pub year: Option<i32>,
     /// Where the results, summary and staged data go.
     pub out: PathBuf,
+    /// The global peer statistics the review compares with (`--peers`); empty: no
+    /// `peer_outlier` flag.
+    pub peers: Vec<PeerRow>,
 }
 
 /// A score as `summary.json` gives it.
@@ -99,6 +102,8 @@ pub struct DryRunSummary {
     pub inputs_reused: u64,
     /// The files written, relative to the output folder.
     pub files: Vec<String>,
+    /// The plausibility review's points, as in `secretariat/review_flags.arrow`.
+    pub review: Vec<ReviewFlag>,
 }
 
 /// Everything a dry-run found, for the report and the terminal.
@@ -120,6 +125,56 @@ pub struct DryRun {
     pub manifest: Option<SubmissionManifest>,
     /// Every submission read.
     pub submissions: Vec<SubmissionStatus>,
+}
+
+/// The member's own values for T-1, worked out from its `year=T-1` files by the same path,
+/// for the review's `value_change`: what the Secretariat's history holds for T-1 when these
+/// are the files it received. Nothing when no KPI has a `max_change` or there is no T-1.
+async fn values_of_year_before(
+    computation: &Computation<'_>,
+    member: &Member,
+    years: &[i32],
+) -> Result<BTreeMap<(String, String), f64>, RunError> {
+    let before = computation.year - 1;
+    let wanted = computation
+        .catalog
+        .indicators
+        .iter()
+        .any(|k| k.review.max_change.is_some());
+    if !wanted || !years.contains(&before) {
+        return Ok(BTreeMap::new());
+    }
+    let mut discovery = Discovery::default();
+    discover_member(
+        computation.source,
+        &member.code,
+        &computation.source.prefix,
+        computation.catalog,
+        &[before, before - 1],
+        before,
+        &mut discovery,
+    )
+    .await;
+    let computed = compute(
+        &Computation {
+            year: before,
+            ..*computation
+        },
+        discovery.submissions,
+        discovery.issues,
+        std::slice::from_ref(member),
+        &NoProgress,
+    )
+    .await?;
+    Ok(computed
+        .tables
+        .indicators
+        .into_iter()
+        .filter_map(|row| match (row.status, row.value) {
+            (pmm_catalog::Status::Ok, Some(value)) => Some(((row.member, row.indicator), value)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Runs the member's files through validation, evaluation, scoring and roll-up.
@@ -234,6 +289,19 @@ pub async fn dry_run(
     )
     .await?;
 
+    // The review: the member's counts and values against its own T-1 and the peers given.
+    let previous = values_of_year_before(&computation, &member, &years).await?;
+    let review = pmm_results::review::review(&ReviewInput {
+        catalog: &catalog,
+        year,
+        counts: &crate::review::accepted_counts(&datasets, &statuses),
+        values: &results.indicators,
+        previous: &previous,
+        peers: &options.peers,
+        min_group_size: i64::from(settings_of_run.scoring.min_group_size),
+        explanations: &crate::review::explanations(&manifests),
+    });
+
     let run_id = new_run_id(started);
     let internal = |e: pmm_ingest::BoxError| RunError::FailedBecause {
         context: "writing the results".into(),
@@ -246,12 +314,13 @@ pub async fn dry_run(
         .map_err(|e| internal(e.into()))?;
     let issues_table =
         tables::validation_issues(&run_id, &issues).map_err(|e| internal(e.into()))?;
+    let review_table =
+        pmm_results::review::encode(&run_id, year, &review).map_err(|e| internal(e.into()))?;
     let mut files = Vec::new();
-    for (name, batch) in tables
-        .named()
-        .into_iter()
-        .chain([(results::VALIDATION_ISSUES.name, &issues_table)])
-    {
+    for (name, batch) in tables.named().into_iter().chain([
+        (results::VALIDATION_ISSUES.name, &issues_table),
+        (results::REVIEW_FLAGS.name, &review_table),
+    ]) {
         let relative = layout::audience_table(Disclosure::Secretariat.as_str(), name);
         let bytes = ipc::to_file(batch).map_err(|e| internal(e.into()))?;
         out.store
@@ -318,6 +387,7 @@ pub async fn dry_run(
             .filter(|i| i.status == pmm_ingest::InputStatus::Reused)
             .count() as u64,
         files,
+        review,
     };
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| internal(e.into()))?;
     out.store

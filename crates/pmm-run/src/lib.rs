@@ -25,6 +25,7 @@ pub use dry_run::{DryRun, DryRunOptions, DryRunSummary, ScoreLine, dry_run};
 pub use gc::{GcError, GcOptions, GcReport, collect_garbage};
 pub use history::published_history;
 pub use report::{PublishedReport, ReportLoadError, published_peers};
+pub use review::{PublishedReview, published_review};
 pub use run::{
     MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
     SubmissionStatus, run_pipeline,

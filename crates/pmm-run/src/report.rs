@@ -9,10 +9,13 @@ use std::path::Path;
 use pmm_catalog::{Catalog, Disclosure, StorageSettings, StoreLocation, SubmissionManifest};
 use pmm_ingest::{DatasetOutcome, EntryKind, StagedEntry, StagingArea};
 use pmm_publish::RunManifest;
-use pmm_publish::published::{LoadError, latest_run, read_history, read_manifest, read_table};
+use pmm_publish::published::{
+    LoadError, latest_run, read_history, read_manifest, read_review, read_table,
+};
 use pmm_report::{DatasetFile, Lang, Origin, RecordBatch, ReportInput};
 use pmm_results::{
-    DIMENSION_SCORES, HistoryRow, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, VALIDATION_ISSUES,
+    DIMENSION_SCORES, HistoryRow, INDICATOR_VALUES, OUTCOME_SCORES, PEER_STATS, ReviewFlag,
+    VALIDATION_ISSUES,
 };
 use pmm_store::{StoreRoot, layout, open_store};
 
@@ -69,6 +72,7 @@ impl DryRun {
                 .as_ref()
                 .map_or(NOTHING_DECLARED, |m| &m.not_applicable),
             history: None,
+            review: Some(&self.summary.review),
         }
     }
 }
@@ -120,6 +124,9 @@ pub struct PublishedReport {
     pub not_applicable: BTreeMap<String, Option<String>>,
     /// The audience's history across cycles (the newest: `latest.json`'s run's), every member.
     pub history: Vec<HistoryRow>,
+    /// The run's review flags, every member (the Secretariat's only; none for a run published
+    /// before the review existed).
+    pub review: Option<Vec<ReviewFlag>>,
 }
 
 impl PublishedReport {
@@ -168,6 +175,13 @@ impl PublishedReport {
         } else {
             (None, BTreeMap::new())
         };
+        let review = if secretariat {
+            read_review(root, &path)
+                .await?
+                .map(|flags| flags.into_iter().map(|(_, f)| f).collect())
+        } else {
+            None
+        };
         let history = match &history_run {
             None => Vec::new(),
             Some(run) => match read_history(root, run, audience).await? {
@@ -177,6 +191,7 @@ impl PublishedReport {
         };
         Ok(PublishedReport {
             history,
+            review,
             indicator_values: read(&INDICATOR_VALUES).await?,
             outcome_scores: read(&OUTCOME_SCORES).await?,
             dimension_scores: read(&DIMENSION_SCORES).await?,
@@ -220,6 +235,7 @@ impl PublishedReport {
             rejected_submissions: &self.rejected_submissions,
             not_applicable: &self.not_applicable,
             history: Some(&self.history),
+            review: self.review.as_deref(),
         }
     }
 }

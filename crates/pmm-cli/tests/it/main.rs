@@ -12,6 +12,7 @@ mod hostile;
 mod indicators;
 mod member;
 mod metrics;
+mod review;
 mod run;
 mod s3;
 mod validate;

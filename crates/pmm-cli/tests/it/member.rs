@@ -53,7 +53,7 @@ fn member_rows(
     rows
 }
 
-fn dry_run(data: &Path, member: &str, out: &Path, extra: &[&str]) -> (String, String) {
+pub(crate) fn dry_run(data: &Path, member: &str, out: &Path, extra: &[&str]) -> (String, String) {
     let mut args = vec![
         "dry-run",
         "--member",
@@ -135,14 +135,14 @@ fn a_dry_run_gives_the_rows_of_a_full_run() {
 /// Headless Chromium, with every request going to a proxy that only records the request line
 /// and answers nothing (and the page's own policy forbids fetching): whatever a page loads
 /// shows up in the record.
-struct Browser {
+pub(crate) struct Browser {
     requests: Arc<Mutex<Vec<String>>>,
     port: u16,
     profile: tempfile::TempDir,
 }
 
 impl Browser {
-    fn start() -> Browser {
+    pub(crate) fn start() -> Browser {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -182,7 +182,7 @@ impl Browser {
     }
 
     /// The page's DOM after layout.
-    fn dom(&self, page: &Path) -> String {
+    pub(crate) fn dom(&self, page: &Path) -> String {
         let output = self
             .command()
             .args(["--dump-dom", &format!("file://{}", page.display())])
@@ -193,7 +193,7 @@ impl Browser {
     }
 
     /// A screenshot `width` pixels wide.
-    fn screenshot(&self, page: &Path, width: u32, png: &Path) {
+    pub(crate) fn screenshot(&self, page: &Path, width: u32, png: &Path) {
         let output = self
             .command()
             .args([
@@ -222,7 +222,7 @@ impl Browser {
 
     /// The requests that did not come from Chromium's own services (which it calls whatever
     /// the flags: sign-in and update checks, to Google's hosts): the page's.
-    fn page_requests(&self) -> Vec<String> {
+    pub(crate) fn page_requests(&self) -> Vec<String> {
         let own = [
             ".google.com:",
             ".googleapis.com:",
@@ -242,7 +242,7 @@ impl Browser {
 }
 
 /// A page's text with the entities the template escapes turned back into characters.
-fn unescaped(html: &str) -> String {
+pub(crate) fn unescaped(html: &str) -> String {
     html.replace("&#x2f;", "/")
         .replace("&#x27;", "'")
         .replace("&quot;", "\"")
@@ -263,7 +263,7 @@ fn attributes(html: &str, name: &str) -> Vec<String> {
 }
 
 /// The opening tags of elements with `attribute="value"`.
-fn tags_with<'a>(html: &'a str, attribute: &str, value: &str) -> Vec<&'a str> {
+pub(crate) fn tags_with<'a>(html: &'a str, attribute: &str, value: &str) -> Vec<&'a str> {
     let needle = format!("{attribute}=\"{value}\"");
     html.match_indices(&needle)
         .map(|(i, _)| {
@@ -274,7 +274,7 @@ fn tags_with<'a>(html: &'a str, attribute: &str, value: &str) -> Vec<&'a str> {
         .collect()
 }
 
-fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let needle = format!(" {name}=\"");
     let i = tag.find(&needle)? + needle.len();
     Some(&tag[i..i + tag[i..].find('"')?])

@@ -182,6 +182,23 @@ fn each_rule_flags_what_passes_its_bound_and_nothing_else() {
     let batch = encode("R", 2024, &flags).unwrap();
     assert_eq!(batch.num_rows(), flags.len());
     assert_eq!(batch.schema(), REVIEW_FLAGS.schema());
+    // And they read back the same, with their year.
+    let back = decode(&batch).unwrap();
+    assert_eq!(
+        back,
+        flags.iter().map(|f| (2024, f.clone())).collect::<Vec<_>>()
+    );
+    assert!(flags.iter().any(|f| f.explanation.is_some()));
+    // A table whose rule is not one of the four is not a table of pmm.
+    let mut odd = flags[0].clone();
+    odd.message = "x".into();
+    let mut batch = encode("R", 2024, &[odd]).unwrap();
+    let mut columns = batch.columns().to_vec();
+    let rule = batch.schema().index_of("rule").unwrap();
+    columns[rule] = Arc::new(arrow_array::StringArray::from(vec!["made_up"]));
+    batch = RecordBatch::try_new(batch.schema(), columns).unwrap();
+    let error = decode(&batch).unwrap_err().to_string();
+    assert!(error.contains("unknown rule `made_up` in row 0"), "{error}");
 }
 
 #[test]
