@@ -254,7 +254,10 @@ fn the_largest_hostile_files_cost_what_the_limits_allow() {
             rule.is_empty() || bytes.windows(rule.len()).any(|w| w == rule.as_bytes()),
             "{about}: an issue `{rule}`"
         );
-        assert!(seconds < 60.0, "{about}: {seconds:.1} s");
+        // A ceiling, not a benchmark: a cost that grows with the file instead of the limit
+        // takes hours; the slowest case takes about 30 s alone and twice that with a build
+        // beside it on the machine's two cores.
+        assert!(seconds < 180.0, "{about}: {seconds:.1} s");
         assert!(peak < 1 << 30, "{about}: peak {} MiB", peak >> 20);
     }
 }
