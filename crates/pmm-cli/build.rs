@@ -49,4 +49,37 @@ fn main() {
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("catalog.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
+    git_commit(&manifest.join("../.."));
+}
+
+/// The commit the binary is built from, for `pmm --version`: `PMM_GIT_COMMIT` when set (a
+/// build from a source tarball), else what `git` says of the repository, else `unknown`.
+fn git_commit(repository: &Path) {
+    println!("cargo:rerun-if-env-changed=PMM_GIT_COMMIT");
+    let git = repository.join(".git");
+    // A new commit or checkout changes HEAD or the branch it points to. Only paths that exist:
+    // cargo runs a build script again every time for one that does not.
+    for path in ["HEAD", "refs/heads", "packed-refs"] {
+        let path = git.join(path);
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
+    let commit = std::env::var("PMM_GIT_COMMIT").ok().or_else(|| {
+        let output = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(repository)
+            .output()
+            .ok()?;
+        let text = String::from_utf8(output.stdout).ok()?;
+        let commit = text.trim();
+        (output.status.success()
+            && commit.len() == 40
+            && commit.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| commit.to_string())
+    });
+    println!(
+        "cargo:rustc-env=PMM_GIT_COMMIT={}",
+        commit.as_deref().unwrap_or("unknown")
+    );
 }

@@ -343,7 +343,29 @@ pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit code: usage, configuration or catalog error; nothing ran.
 pub(crate) const EXIT_CONFIG: u8 = 2;
 
+/// What `pmm --version` prints: the program, the catalog built into it (version and SHA-256),
+/// and the commit it was built from, so a member's report and the Secretariat's run can be
+/// matched to the same catalog.
+fn version_text() -> String {
+    let catalog = match member::load_catalog(None) {
+        Ok(c) => format!("catalog {} (sha256 {})", c.version, c.hash),
+        Err(e) => format!("catalog unreadable: {e}"),
+    };
+    format!(
+        "pmm {}\n{catalog}\ncommit {}\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("PMM_GIT_COMMIT")
+    )
+}
+
 fn main() -> ExitCode {
+    // `pmm --version` (and `-V`) says which catalog is built in; a subcommand's --version is
+    // clap's.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() == 2 && matches!(args[1].to_str(), Some("--version" | "-V")) {
+        print!("{}", version_text());
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     init_logging(
         cli.log_format,

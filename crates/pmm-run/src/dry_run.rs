@@ -330,7 +330,11 @@ pub async fn dry_run(
         files.push(relative);
     }
 
-    let member_datasets = datasets.remove(&options.member).unwrap_or_default();
+    // Files are read side by side and finish in any order: list them by year (T first), then
+    // dataset and file, so summary.json and the report are the same from run to run.
+    let mut member_datasets = datasets.remove(&options.member).unwrap_or_default();
+    member_datasets
+        .sort_by(|(ya, a), (yb, b)| (yb, &a.dataset, &a.file).cmp(&(ya, &b.dataset, &b.file)));
     let rejected_submissions: BTreeMap<i32, String> = statuses
         .iter()
         .filter_map(|s| s.rejected.clone().map(|why| (s.year, why)))
