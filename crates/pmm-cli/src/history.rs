@@ -1,11 +1,9 @@
 //! `pmm history`: the history across cycles of a results location, as one audience sees it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use pmm_catalog::{Disclosure, Status, StorageSettings, StoreLocation};
+use pmm_catalog::{Disclosure, Status};
 use pmm_results::{Change, HistoryRow};
-use pmm_store::open_store;
 
 use crate::{Audience, EXIT_CONFIG, EXIT_FAILED};
 
@@ -46,13 +44,10 @@ enum HistoryFormat {
 /// `pmm history`; returns the exit code.
 pub(crate) async fn run(args: HistoryArgs) -> anyhow::Result<u8> {
     let audience: Disclosure = args.audience.into();
-    let root = match StoreLocation::resolve(Path::new("."), &args.results)
-        .map_err(|e| e.to_string())
-        .and_then(|l| open_store(&l, false, &StorageSettings::default()).map_err(|e| e.to_string()))
-    {
+    let root = match crate::results_root(&args.results) {
         Ok(root) => root,
         Err(e) => {
-            eprintln!("error: --results {e}");
+            eprintln!("error: {e}");
             return Ok(EXIT_CONFIG);
         }
     };

@@ -340,6 +340,15 @@ pub(crate) enum Format {
 
 /// Exit code: the work ran and failed.
 pub(crate) const EXIT_FAILED: u8 = 1;
+
+/// The results location `--results URL` names (a folder, relative to the working folder, or a
+/// store URL), opened for reading; the message says what is wrong with it.
+pub(crate) fn results_root(url: &str) -> Result<pmm_store::StoreRoot, String> {
+    let location = pmm_catalog::StoreLocation::resolve(std::path::Path::new("."), url)
+        .map_err(|e| format!("--results: {e}"))?;
+    pmm_store::open_store(&location, false, &pmm_catalog::StorageSettings::default())
+        .map_err(|e| format!("--results {e}"))
+}
 /// Exit code: usage, configuration or catalog error; nothing ran.
 pub(crate) const EXIT_CONFIG: u8 = 2;
 

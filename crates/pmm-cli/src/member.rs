@@ -8,13 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use pmm_catalog::{
-    Catalog, Disclosure, IncomeGroup, MembersRegistry, Region, StorageSettings, StoreLocation,
-    is_member_code,
-};
+use pmm_catalog::{Catalog, Disclosure, IncomeGroup, MembersRegistry, Region, is_member_code};
 use pmm_results as results;
 use pmm_run::{DryRunOptions, PublishedReport, ReportLoadError, dry_run};
-use pmm_store::open_store;
 
 use crate::run::CliProgress;
 use crate::{Audience, EXIT_CONFIG, EXIT_FAILED, Format, LangArg};
@@ -349,17 +345,10 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_CONFIG);
         }
     };
-    let location = match StoreLocation::resolve(Path::new("."), &args.results) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: --results: {e}");
-            return Ok(EXIT_CONFIG);
-        }
-    };
-    let root = match open_store(&location, false, &StorageSettings::default()) {
+    let root = match crate::results_root(&args.results) {
         Ok(root) => root,
         Err(e) => {
-            eprintln!("error: --results {e}");
+            eprintln!("error: {e}");
             return Ok(EXIT_CONFIG);
         }
     };

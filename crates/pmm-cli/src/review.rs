@@ -2,11 +2,8 @@
 //! figures and the member's explanation.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use pmm_catalog::{StorageSettings, StoreLocation};
 use pmm_results::{ReviewFlag, ReviewRule};
-use pmm_store::open_store;
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
 
@@ -35,13 +32,10 @@ enum ReviewFormat {
 
 /// `pmm review`; returns the exit code.
 pub(crate) async fn run(args: ReviewArgs) -> anyhow::Result<u8> {
-    let root = match StoreLocation::resolve(Path::new("."), &args.results)
-        .map_err(|e| e.to_string())
-        .and_then(|l| open_store(&l, false, &StorageSettings::default()).map_err(|e| e.to_string()))
-    {
+    let root = match crate::results_root(&args.results) {
         Ok(root) => root,
         Err(e) => {
-            eprintln!("error: --results {e}");
+            eprintln!("error: {e}");
             return Ok(EXIT_CONFIG);
         }
     };

@@ -113,7 +113,18 @@ pub async fn read_history(
     path: &str,
     audience: Disclosure,
 ) -> Result<Option<RecordBatch>, LoadError> {
-    match read_table(root, path, audience, &INDICATOR_HISTORY).await {
+    read_table_if_present(root, path, audience, &INDICATOR_HISTORY).await
+}
+
+/// A table of the run at `path` for `audience`, `None` when the run has no such file (it was
+/// published before the table existed).
+async fn read_table_if_present(
+    root: &StoreRoot,
+    path: &str,
+    audience: Disclosure,
+    table: &ResultTable,
+) -> Result<Option<RecordBatch>, LoadError> {
+    match read_table(root, path, audience, table).await {
         Ok(batch) => Ok(Some(batch)),
         Err(LoadError::Store {
             source: object_store::Error::NotFound { .. },
@@ -129,14 +140,8 @@ pub async fn read_review(
     root: &StoreRoot,
     path: &str,
 ) -> Result<Option<Vec<(i32, ReviewFlag)>>, LoadError> {
-    match read_table(root, path, Disclosure::Secretariat, &REVIEW_FLAGS).await {
-        Ok(batch) => pmm_results::review::decode(&batch)
-            .map(Some)
-            .map_err(LoadError::Table),
-        Err(LoadError::Store {
-            source: object_store::Error::NotFound { .. },
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    read_table_if_present(root, path, Disclosure::Secretariat, &REVIEW_FLAGS)
+        .await?
+        .map(|batch| pmm_results::review::decode(&batch).map_err(LoadError::Table))
+        .transpose()
 }

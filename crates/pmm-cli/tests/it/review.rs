@@ -242,43 +242,29 @@ fn the_explanation_travels_with_its_flag_and_no_flag_leaves_the_secretariat() {
 
     // The report: the Secretariat's shows the member's points with the explanation; the wco
     // audience's has no such section.
-    let page = dir.path().join("xj.html");
-    let report = pmm(
-        dir.path(),
-        &[
+    let report = |audience: &str| {
+        let page = dir.path().join(format!("xj-{audience}.html"));
+        let (results, page_arg) = (results.to_str().unwrap(), page.to_str().unwrap());
+        let args = [
             "report",
             "--results",
-            results.to_str().unwrap(),
+            results,
             "--member",
             "XJ",
-            "--out",
-            page.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(report.status.code(), Some(0), "{:?}", text(&report));
-    let html = std::fs::read_to_string(&page).unwrap();
+            "--audience",
+            audience,
+        ];
+        let output = pmm(dir.path(), &[&args[..], &["--out", page_arg]].concat());
+        assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+        std::fs::read_to_string(&page).unwrap()
+    };
+    let html = report("secretariat");
     assert_eq!(
         tags_with(&html, "class", "point").len(),
         table.iter().filter(|f| f.0 == "XJ").count()
     );
     assert!(unescaped(&html).contains(&explanation));
-    let wco_page = dir.path().join("xj-wco.html");
-    let report = pmm(
-        dir.path(),
-        &[
-            "report",
-            "--results",
-            results.to_str().unwrap(),
-            "--member",
-            "XJ",
-            "--audience",
-            "wco",
-            "--out",
-            wco_page.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(report.status.code(), Some(0), "{:?}", text(&report));
-    let html = std::fs::read_to_string(&wco_page).unwrap();
+    let html = report("wco");
     assert!(!html.contains("id=\"review\""));
     assert!(!unescaped(&html).contains(&explanation));
 
