@@ -36,14 +36,20 @@ case "$host" in
 esac
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 export PMM_GIT_COMMIT="${PMM_GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
-# Reproducible archives: every file dated at the commit.
-export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
+# Reproducible archives: every file dated at the commit (the tarball and the package). Not
+# seen by the build: the cc crate reruns the build script of every crate with C code in it
+# (zstd, ring, jemalloc...) when SOURCE_DATE_EPOCH changes, which would rebuild nearly all of
+# DataFusion for each commit.
+epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 
+# The release profile as it is (docs/releases.md says why no LTO), the build `bench/run.sh`
+# measures; symbols are stripped from the copy that ships (the tarball's and the package's are
+# the same bytes).
 started=$(date +%s)
-cargo build --locked --profile dist -p pmm-cli
+env -u SOURCE_DATE_EPOCH cargo build --locked --release -p pmm-cli
 built=$(date +%s)
+export SOURCE_DATE_EPOCH="$epoch"
 exe=""; case "$host" in *windows*) exe=".exe" ;; esac
-binary="$target_dir/dist/pmm$exe"
 
 dist=dist
 stage="$dist/.stage"
@@ -51,6 +57,11 @@ rm -rf "$stage" && mkdir -p "$stage"
 name="pmm-$version-$platform"
 tree="$stage/$name"
 mkdir -p "$tree"
+binary="$stage/pmm$exe"
+case "$host" in
+  *windows*) cp "$target_dir/release/pmm$exe" "$binary" ;;  # symbols are in the .pdb beside it
+  *) strip -o "$binary" "$target_dir/release/pmm$exe" ;;
+esac
 cp "$binary" "$tree/pmm$exe"
 cp release/README-members.md "$tree/README.md"
 cp docs/self-assessment.md "$tree/self-assessment.md"
@@ -86,7 +97,7 @@ fi
 artefacts=("$(basename "$tarball")")
 deb=""
 if [ "$(uname -s)" = Linux ]; then
-  cargo deb -p pmm-cli --no-build --profile dist --deb-version "$version-1" -o "$dist/"
+  cargo deb -p pmm-cli --no-build --no-strip --deb-version "$version-1" -o "$dist/"
   deb="$dist/pmm_${version}-1_amd64.deb"
   test -f "$deb"
   artefacts+=("$(basename "$deb")")
@@ -101,11 +112,11 @@ rm -f crates/*/"pmm-$version.cdx.json"
 artefacts+=("pmm-$version.cdx.json")
 checksum="sha256sum"; command -v sha256sum >/dev/null || checksum="shasum -a 256"
 (cd "$dist" && $checksum "${artefacts[@]}" > SHA256SUMS)
-rm -rf "$stage"
 
-echo "release $version for $platform: built in $((built - started)) s (profile dist)"
+echo "release $version for $platform: built in $((built - started)) s (cargo build --release)"
 for f in "$binary" "$tarball" $deb "$dist/pmm-$version.cdx.json"; do
   printf '  %-48s %8s KiB\n' "$(basename "$f")" "$(( $(wc -c < "$f") / 1024 ))"
 done
 echo "  $dist/SHA256SUMS:"
 sed 's/^/    /' "$dist/SHA256SUMS"
+rm -rf "$stage"
