@@ -10,7 +10,9 @@
 #   duckdb   DuckDB (Python package) running the catalog's 29 KPI queries over the same files
 #            (bench/duckdb_kpis.py): views over Parquet; for CSV the better of views and
 #            tables loaded once. DuckDB validates nothing: it is the cost of the queries alone.
-# and prints ratios: pmm / duckdb, rerun / pmm. At 1x, when a Garage binary is at hand
+# and prints ratios: pmm / duckdb, rerun / pmm, then each first run's phase timings from its
+# manifest.json (where the time went: discover, read, evaluate, score, publish, and the reading
+# threads' seconds of decoding, validating and staging). At 1x, when a Garage binary is at hand
 # (PMM_GARAGE, or ~/.cache/pmm-tools/bin/garage as .ci/run builds it), `pmm run` also reads
 # from and writes to a Garage S3 server on loopback (row "s3"). At 1x, `pmm run` also runs with
 # `engine.ballista` on a cluster of `pmm scheduler` and two `pmm executor`s (one task slot
@@ -111,6 +113,19 @@ cluster_mib() {
   done
   echo $((kib / 1024))
 }
+# The phase timings of the latest run under a results folder, from its manifest.json.
+phases() {
+  python3 - "$1" <<'PY'
+import json, sys
+from pathlib import Path
+root = Path(sys.argv[1])
+p = json.loads((root / json.loads((root / "latest.json").read_text())["path"] / "manifest.json").read_text())["phases"]
+print(f"discover {p['discover_seconds']:.2f} s, read {p['read_seconds']:.2f} s (thread seconds: decode "
+      f"{p['decode_thread_seconds']:.2f}, validate {p['validate_thread_seconds']:.2f}, stage "
+      f"{p['stage_thread_seconds']:.2f}), evaluate {p['evaluate_seconds']:.2f} s, score "
+      f"{p['score_seconds']:.2f} s, publish {p['publish_seconds']:.2f} s")
+PY
+}
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 percent() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
 
@@ -120,6 +135,7 @@ if [ -x "$garage" ]; then start_garage; with_s3=true; fi
 with_ballista=false
 if [ "${BALLISTA:-1}" != 0 ]; then start_cluster; with_ballista=true; fi
 notes=()
+phase_notes=()
 printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' \
   scale format store input_MB pmm_s pmm_MiB duckdb_s duck_MiB "pmm/duck" rerun_s rerun1_s rerun/pmm rerun1/pmm
 for scale in $SCALES; do
@@ -137,6 +153,7 @@ results: results
 YAML
     input_mb=$(du -sm "$dir/submissions" | cut -f1)
     read -r run_s run_mib compute_s < <(measure "$pmm" run "$dir/pipeline.yaml")
+    phase_notes+=("${scale}x $format: $(phases "$dir/results")")
     read -r rerun_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
     touch "$dir"/submissions/member=XA/year=2024/declarations.*
     read -r rerun1_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
@@ -172,4 +189,6 @@ YAML
     rm -rf "$dir"
   done
 done
+echo "phases of the first run (pmm run, manifest.json):"
+for note in "${phase_notes[@]}"; do echo "  $note"; done
 for note in "${notes[@]}"; do echo "ballista $note"; done

@@ -198,6 +198,18 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         "  indicators: computed for {} members, reused for {} whose data had not changed",
         counts.members_evaluated, counts.members_reused
     );
+    let phases = &summary.manifest.phases;
+    println!(
+        "  time: discover {:.1} s, read {:.1} s (thread seconds: decode {:.1}, validate {:.1}, stage {:.1}), evaluate {:.1} s, score {:.1} s, publish {:.1} s",
+        phases.discover_seconds,
+        phases.read_seconds,
+        phases.decode_thread_seconds,
+        phases.validate_thread_seconds,
+        phases.stage_thread_seconds,
+        phases.evaluate_seconds,
+        phases.score_seconds,
+        phases.publish_seconds
+    );
     if let Some(url) = &pipeline.engine.ballista {
         println!("  engine: the Ballista cluster at {url} (engine.ballista)");
     }

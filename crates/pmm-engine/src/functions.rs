@@ -182,11 +182,20 @@ impl Accumulator for PercentileAccumulator {
     }
 }
 
-/// The type-7 percentile of `values` (sorted in place), `None` for no values. Interpolates the
-/// way numpy does, so results agree with numpy to the last bit.
+/// The type-7 percentile of `values` (reordered in place), `None` for no values. Interpolates
+/// the way numpy does, so results agree with numpy to the last bit. Only the two order
+/// statistics it needs are found (a selection, linear time), not a full sort: the values are
+/// the same, so is the result.
 pub fn type7(values: &mut [f64], fraction: f64) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    type7_sorted(values, fraction)
+    if values.is_empty() {
+        return None;
+    }
+    let (lo, t) = position(values.len(), fraction);
+    let (_, a, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let a = *a;
+    // The next order statistic is the least of those above (none when `lo` is the last).
+    let b = above.iter().copied().min_by(f64::total_cmp).unwrap_or(a);
+    Some(interpolate(a, b, t))
 }
 
 /// [`type7`] of values already sorted ascending, so several percentiles of one group cost one
@@ -195,23 +204,34 @@ pub fn type7_sorted(values: &[f64], fraction: f64) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
-    let h = (values.len() - 1) as f64 * fraction;
-    let lo = h.floor();
-    let t = h - lo;
-    let lo = lo as usize;
+    let (lo, t) = position(values.len(), fraction);
     let hi = (lo + 1).min(values.len() - 1);
-    let (a, b) = (values[lo], values[hi]);
+    Some(interpolate(values[lo], values[hi], t))
+}
+
+/// Where the type-7 percentile of `n` values falls: the index of the order statistic below it
+/// and the weight of the one above.
+fn position(n: usize, fraction: f64) -> (usize, f64) {
+    let h = (n - 1) as f64 * fraction;
+    let lo = h.floor();
+    (lo as usize, h - lo)
+}
+
+/// numpy's linear interpolation between `a` and `b` at weight `t`.
+fn interpolate(a: f64, b: f64, t: f64) -> f64 {
     let diff = b - a;
-    Some(if t >= 0.5 {
+    if t >= 0.5 {
         b - diff * (1.0 - t)
     } else {
         a + diff * t
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{hours, register_functions, type7};
+    use proptest::strategy::Strategy;
+
+    use super::{hours, register_functions, type7, type7_sorted};
     use datafusion::execution::FunctionRegistry;
     use datafusion::execution::SessionStateBuilder;
 
@@ -256,5 +276,28 @@ mod tests {
         assert_eq!(type7(&mut [], 0.5), None);
         assert_eq!(type7(&mut [1.0, 2.0], 0.0), Some(1.0));
         assert_eq!(type7(&mut [1.0, 2.0], 1.0), Some(2.0));
+    }
+
+    proptest::proptest! {
+        /// The selection gives the bits a full sort does, with ties, signed zeros, infinities
+        /// and few distinct values.
+        #[test]
+        fn type7_by_selection_is_type7_of_the_sorted_values(
+            values in proptest::collection::vec(
+                proptest::prop_oneof![
+                    -1e6f64..1e6,
+                    (0i32..5).prop_map(f64::from),
+                    proptest::sample::select(vec![0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY]),
+                ],
+                0..300,
+            ),
+            fraction in proptest::prop_oneof![0.0..=1.0f64, proptest::sample::select(vec![0.0, 0.25, 0.5, 0.9, 1.0])],
+        ) {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let expected = type7_sorted(&sorted, fraction);
+            let got = type7(&mut values.clone(), fraction);
+            proptest::prop_assert_eq!(got.map(f64::to_bits), expected.map(f64::to_bits));
+        }
     }
 }

@@ -36,8 +36,8 @@ pub use discover::{
 pub use issue::{Rule, Severity, ValidationIssue};
 pub use lease::{LEASE_EXPIRY, Lease, RunLease};
 pub use read::{
-    InputRecord, InputStatus, StagedDataset, SubmissionOutcome, SubmissionReader, memory_staging,
-    stage_text,
+    InputRecord, InputStatus, ReadTimes, StagedDataset, SubmissionOutcome, SubmissionReader,
+    memory_staging, stage_text,
 };
 pub use schema::table_schema;
 pub use stage::{

@@ -11,6 +11,7 @@
 use std::io::BufReader;
 use std::path::Path as FsPath;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::FutureExt;
@@ -74,6 +75,28 @@ pub struct StagedDataset {
     pub files: Vec<StagedFile>,
     /// The fingerprint of the input it was read from (none for two files of one dataset).
     pub fingerprint: Option<String>,
+    /// Where the reading thread's time went (zero when nothing was read).
+    pub times: ReadTimes,
+}
+
+/// Where a reading thread's time went for one dataset file, or summed over many (a run's
+/// phase timings give the sum over every file: thread seconds, not wall time).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadTimes {
+    /// Fetching the file and decoding it into batches (all but the two below).
+    pub decoding: Duration,
+    /// Checking the batches (types, rules, keys) and leaving out invalid rows.
+    pub validating: Duration,
+    /// Encoding the valid rows into staged Parquet files and storing them.
+    pub staging: Duration,
+}
+
+impl std::ops::AddAssign for ReadTimes {
+    fn add_assign(&mut self, other: Self) {
+        self.decoding += other.decoding;
+        self.validating += other.validating;
+        self.staging += other.staging;
+    }
 }
 
 /// Everything read from one submission.
@@ -200,6 +223,7 @@ impl SubmissionReader {
                         outcome: validator.finish(self.settings.max_invalid_row_fraction),
                         files: Vec::new(),
                         fingerprint: None,
+                        times: ReadTimes::default(),
                     });
                     outcome.inputs.extend(many.iter().map(|(o, _)| skipped(o)));
                 }
@@ -234,6 +258,7 @@ impl SubmissionReader {
                 outcome: entry.outcome(),
                 files,
                 fingerprint: Some(fingerprint.clone()),
+                times: ReadTimes::default(),
             };
             let record = InputRecord {
                 object: InputObject::from(object),
@@ -636,7 +661,8 @@ impl StagingJob {
             &self.fingerprint,
             table_schema(&self.contract),
         );
-        let outcome = {
+        let clock = Instant::now();
+        let (outcome, checked) = {
             let mut validator = DatasetValidator::new(
                 &self.contract,
                 &self.member,
@@ -653,9 +679,11 @@ impl StagingJob {
                     Ok(())
                 }
             };
+            let checked = validator.times();
             let outcome = validator.finish(self.max_invalid_row_fraction);
-            read.map(|()| outcome)
+            (read.map(|()| outcome), checked)
         };
+        let read_at = Instant::now();
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -669,10 +697,16 @@ impl StagingJob {
             writer.abort();
             Vec::new()
         };
+        let times = ReadTimes {
+            decoding: (read_at - clock).saturating_sub(checked.validating + checked.staging),
+            validating: checked.validating,
+            staging: checked.staging + read_at.elapsed(),
+        };
         Ok(StagedDataset {
             outcome,
             files,
             fingerprint: Some(self.fingerprint),
+            times,
         })
     }
 }

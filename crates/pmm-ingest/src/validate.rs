@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
@@ -150,6 +151,20 @@ pub struct DatasetValidator<'a> {
     transient: bool,
     /// `member` and `year` columns, reused from batch to batch.
     constants: Option<(ArrayRef, ArrayRef)>,
+    /// Time spent checking batches and handing valid rows to the sink.
+    busy: ValidatorTimes,
+    /// Whether a rule may be proven for a whole batch by Arrow's kernels (false only in tests
+    /// that compare with the row-by-row path).
+    proofs: bool,
+}
+
+/// Where a validator's time went: checking the batches, and the sink's writes (staging).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidatorTimes {
+    /// Converting, checking and filtering batches.
+    pub validating: Duration,
+    /// The sink's writes of the valid rows.
+    pub staging: Duration,
 }
 
 impl<'a> DatasetValidator<'a> {
@@ -185,7 +200,22 @@ impl<'a> DatasetValidator<'a> {
             rejected: false,
             transient: false,
             constants: None,
+            busy: ValidatorTimes::default(),
+            proofs: true,
         }
+    }
+
+    /// The same validator checking every rule row by row, never by a proof over a batch: the
+    /// path the proofs stand in for, for tests that compare the two.
+    #[cfg(test)]
+    pub(crate) fn without_proofs(mut self) -> Self {
+        self.proofs = false;
+        self
+    }
+
+    /// The time spent so far checking batches and writing valid rows to the sink.
+    pub fn times(&self) -> ValidatorTimes {
+        self.busy
     }
 
     /// The contract being checked.
@@ -337,6 +367,24 @@ impl<'a> DatasetValidator<'a> {
         if self.rejected {
             return Ok(());
         }
+        let clock = Instant::now();
+        let checked = self.check_batch(columns, first_record);
+        let checked_at = Instant::now();
+        self.busy.validating += checked_at - clock;
+        if let Some(batch) = checked? {
+            self.sink.write(batch)?;
+            self.busy.staging += checked_at.elapsed();
+        }
+        Ok(())
+    }
+
+    /// Converts and checks one batch: its valid rows, when it has any and the dataset is not
+    /// rejected.
+    fn check_batch(
+        &mut self,
+        columns: &[ArrayRef],
+        first_record: u64,
+    ) -> Result<Option<RecordBatch>> {
         let rows = columns.first().map_or(0, |c| c.len());
         self.rows_read += rows as u64;
         let mut invalid = vec![false; rows];
@@ -361,7 +409,7 @@ impl<'a> DatasetValidator<'a> {
                     );
                     self.dataset_issues.push(issue);
                     self.rejected = true;
-                    return Ok(());
+                    return Ok(None);
                 }
             };
             let rule = if column.column_type == ColumnType::Enum {
@@ -415,10 +463,7 @@ impl<'a> DatasetValidator<'a> {
         // Every row left passed the `required` rule, so the strict schema holds.
         let batch =
             RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
-        if batch.num_rows() > 0 {
-            self.sink.write(batch)?;
-        }
-        Ok(())
+        Ok((batch.num_rows() > 0).then_some(batch))
     }
 
     /// The `member` and `year` columns of a batch of `rows`: slices of arrays made once for the
@@ -465,6 +510,11 @@ impl<'a> DatasetValidator<'a> {
             for rule in &column.rules {
                 match rule {
                     ColumnRule::Min(min) => {
+                        // The batch's least value proves the rule for every row, or the rows
+                        // are looked at one by one.
+                        if self.proofs && values.range().is_none_or(|(least, _)| least >= *min) {
+                            continue;
+                        }
                         for i in values
                             .rows()
                             .filter(|&i| values.get(i).is_some_and(|v| v < *min))
@@ -481,6 +531,9 @@ impl<'a> DatasetValidator<'a> {
                         let Some(oi) = index(other) else { continue };
                         let others = Ordinals::new(&typed[oi]);
                         let before = matches!(rule, ColumnRule::NotBefore(_));
+                        if self.proofs && no_row_is_out_of_order(&typed[ci], &typed[oi], before) {
+                            continue;
+                        }
                         for i in values.rows() {
                             let (Some(v), Some(o)) = (values.get(i), others.get(i)) else {
                                 continue;
@@ -529,6 +582,9 @@ impl<'a> DatasetValidator<'a> {
                     }
                     ColumnRule::RequiredWith(other) => {
                         let Some(oi) = index(other) else { continue };
+                        if self.proofs && typed[ci].null_count() == 0 {
+                            continue;
+                        }
                         for i in (0..typed[ci].len())
                             .filter(|&i| typed[ci].is_null(i) && typed[oi].is_valid(i))
                         {
@@ -546,8 +602,20 @@ impl<'a> DatasetValidator<'a> {
                     }
                 }
             }
+            let range = if year_rules.is_empty() || !self.proofs {
+                None
+            } else {
+                values.range()
+            };
             for (rule, low, high, message) in year_rules {
                 let scale = values.per_day();
+                // The batch's least and greatest values prove the bounds for every row.
+                if self.proofs
+                    && range
+                        .is_none_or(|(least, most)| !(least < low * scale || most >= high * scale))
+                {
+                    continue;
+                }
                 for i in values.rows() {
                     let Some(v) = values.get(i) else { continue };
                     if v < low * scale || v >= high * scale {
@@ -738,6 +806,21 @@ impl<'a> Ordinals<'a> {
         }
     }
 
+    /// The least and greatest value as [`Self::get`] gives them, `None` when there is none:
+    /// one pass of Arrow's kernels over the batch, which proves a bound for every row at once
+    /// (`get` turns values into f64 in an order-keeping way, so the least value is the least
+    /// `get`).
+    fn range(&self) -> Option<(f64, f64)> {
+        use datafusion::arrow::compute::{max, min};
+        match self {
+            Ordinals::Float(a) => Some((min(*a)?, max(*a)?)),
+            Ordinals::Int(a) => Some((min(*a)? as f64, max(*a)? as f64)),
+            Ordinals::Date(a) => Some((f64::from(min(*a)?), f64::from(max(*a)?))),
+            Ordinals::Timestamp(a) => Some((min(*a)? as f64, max(*a)? as f64)),
+            Ordinals::Unordered(_) => None,
+        }
+    }
+
     /// How many units of this column make a day (for year bounds).
     fn per_day(&self) -> f64 {
         if matches!(self, Ordinals::Timestamp(_)) {
@@ -746,6 +829,24 @@ impl<'a> Ordinals<'a> {
             1.0
         }
     }
+}
+
+/// True when Arrow's comparison kernel proves that no row of `values` is before (`before`) or
+/// after its `others` value, both present; false when some row may be (the rows are then
+/// looked at one by one). Only for two columns of one type: the kernel compares them exactly,
+/// and a value exactly not before another is not before it as f64 either.
+fn no_row_is_out_of_order(values: &ArrayRef, others: &ArrayRef, before: bool) -> bool {
+    use datafusion::arrow::compute::kernels::cmp::{gt, lt};
+    if values.data_type() != others.data_type() || !values.data_type().is_primitive() {
+        return false;
+    }
+    let out_of_order = if before {
+        lt(values, others)
+    } else {
+        gt(values, others)
+    };
+    // `true_count` counts rows where both are present and the comparison holds.
+    out_of_order.is_ok_and(|rows| rows.true_count() == 0)
 }
 
 /// Days since 1970-01-01 of January 1st of `year` and of the year after.

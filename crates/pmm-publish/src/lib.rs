@@ -22,6 +22,7 @@ pub mod serve;
 pub mod tables;
 
 pub use manifest::{
-    CurrentRun, EngineFigures, LatestPointer, ReviewFlagCounts, RunCounts, RunManifest,
+    CurrentRun, EngineFigures, LatestPointer, PhaseTimings, ReviewFlagCounts, RunCounts,
+    RunManifest,
 };
 pub use publication::{Latest, PART_SIZE, Publication, PublishError};

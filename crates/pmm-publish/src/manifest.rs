@@ -122,6 +122,9 @@ pub struct RunManifest {
     /// How evaluation used memory.
     #[serde(default)]
     pub engine: EngineFigures,
+    /// Where the run's time went (zeros in manifests written before it was kept).
+    #[serde(default)]
+    pub phases: PhaseTimings,
     /// The result files, relative to the results location.
     pub files: Vec<String>,
 }
@@ -189,6 +192,33 @@ impl ReviewFlagCounts {
             peer_outlier,
         }
     }
+}
+
+/// Where a run's time went, in seconds. The phases run one after another, so their wall times
+/// add up to about the run's `duration_seconds`. Reading, validating and staging go together,
+/// file by file, on several threads at once: `read_seconds` is their wall time, and the three
+/// `*_thread_seconds` split the reading threads' time between them (summed over the threads,
+/// so together they can exceed `read_seconds`).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PhaseTimings {
+    /// Loading the catalog and the members' registry, opening the stores, taking the run's
+    /// lease and listing the submissions.
+    pub discover_seconds: f64,
+    /// Reading, validating and staging every input not reused from staging.
+    pub read_seconds: f64,
+    /// Within `read`: fetching the files and decoding them into batches.
+    pub decode_thread_seconds: f64,
+    /// Within `read`: checking the batches (types, rules, keys) and leaving out invalid rows.
+    pub validate_thread_seconds: f64,
+    /// Within `read`: encoding the valid rows into staged Parquet files and storing them.
+    pub stage_thread_seconds: f64,
+    /// Computing the indicators with DataFusion (or reusing members' cached values).
+    pub evaluate_seconds: f64,
+    /// Scoring and rolling up.
+    pub score_seconds: f64,
+    /// The history across cycles, the review, and writing the result files (up to the
+    /// manifest itself).
+    pub publish_seconds: f64,
 }
 
 /// The memory figures of a run's evaluation.

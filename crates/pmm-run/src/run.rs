@@ -305,6 +305,7 @@ pub async fn run_pipeline(
             "discovered submissions"
         );
 
+        let discovered_at = clock.elapsed();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let concurrency = options
             .concurrency
@@ -335,6 +336,7 @@ pub async fn run_pipeline(
             reused,
             evaluated,
             tables,
+            mut phases,
         } = compute(
             &computation,
             discovery.submissions,
@@ -344,6 +346,8 @@ pub async fn run_pipeline(
         )
         .await?;
         let engine_figures = evaluated.figures;
+        phases.discover_seconds = discovered_at.as_secs_f64();
+        let computed_at = clock.elapsed();
 
         let publication = Publication {
             root: &results,
@@ -417,6 +421,7 @@ pub async fn run_pipeline(
         progress.event(ProgressEvent::StageDone);
         let finished = Utc::now();
         let duration_seconds = clock.elapsed().as_secs_f64();
+        phases.publish_seconds = (clock.elapsed() - computed_at).as_secs_f64();
         let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count() as u64;
         let health = RunHealth::new(
             &pipeline.name,
@@ -464,6 +469,7 @@ pub async fn run_pipeline(
                 review_flags: ReviewFlagCounts::from_rules(health.review_flags),
             },
             engine: engine_figures,
+            phases,
             files,
         };
         let manifest_files = manifest.files.clone();

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::StreamExt;
 use pmm_catalog::{
@@ -16,9 +17,10 @@ use pmm_engine::{
     DatasetState, EvaluationInputs, MemberContext, ScoringOptions, score_and_roll_up,
 };
 use pmm_ingest::{
-    DatasetOutcome, InputRecord, InputStatus, ReadSettings, StagedEntry, StagingArea,
+    DatasetOutcome, InputRecord, InputStatus, ReadSettings, ReadTimes, StagedEntry, StagingArea,
     SubmissionFiles, SubmissionOutcome, SubmissionReader, ValidationIssue,
 };
+use pmm_publish::PhaseTimings;
 use pmm_results::ResultTables;
 use pmm_store::{StoreRoot, layout};
 
@@ -98,6 +100,9 @@ pub(crate) struct Computed {
     pub evaluated: Evaluated,
     /// Every result row (the Secretariat's view).
     pub tables: ResultTables,
+    /// The wall times of reading, evaluating and scoring, and the reading threads' times
+    /// (the caller fills in the phases before and after).
+    pub phases: PhaseTimings,
 }
 
 /// Reads `submissions`, assembles the outcomes with `discovery_issues`, evaluates and scores
@@ -115,7 +120,16 @@ pub(crate) async fn compute(
         catalog: run.catalog.clone(),
         settings: run.settings.read,
     };
+    let mut phases = PhaseTimings::default();
+    let clock = Instant::now();
     let mut outcomes = read_all(&reader, submissions, run.concurrency, progress).await?;
+    let mut times = ReadTimes::default();
+    for staged in outcomes.iter().flat_map(|o| &o.datasets) {
+        times += staged.times;
+    }
+    phases.decode_thread_seconds = times.decoding.as_secs_f64();
+    phases.validate_thread_seconds = times.validating.as_secs_f64();
+    phases.stage_thread_seconds = times.staging.as_secs_f64();
     let reused: Vec<StagedEntry> = outcomes
         .iter_mut()
         .flat_map(|o| std::mem::take(&mut o.reused))
@@ -128,6 +142,8 @@ pub(crate) async fn compute(
         discovery_issues,
         outcomes,
     );
+    phases.read_seconds = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
     let evaluated = evaluation::evaluate(
         run.catalog,
         run.staging,
@@ -144,6 +160,8 @@ pub(crate) async fn compute(
             "evaluation spilled to disk to stay within engine.memory_limit"
         );
     }
+    phases.evaluate_seconds = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
     let contexts = member_contexts(members, &assembled.manifests);
     let tables = score_and_roll_up(
         run.catalog,
@@ -151,11 +169,13 @@ pub(crate) async fn compute(
         &contexts,
         run.settings.scoring,
     );
+    phases.score_seconds = clock.elapsed().as_secs_f64();
     Ok(Computed {
         assembled,
         reused,
         evaluated,
         tables,
+        phases,
     })
 }
 

@@ -118,6 +118,39 @@ fn the_demo_runs_and_prints_a_summary() {
         stdout.contains("indicators: computed for 10 members, reused for 0"),
         "{stdout}"
     );
+    // Where the time went: the phases follow one another, so their wall times add up to the
+    // run's duration; every file was read, so each kind of reading work took some time.
+    let manifest: serde_json::Value =
+        read_json(&results.path().join(format!("runs/{run_id}/manifest.json")));
+    let phase = |name: &str| manifest["phases"][name].as_f64().unwrap();
+    let walls = ["discover", "read", "evaluate", "score", "publish"]
+        .map(|p| phase(&format!("{p}_seconds")))
+        .iter()
+        .sum::<f64>();
+    let duration = manifest["duration_seconds"].as_f64().unwrap();
+    assert!(
+        walls <= duration && duration - walls < 0.05 * duration,
+        "phases {walls} s against a run of {duration} s: {}",
+        manifest["phases"]
+    );
+    for name in [
+        "read_seconds",
+        "decode_thread_seconds",
+        "validate_thread_seconds",
+        "stage_thread_seconds",
+        "evaluate_seconds",
+    ] {
+        assert!(phase(name) > 0.0, "{name}: {}", manifest["phases"]);
+    }
+    assert!(
+        stdout.contains(&format!(
+            "  time: discover {:.1} s, read {:.1} s (thread seconds: decode {:.1}",
+            phase("discover_seconds"),
+            phase("read_seconds"),
+            phase("decode_thread_seconds")
+        )),
+        "{stdout}"
+    );
     assert!(
         stderr.contains("reading submissions"),
         "progress lines on stderr: {stderr}"
@@ -525,6 +558,11 @@ fn gc_says_what_it_would_remove_and_removes_only_that() {
     let again = pmm(&repo_root(), &run);
     let (stdout, _) = text(&again);
     assert!(stdout.contains("inputs: 0 read and staged"), "{stdout}");
+    // Nothing was read, so no reading thread worked.
+    assert!(
+        stdout.contains("(thread seconds: decode 0.0, validate 0.0, stage 0.0)"),
+        "{stdout}"
+    );
 
     let bad = pmm(&repo_root(), &["gc", "--staging", "ftp://nowhere/x"]);
     assert_eq!(bad.status.code(), Some(2));
