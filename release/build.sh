@@ -35,7 +35,8 @@ case "$host" in
   *) platform="$host" ;;
 esac
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-export PMM_GIT_COMMIT="${PMM_GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
+# `pmm --version`'s commit: crates/pmm-cli/build.rs asks git, or takes PMM_GIT_COMMIT when
+# set (a build from a source archive, outside a repository).
 # Reproducible archives: every file dated at the commit (the tarball and the package). Not
 # seen by the build: the cc crate reruns the build script of every crate with C code in it
 # (zstd, ring, jemalloc...) when SOURCE_DATE_EPOCH changes, which would rebuild nearly all of

@@ -341,6 +341,9 @@ pub(crate) enum Format {
 /// Exit code: the work ran and failed.
 pub(crate) const EXIT_FAILED: u8 = 1;
 
+/// Exit code: usage, configuration or catalog error; nothing ran.
+pub(crate) const EXIT_CONFIG: u8 = 2;
+
 /// The results location `--results URL` names (a folder, relative to the working folder, or a
 /// store URL), opened for reading; the message says what is wrong with it.
 pub(crate) fn results_root(url: &str) -> Result<pmm_store::StoreRoot, String> {
@@ -349,8 +352,6 @@ pub(crate) fn results_root(url: &str) -> Result<pmm_store::StoreRoot, String> {
     pmm_store::open_store(&location, false, &pmm_catalog::StorageSettings::default())
         .map_err(|e| format!("--results {e}"))
 }
-/// Exit code: usage, configuration or catalog error; nothing ran.
-pub(crate) const EXIT_CONFIG: u8 = 2;
 
 /// What `pmm --version` prints: the program, the catalog built into it (version and SHA-256),
 /// and the commit it was built from, so a member's report and the Secretariat's run can be

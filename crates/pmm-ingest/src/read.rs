@@ -699,8 +699,8 @@ impl StagingJob {
         };
         let times = ReadTimes {
             decoding: (read_at - clock).saturating_sub(checked.validating + checked.staging),
-            validating: checked.validating,
             staging: checked.staging + read_at.elapsed(),
+            ..checked
         };
         Ok(StagedDataset {
             outcome,

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{Datelike, NaiveDate};
 use datafusion::arrow::array::{
@@ -28,6 +28,7 @@ use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 use crate::convert::{Incompatible, bad_value, convert_column, quote, show};
 use crate::issue::Rule;
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
+use crate::read::ReadTimes;
 use crate::schema::table_schema;
 use crate::{Error, Result};
 
@@ -151,20 +152,12 @@ pub struct DatasetValidator<'a> {
     transient: bool,
     /// `member` and `year` columns, reused from batch to batch.
     constants: Option<(ArrayRef, ArrayRef)>,
-    /// Time spent checking batches and handing valid rows to the sink.
-    busy: ValidatorTimes,
+    /// Time spent checking batches and handing valid rows to the sink (its `decoding` is the
+    /// reader's, filled in by the caller).
+    busy: ReadTimes,
     /// Whether a rule may be proven for a whole batch by Arrow's kernels (false only in tests
     /// that compare with the row-by-row path).
     proofs: bool,
-}
-
-/// Where a validator's time went: checking the batches, and the sink's writes (staging).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ValidatorTimes {
-    /// Converting, checking and filtering batches.
-    pub validating: Duration,
-    /// The sink's writes of the valid rows.
-    pub staging: Duration,
 }
 
 impl<'a> DatasetValidator<'a> {
@@ -200,7 +193,7 @@ impl<'a> DatasetValidator<'a> {
             rejected: false,
             transient: false,
             constants: None,
-            busy: ValidatorTimes::default(),
+            busy: ReadTimes::default(),
             proofs: true,
         }
     }
@@ -213,8 +206,9 @@ impl<'a> DatasetValidator<'a> {
         self
     }
 
-    /// The time spent so far checking batches and writing valid rows to the sink.
-    pub fn times(&self) -> ValidatorTimes {
+    /// The time spent so far checking batches and writing valid rows to the sink (`decoding`
+    /// zero: the validator does not see it).
+    pub fn times(&self) -> ReadTimes {
         self.busy
     }
 
@@ -498,6 +492,20 @@ impl<'a> DatasetValidator<'a> {
         for (ci, column) in self.contract.columns.iter().enumerate() {
             let values = Ordinals::new(&typed[ci]);
             let shown = |i: usize| show(&sources[ci], i);
+            // The batch's least and greatest values, once per column that has a bound to prove
+            // (`None` also when the batch has no value there: then no row breaks a bound).
+            let bounded = year_column == Some(ci)
+                || column.rules.iter().any(|r| {
+                    matches!(
+                        r,
+                        ColumnRule::Min(_) | ColumnRule::WithinYear | ColumnRule::NotAfterYearEnd
+                    )
+                });
+            let range = if self.proofs && bounded {
+                values.range()
+            } else {
+                None
+            };
             let mut year_rules: Vec<(Rule, f64, f64, String)> = Vec::new();
             if year_column == Some(ci) {
                 year_rules.push((
@@ -512,7 +520,7 @@ impl<'a> DatasetValidator<'a> {
                     ColumnRule::Min(min) => {
                         // The batch's least value proves the rule for every row, or the rows
                         // are looked at one by one.
-                        if self.proofs && values.range().is_none_or(|(least, _)| least >= *min) {
+                        if self.proofs && range.is_none_or(|(least, _)| least >= *min) {
                             continue;
                         }
                         for i in values
@@ -602,11 +610,6 @@ impl<'a> DatasetValidator<'a> {
                     }
                 }
             }
-            let range = if year_rules.is_empty() || !self.proofs {
-                None
-            } else {
-                values.range()
-            };
             for (rule, low, high, message) in year_rules {
                 let scale = values.per_day();
                 // The batch's least and greatest values prove the bounds for every row.

@@ -420,8 +420,9 @@ pub async fn run_pipeline(
         );
         progress.event(ProgressEvent::StageDone);
         let finished = Utc::now();
-        let duration_seconds = clock.elapsed().as_secs_f64();
-        phases.publish_seconds = (clock.elapsed() - computed_at).as_secs_f64();
+        let elapsed = clock.elapsed();
+        let duration_seconds = elapsed.as_secs_f64();
+        phases.publish_seconds = (elapsed - computed_at).as_secs_f64();
         let rejected = statuses.iter().filter(|s| s.rejected.is_some()).count() as u64;
         let health = RunHealth::new(
             &pipeline.name,

@@ -10,50 +10,6 @@ fn latest(results: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn the_version_names_the_catalog_a_run_records_and_the_commit() {
-    let output = pmm(&repo_root(), &["--version"]);
-    let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
-    assert_eq!(lines[0], format!("pmm {}", env!("CARGO_PKG_VERSION")));
-    // The catalog's hash is the one a run's manifest records.
-    let results = tempfile::tempdir().unwrap();
-    let run = pmm(
-        &repo_root(),
-        &[
-            "run",
-            "pipelines/demo.yaml",
-            "--results",
-            results.path().to_str().unwrap(),
-        ],
-    );
-    assert_eq!(run.status.code(), Some(0), "{:?}", text(&run));
-    let latest = latest(results.path());
-    let manifest = read_json(
-        &results
-            .path()
-            .join(latest["path"].as_str().unwrap())
-            .join("manifest.json"),
-    );
-    let hash = manifest["catalog_hash"].as_str().unwrap();
-    let version = manifest["catalog_version"].as_str().unwrap();
-    assert_eq!(lines[1], format!("catalog {version} (sha256 {hash})"));
-    // The commit it was built from, as git gives it where there is a repository.
-    let commit = lines[2].strip_prefix("commit ").unwrap();
-    let git = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .current_dir(repo_root())
-        .output();
-    match git {
-        Ok(git) if git.status.success() => {
-            assert_eq!(commit, String::from_utf8_lossy(&git.stdout).trim());
-        }
-        _ => assert_eq!(commit, "unknown"),
-    }
-}
-
-#[test]
 fn the_demo_runs_and_prints_a_summary() {
     let results = tempfile::tempdir().unwrap();
     let out = results.path().to_str().unwrap();
@@ -151,6 +107,33 @@ fn the_demo_runs_and_prints_a_summary() {
         )),
         "{stdout}"
     );
+    // `pmm --version` names the catalog this run recorded, and the commit git gives (where
+    // there is a repository).
+    let version = pmm(&repo_root(), &["--version"]);
+    let (version_text, _) = text(&version);
+    assert_eq!(version.status.code(), Some(0), "{version_text}");
+    let lines: Vec<&str> = version_text.lines().collect();
+    assert_eq!(lines.len(), 3, "{version_text}");
+    assert_eq!(lines[0], format!("pmm {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        lines[1],
+        format!(
+            "catalog {} (sha256 {})",
+            manifest["catalog_version"].as_str().unwrap(),
+            manifest["catalog_hash"].as_str().unwrap()
+        )
+    );
+    let commit = lines[2].strip_prefix("commit ").unwrap();
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo_root())
+        .output();
+    match git {
+        Ok(git) if git.status.success() => {
+            assert_eq!(commit, String::from_utf8_lossy(&git.stdout).trim());
+        }
+        _ => assert_eq!(commit, "unknown"),
+    }
     assert!(
         stderr.contains("reading submissions"),
         "progress lines on stderr: {stderr}"
