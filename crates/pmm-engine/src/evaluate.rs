@@ -462,16 +462,20 @@ struct SqlRow {
 /// The session settings and runtime of every query: no information schema and no URL tables,
 /// so SQL reaches only the tables registered on its session; a memory pool and spill folder
 /// from `settings`; one partition per core (16 at least when the staged files are remote).
-/// Each staged file is scanned whole by one partition (no splitting of
-/// files): a member's rows are then aggregated in file order whatever the other files are, so
-/// its results are the same to the last bit in any run that holds the same file.
+/// Each staged file is scanned whole by one partition (no splitting of files, and no dealing
+/// of its batches round-robin to other partitions, which a table of one file would get): a
+/// member's rows are then aggregated in file order whatever the other files are and however
+/// the file is cut into row groups and batches, so its results are the same to the last bit in
+/// any run that holds the same rows (a dry run of one member, a run of all of them, a file
+/// staged by copying or by encoding).
 fn runtime(settings: &EngineConfig, remote: bool) -> Result<(SessionConfig, Arc<RuntimeEnv>)> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let partitions = if remote { cores.max(16) } else { cores };
     let config = SessionConfig::new()
         .with_target_partitions(partitions)
         .with_information_schema(false)
-        .with_repartition_file_scans(false);
+        .with_repartition_file_scans(false)
+        .with_round_robin_repartition(false);
     let limit = usize::try_from(memory_limit_bytes(settings)).unwrap_or(usize::MAX);
     // Operators that can spill share the pool fairly; an error names the biggest consumers.
     let pool = TrackConsumersPool::new(FairSpillPool::new(limit), TOP_CONSUMERS);

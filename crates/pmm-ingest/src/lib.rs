@@ -16,14 +16,18 @@ mod jsonl;
 mod lease;
 mod limits;
 mod object_reader;
+mod parquet_copy;
 mod parquet_layout;
 mod parquet_source;
 mod read;
 mod schema;
 mod stage;
+mod staged_file;
 mod text;
 mod validate;
 
+#[cfg(test)]
+mod copy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -41,9 +45,10 @@ pub use read::{
 };
 pub use schema::table_schema;
 pub use stage::{
-    EntryKind, InputObject, ReadSettings, RunReference, StageWriter, StagedEntry, StagedFile,
-    StagingArea, fingerprint,
+    EntryKind, InputObject, ReadSettings, RunReference, StagedEntry, StagedFile, StagingArea,
+    fingerprint,
 };
+pub use staged_file::StageWriter;
 pub use text::{is_escaped, shown};
 pub use validate::DatasetOutcome;
 

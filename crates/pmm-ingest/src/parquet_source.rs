@@ -5,9 +5,9 @@
 //! note says to implement `AsyncFileReader` directly, as here (apache/arrow-rs#10308; tried in
 //! this code base, the build warns). This is that implementation, and nothing more.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use datafusion::arrow::array::{Array, ArrayRef, BinaryViewArray, RecordBatch, StringViewArray};
@@ -30,6 +30,7 @@ use crate::discover::SourceObject;
 use crate::issue::Rule;
 use crate::limits::LimitExceeded;
 use crate::object_reader::{ChangedWhileRead, changed_since};
+use crate::parquet_copy::{CopyPlan, Groups, Replay};
 use crate::parquet_layout::{LayoutError, check_footer, check_pages, footer_length};
 use crate::read::{BATCH_ROWS, StagedDataset, StagingJob};
 use crate::validate::DatasetValidator;
@@ -41,14 +42,24 @@ const FOOTER_HINT: u64 = 64 * 1024;
 /// One Parquet object of the size seen at discovery. Every range it fetches is checked
 /// against that size first, and every column chunk's page headers against the limits before
 /// the `parquet` crate decompresses a page.
+///
+/// When the row groups may be staged by copying, the chunks it fetched are kept (shared by
+/// its clones) until the reading of their row group ends: they are what is copied, and what
+/// a second reading of the group decodes (served from memory, not fetched again).
+#[derive(Clone)]
 pub(crate) struct StoreParquetReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
     limits: Limits,
     /// Where the column chunks start, as the checked footer says.
-    chunk_starts: HashSet<u64>,
+    chunk_starts: Arc<HashSet<u64>>,
+    /// The checked chunks fetched, when kept.
+    kept: Option<Arc<Mutex<KeptChunks>>>,
 }
+
+/// Column chunks fetched and checked, by byte range.
+type KeptChunks = HashMap<Range<u64>, Bytes>;
 
 impl StoreParquetReader {
     pub(crate) fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64, limits: Limits) -> Self {
@@ -57,7 +68,29 @@ impl StoreParquetReader {
             path,
             size,
             limits,
-            chunk_starts: HashSet::new(),
+            chunk_starts: Arc::new(HashSet::new()),
+            kept: None,
+        }
+    }
+
+    /// Keeps the chunks it fetches from now on (see [`CopyPlan`]).
+    pub(crate) fn keeping(mut self) -> Self {
+        self.kept = Some(Arc::default());
+        self
+    }
+
+    /// A kept chunk.
+    pub(crate) fn kept(&self, range: &Range<u64>) -> Option<Bytes> {
+        let kept = self.kept.as_ref()?;
+        kept.lock().ok()?.get(range).cloned()
+    }
+
+    /// Forgets the kept chunks of `ranges`.
+    pub(crate) fn forget(&self, ranges: &[Range<u64>]) {
+        if let Some(mut kept) = self.kept.as_ref().and_then(|k| k.lock().ok()) {
+            for range in ranges {
+                kept.remove(range);
+            }
         }
     }
 
@@ -74,6 +107,9 @@ impl StoreParquetReader {
     fn check(&self, range: &Range<u64>, bytes: &Bytes) -> Result<()> {
         if self.chunk_starts.contains(&range.start) {
             check_pages(bytes, &self.limits).map_err(layout)?;
+            if let Some(mut kept) = self.kept.as_ref().and_then(|k| k.lock().ok()) {
+                kept.insert(range.clone(), bytes.clone());
+            }
         }
         Ok(())
     }
@@ -100,11 +136,13 @@ impl StoreParquetReader {
         };
         check_footer(&footer, self.size - 8 - length, &self.limits).map_err(layout)?;
         let metadata = ParquetMetaDataReader::decode_metadata(&footer)?;
-        self.chunk_starts = metadata
-            .row_groups()
-            .iter()
-            .flat_map(|g| g.columns().iter().map(|c| c.byte_range().0))
-            .collect();
+        self.chunk_starts = Arc::new(
+            metadata
+                .row_groups()
+                .iter()
+                .flat_map(|g| g.columns().iter().map(|c| c.byte_range().0))
+                .collect(),
+        );
         Ok(metadata)
     }
 }
@@ -120,6 +158,9 @@ fn layout(e: LayoutError) -> ParquetError {
 impl AsyncFileReader for StoreParquetReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
         async move {
+            if let Some(bytes) = self.kept(&range) {
+                return Ok(bytes);
+            }
             self.within(&range)?;
             let bytes = self
                 .store
@@ -134,6 +175,10 @@ impl AsyncFileReader for StoreParquetReader {
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
         async move {
+            let kept: Option<Vec<Bytes>> = ranges.iter().map(|r| self.kept(r)).collect();
+            if let Some(kept) = kept {
+                return Ok(kept);
+            }
             for range in &ranges {
                 self.within(range)?;
             }
@@ -302,6 +347,22 @@ pub(crate) async fn read_parquet(
     let leaves: Vec<usize> = wanted.iter().filter_map(|c| c.leaf).collect();
     let too_large = row_group_past_limit(arrow.metadata(), &leaves, &limits);
     let mask = ProjectionMask::leaves(arrow.parquet_schema(), leaves.iter().copied());
+    let plan = if job.copy {
+        CopyPlan::new(&arrow, &columns, &job.contract)
+    } else {
+        None
+    };
+    let mut job = job;
+    if let Some(plan) = &plan {
+        reader = reader.keeping();
+        job.schema = Some(plan.schema.clone());
+    }
+    let replay = Replay {
+        reader: reader.clone(),
+        arrow: arrow.clone(),
+        mask: mask.clone(),
+        limits,
+    };
     let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, arrow)
         .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
@@ -340,8 +401,9 @@ pub(crate) async fn read_parquet(
             }
         };
         let mut budget = DecodeBudget::new(&limits);
+        let mut groups = Groups::new(replay.arrow.metadata(), plan);
         let mut next_record = 1u64;
-        while let Some(batch) = handle.block_on(stream.next()) {
+        'batches: while let Some(batch) = handle.block_on(stream.next()) {
             let batch = match batch {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -354,24 +416,39 @@ pub(crate) async fn read_parquet(
                     break;
                 }
             };
-            let slices = match budget.split(&batch, next_record) {
-                Ok(slices) => slices,
-                Err(limit) => {
-                    validator.reject_limit(&limit);
-                    break;
+            // Cut where a row group ends, so each group's rows are known to be its own.
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let take = groups.start(validator, &replay.reader)?;
+                let part = batch.slice(offset, take.min(batch.num_rows() - offset));
+                let slices = match budget.split(&part, next_record) {
+                    Ok(slices) => slices,
+                    Err(limit) => {
+                        validator.reject_limit(&limit);
+                        break 'batches;
+                    }
+                };
+                for slice in slices {
+                    let columns = slice
+                        .columns()
+                        .iter()
+                        .map(materialised)
+                        .collect::<crate::Result<Vec<_>>>()?;
+                    validator.push_columns(&columns, next_record)?;
+                    next_record += slice.num_rows() as u64;
                 }
-            };
-            for slice in slices {
-                let columns = slice
-                    .columns()
-                    .iter()
-                    .map(materialised)
-                    .collect::<crate::Result<Vec<_>>>()?;
-                validator.push_columns(&columns, next_record)?;
-                next_record += slice.num_rows() as u64;
-            }
-            if validator.is_rejected() {
-                break;
+                offset += part.num_rows();
+                if validator.is_rejected() {
+                    break 'batches;
+                }
+                if let Some((group, keep)) = groups.advance(part.num_rows(), validator)? {
+                    let replayed = replay.group(validator, group, &keep, &handle);
+                    groups.forget(group, &replay.reader);
+                    if let Err(e) = replayed {
+                        reject(validator, &e, None, &as_found);
+                        break 'batches;
+                    }
+                }
             }
         }
         // Read whole: the file must still be the one discovery saw.
@@ -413,9 +490,9 @@ fn row_group_past_limit(
 }
 
 /// A top-level column of the file: its name, and its leaf when it is one (not a group).
-struct FileColumn {
-    name: String,
-    leaf: Option<usize>,
+pub(crate) struct FileColumn {
+    pub(crate) name: String,
+    pub(crate) leaf: Option<usize>,
 }
 
 /// The reader's metadata with the decoded types of [`decoded_type`], and the file's
@@ -466,7 +543,7 @@ fn leaf_count(node: &datafusion::parquet::schema::types::Type) -> usize {
 
 /// A view column as the validator takes it: `Utf8` or `Binary`, copied from the batch's
 /// pages for the rows of one slice only.
-fn materialised(column: &ArrayRef) -> crate::Result<ArrayRef> {
+pub(crate) fn materialised(column: &ArrayRef) -> crate::Result<ArrayRef> {
     let to = match column.data_type() {
         DataType::Utf8View => DataType::Utf8,
         DataType::BinaryView => DataType::Binary,
@@ -478,7 +555,7 @@ fn materialised(column: &ArrayRef) -> crate::Result<ArrayRef> {
 /// The bytes a Parquet file's records decode to, counted batch by batch before any value is
 /// copied out of its pages: no record past `max_record_bytes`, no slice handed to the
 /// validator past `max_batch_bytes`, no file past `max_decompressed_bytes` in all.
-struct DecodeBudget {
+pub(crate) struct DecodeBudget {
     record: u64,
     batch: u64,
     total: u64,
@@ -486,7 +563,7 @@ struct DecodeBudget {
 }
 
 impl DecodeBudget {
-    fn new(limits: &Limits) -> Self {
+    pub(crate) fn new(limits: &Limits) -> Self {
         DecodeBudget {
             record: limits.max_record_bytes,
             batch: limits.max_batch_bytes,
@@ -497,7 +574,7 @@ impl DecodeBudget {
 
     /// The batch cut into slices of at most `max_batch_bytes` (one record at least), or the
     /// limit a record or the file goes past.
-    fn split(
+    pub(crate) fn split(
         &mut self,
         batch: &RecordBatch,
         first_record: u64,

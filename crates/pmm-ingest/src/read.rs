@@ -469,6 +469,8 @@ pub async fn read_dataset(
         file: object.relative.clone(),
         fingerprint: fingerprint.to_string(),
         max_invalid_row_fraction: settings.max_invalid_row_fraction,
+        schema: None,
+        copy: true,
     };
     caught(job.clone(), read_with(root, object, format, job, settings)).await
 }
@@ -624,10 +626,15 @@ pub(crate) struct StagingJob {
     pub(crate) staging: StagingArea,
     pub(crate) contract: DatasetContract,
     pub(crate) member: String,
-    year: i32,
+    pub(crate) year: i32,
     pub(crate) file: String,
     pub(crate) fingerprint: String,
     pub(crate) max_invalid_row_fraction: f64,
+    /// The staged file's schema when it is not the table's (see `parquet_source::CopyPlan`).
+    pub(crate) schema: Option<datafusion::arrow::datatypes::SchemaRef>,
+    /// Whether row groups of a Parquet input may be staged by copying their chunks (false
+    /// only in tests that compare with encoding every row).
+    pub(crate) copy: bool,
 }
 
 impl StagingJob {
@@ -659,7 +666,9 @@ impl StagingJob {
             self.year,
             &self.contract,
             &self.fingerprint,
-            table_schema(&self.contract),
+            self.schema
+                .clone()
+                .unwrap_or_else(|| table_schema(&self.contract)),
         );
         let clock = Instant::now();
         let (outcome, checked) = {
@@ -837,6 +846,8 @@ mod tests {
             file: "member=XA/year=2024/staff.csv".into(),
             fingerprint: "f".repeat(64),
             max_invalid_row_fraction: 0.05,
+            schema: None,
+            copy: true,
         };
         let on_thread = job
             .clone()

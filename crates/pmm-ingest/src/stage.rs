@@ -9,48 +9,26 @@
 //! An entry is complete or absent: the Parquet file is uploaded whole (a single PUT, or a
 //! multipart upload that only appears when completed) before the entry that names it, and the
 //! entry is one PUT. A run that dies midway leaves at most a data file that no entry names,
-//! which no run trusts and `pmm gc` removes.
-//!
-//! Why one file of this length (about 540 lines): the layout, the fingerprint, writing an
-//! entry and reading it back must agree byte for byte; they are kept where one reading shows
-//! all four.
-
-use std::io::Write;
-use std::sync::Arc;
+//! which no run trusts and `pmm gc` removes. The staged Parquet files themselves are written
+//! by `staged_file::StageWriter`.
 
 use bytes::Bytes;
 use chrono::{SecondsFormat, Utc};
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use object_store::ObjectStoreExt;
-use object_store::buffered::BufWriter;
-use object_store::path::Path;
 use pmm_catalog::DatasetContract;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use crate::discover::SourceObject;
 use crate::issue::ValidationIssue;
-use crate::validate::{DatasetOutcome, RowSink};
+use crate::validate::DatasetOutcome;
 use crate::{Error, Result};
 use pmm_store::{StoreRoot, count_write, layout};
 
 /// Bumped whenever what validation or staging produces for the same input changes (a new
 /// rule, a different message, another staged schema), so that no run reuses entries made by
 /// different code. Part of every fingerprint, with the program's version.
-pub const STAGING_FORMAT: u32 = 2;
-
-/// Rows per Parquet row group of staged data: large enough for fast scans, small enough that
-/// a scan of a big file spreads over every core and the writer buffers little.
-pub const ROW_GROUP_ROWS: usize = 128 * 1024;
-
-/// Bytes sent to the store at a time while a staged file is written (also the part size of
-/// multipart uploads): memory per file being staged is about twice this.
-const UPLOAD_CHUNK: usize = 8 << 20;
+pub const STAGING_FORMAT: u32 = 3;
 
 /// The settings that decide what validation makes of an input: part of its fingerprint.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -312,221 +290,14 @@ impl StagingArea {
             .await
     }
 
-    /// A writer for the valid rows of one input, in `schema`, used from a blocking thread
-    /// inside the tokio runtime (see [`StageWriter`]).
-    pub fn writer(
-        &self,
-        member: &str,
-        year: i32,
-        contract: &DatasetContract,
-        fingerprint: &str,
-        schema: SchemaRef,
-    ) -> StageWriter {
-        let relative = layout::staging::rows(member, year, &contract.name, fingerprint, &nonce());
-        // Measured on the benchmark (bench/run.sh): LZ4 (raw) compresses staged data to about
-        // the size of the submitted Parquet at a fraction of the cost of ZSTD or Snappy;
-        // dictionaries cost more to build than they save on these columns (unique keys,
-        // short enum values); page statistics are of no use to the queries.
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_compression(Compression::LZ4_RAW)
-            .set_dictionary_enabled(false)
-            .set_write_batch_size(8192)
-            .set_statistics_enabled(EnabledStatistics::Chunk)
-            .build();
-        StageWriter {
-            root: self.root.clone(),
-            relative,
-            schema,
-            props,
-            open: None,
-            rows: 0,
-        }
-    }
-
     /// A location for messages.
     pub fn display(&self, relative: &str) -> String {
         self.root.shown(relative)
     }
 
-    fn error(&self, relative: &str, e: impl Into<crate::BoxError>) -> Error {
+    pub(crate) fn error(&self, relative: &str, e: impl Into<crate::BoxError>) -> Error {
         Error::staging(self.display(relative), e)
     }
-}
-
-/// A staged file's nonce: a UUID v7 (time-ordered, 74 random bits), so that two runs staging
-/// the same input at once never write the same object.
-fn nonce() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
-}
-
-/// Writes the valid rows of one input as one Parquet file in the staging area, as the
-/// validator hands them over. Encoding happens on the calling (blocking) thread; an async
-/// task uploads the bytes as they come, so memory stays at a few chunks whatever the file's
-/// size. Must be used on a blocking thread of the tokio runtime (`spawn_blocking`).
-pub struct StageWriter {
-    root: StoreRoot,
-    relative: String,
-    schema: SchemaRef,
-    props: WriterProperties,
-    open: Option<OpenFile>,
-    rows: u64,
-}
-
-struct OpenFile {
-    writer: ArrowWriter<UploadWriter>,
-    upload: tokio::task::JoinHandle<std::result::Result<u64, String>>,
-    handle: tokio::runtime::Handle,
-}
-
-impl RowSink for StageWriter {
-    fn write(&mut self, batch: RecordBatch) -> Result<()> {
-        if self.open.is_none() {
-            self.open = Some(self.start()?);
-        }
-        let open = self.open.as_mut().ok_or_else(|| {
-            Error::Internal("the staged file was not opened before writing".into())
-        })?;
-        open.writer
-            .write(&batch)
-            .map_err(|e| Error::staging(self.root.shown(&self.relative), e))?;
-        self.rows += batch.num_rows() as u64;
-        Ok(())
-    }
-}
-
-impl StageWriter {
-    fn start(&self) -> Result<OpenFile> {
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| Error::Internal("staging needs the tokio runtime".into()))?;
-        let (sender, receiver) = tokio::sync::mpsc::channel::<Upload>(2);
-        let store = self.root.store.clone();
-        let key = self.root.key(&self.relative);
-        let upload = handle.spawn(upload(store, key, receiver));
-        let writer = ArrowWriter::try_new(
-            UploadWriter {
-                buffer: Vec::with_capacity(UPLOAD_CHUNK),
-                sender,
-            },
-            self.schema.clone(),
-            Some(self.props.clone()),
-        )
-        .map_err(|e| Error::Internal(format!("opening a Parquet writer: {e}")))?;
-        Ok(OpenFile {
-            writer,
-            upload,
-            handle,
-        })
-    }
-
-    /// Completes the file and returns it (`None` when no row was written: nothing is
-    /// stored). Blocks until the upload is complete.
-    pub fn commit(self) -> Result<Option<StagedFile>> {
-        let Some(open) = self.open else {
-            return Ok(None);
-        };
-        let what = self.root.shown(&self.relative);
-        let failed = |e: crate::BoxError| Error::staging(what.clone(), e);
-        let mut inner = open.writer.into_inner().map_err(|e| failed(e.into()))?;
-        inner.send_buffer().map_err(|e| failed(e.into()))?;
-        inner
-            .sender
-            .blocking_send(Upload::Finish)
-            .map_err(|_| failed("the upload stopped".into()))?;
-        drop(inner);
-        let size = open
-            .handle
-            .block_on(open.upload)
-            .map_err(|e| failed(e.into()))?
-            .map_err(|e| failed(e.into()))?;
-        count_write();
-        Ok(Some(StagedFile {
-            path: self.relative,
-            size,
-            rows: self.rows,
-        }))
-    }
-
-    /// Discards what was written: the upload is aborted and nothing appears in the store.
-    pub fn abort(self) {
-        if let Some(open) = self.open {
-            // Dropping the writer closes the channel without `Finish`: the task aborts the
-            // upload. Wait for it, so no part is left behind by this run.
-            drop(open.writer);
-            let _ = open.handle.block_on(open.upload);
-        }
-    }
-}
-
-/// What the encoding thread sends to the upload task.
-enum Upload {
-    Part(Bytes),
-    Finish,
-}
-
-/// The Parquet writer's output: buffered into chunks, each handed to the upload task.
-struct UploadWriter {
-    buffer: Vec<u8>,
-    sender: tokio::sync::mpsc::Sender<Upload>,
-}
-
-impl UploadWriter {
-    fn send_buffer(&mut self) -> std::io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(UPLOAD_CHUNK));
-        self.sender
-            .blocking_send(Upload::Part(Bytes::from(chunk)))
-            .map_err(|_| std::io::Error::other("the upload of the staged file failed"))
-    }
-}
-
-impl Write for UploadWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(buf);
-        if self.buffer.len() >= UPLOAD_CHUNK {
-            self.send_buffer()?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Uploads the chunks it receives as one object: one PUT when small, a multipart upload
-/// otherwise. Aborts the upload when the channel closes without `Finish`.
-async fn upload(
-    store: Arc<dyn object_store::ObjectStore>,
-    key: Path,
-    mut chunks: tokio::sync::mpsc::Receiver<Upload>,
-) -> std::result::Result<u64, String> {
-    let mut writer = BufWriter::with_capacity(store, key, UPLOAD_CHUNK);
-    let mut size = 0u64;
-    while let Some(message) = chunks.recv().await {
-        match message {
-            Upload::Part(bytes) => {
-                size += bytes.len() as u64;
-                if let Err(e) = writer.put(bytes).await {
-                    let _ = writer.abort().await;
-                    return Err(e.to_string());
-                }
-            }
-            Upload::Finish => {
-                return match writer.shutdown().await {
-                    Ok(()) => Ok(size),
-                    Err(e) => {
-                        let _ = writer.abort().await;
-                        Err(e.to_string())
-                    }
-                };
-            }
-        }
-    }
-    let _ = writer.abort().await;
-    Err("the staged file was abandoned".into())
 }
 
 /// The current time for entries.
@@ -548,7 +319,7 @@ mod tests {
         .unwrap();
         let contract = catalog.dataset("declarations").unwrap().clone();
         let object = SourceObject {
-            key: Path::from("member=XA/year=2024/declarations.csv"),
+            key: object_store::path::Path::from("member=XA/year=2024/declarations.csv"),
             relative: "member=XA/year=2024/declarations.csv".into(),
             size: 10,
             e_tag: Some("e".into()),

@@ -3,7 +3,7 @@
 //! rows of each batch go to a [`RowSink`] as soon as they are checked (the run's sink writes them
 //! to staging), so a file is never held whole in memory.
 //!
-//! Why one file of this length (about 720 lines): [`DatasetValidator`] is the hot loop of a
+//! Why one file of this length (about 1,000 lines): [`DatasetValidator`] is the hot loop of a
 //! run, and its checks (types, enums, ranges, ordering, year, keys) share one row cursor and
 //! one set of counters per column; split across files, the per-row path would be harder to
 //! read as the single pass it is and to keep fast.
@@ -30,6 +30,7 @@ use crate::issue::Rule;
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::read::ReadTimes;
 use crate::schema::table_schema;
+use crate::staged_file::CopyGroup;
 use crate::{Error, Result};
 
 /// Where the valid rows of a dataset go, batch by batch, in the dataset's table schema
@@ -38,9 +39,38 @@ use crate::{Error, Result};
 ///
 /// The validator stops writing once the dataset is rejected; what was written before belongs
 /// to a rejected dataset, and the caller discards it when [`DatasetOutcome::accepted`] is false.
+///
+/// A sink that [`copies`](RowSink::copies) may also take a row group of a Parquet input as it
+/// is stored: [`begin_copy`](RowSink::begin_copy) names its chunks, every batch of its rows
+/// comes through [`write_pending`](RowSink::write_pending) unfiltered while all are valid, and
+/// the group ends in [`finish_copy`](RowSink::finish_copy) (every row valid) or
+/// [`abandon_copy`](RowSink::abandon_copy) (its valid rows then come again through `write`).
 pub trait RowSink: Send {
     /// Takes one batch of valid rows.
     fn write(&mut self, batch: RecordBatch) -> Result<()>;
+
+    /// Whether row groups can be staged by copying their chunks.
+    fn copies(&self) -> bool {
+        false
+    }
+
+    /// A row group to be staged by copying starts.
+    fn begin_copy(&mut self, _group: CopyGroup) -> Result<()> {
+        Err(Error::Internal("this sink does not copy row groups".into()))
+    }
+
+    /// Rows of the row group being copied, every one valid, in order.
+    fn write_pending(&mut self, _batch: RecordBatch) -> Result<()> {
+        Err(Error::Internal("this sink does not copy row groups".into()))
+    }
+
+    /// Every row of the row group was valid: it is staged.
+    fn finish_copy(&mut self) -> Result<()> {
+        Err(Error::Internal("this sink does not copy row groups".into()))
+    }
+
+    /// Some row of the row group was not valid: nothing of it is staged here.
+    fn abandon_copy(&mut self) {}
 }
 
 impl RowSink for Vec<RecordBatch> {
@@ -158,6 +188,22 @@ pub struct DatasetValidator<'a> {
     /// Whether a rule may be proven for a whole batch by Arrow's kernels (false only in tests
     /// that compare with the row-by-row path).
     proofs: bool,
+    /// The row group being staged by copying, if one is.
+    copying: Option<Copying>,
+}
+
+/// A row group being staged by copying: which of its rows are valid so far.
+struct Copying {
+    keep: Vec<bool>,
+    broken: bool,
+}
+
+/// What a checked batch gives the sink.
+enum Checked {
+    /// Its valid rows.
+    Rows(RecordBatch),
+    /// All its rows, every one valid, of a row group being copied.
+    Pending(RecordBatch),
 }
 
 impl<'a> DatasetValidator<'a> {
@@ -195,6 +241,7 @@ impl<'a> DatasetValidator<'a> {
             constants: None,
             busy: ReadTimes::default(),
             proofs: true,
+            copying: None,
         }
     }
 
@@ -365,29 +412,125 @@ impl<'a> DatasetValidator<'a> {
         let checked = self.check_batch(columns, first_record);
         let checked_at = Instant::now();
         self.busy.validating += checked_at - clock;
-        if let Some(batch) = checked? {
-            self.sink.write(batch)?;
-            self.busy.staging += checked_at.elapsed();
+        match checked? {
+            Some(Checked::Rows(batch)) => self.sink.write(batch)?,
+            Some(Checked::Pending(batch)) => self.sink.write_pending(batch)?,
+            None => return Ok(()),
         }
+        self.busy.staging += checked_at.elapsed();
         Ok(())
+    }
+
+    /// A row group of a Parquet input starts that the sink may stage by copying its chunks
+    /// (when the sink copies at all): the group's rows are checked as any others, and staged
+    /// by [`Self::end_copy`].
+    pub(crate) fn begin_copy(&mut self, group: CopyGroup) -> Result<()> {
+        if self.rejected || !self.sink.copies() {
+            return Ok(());
+        }
+        let clock = Instant::now();
+        self.copying = Some(Copying {
+            keep: Vec::with_capacity(group.rows),
+            broken: false,
+        });
+        self.sink.begin_copy(group)?;
+        self.busy.staging += clock.elapsed();
+        Ok(())
+    }
+
+    /// The row group begun by [`Self::begin_copy`] has been read: staged as it is when every
+    /// row was valid; otherwise the rows to keep, one flag per row, which the caller reads
+    /// again and hands to [`Self::replay`].
+    pub(crate) fn end_copy(&mut self) -> Result<Option<Vec<bool>>> {
+        let Some(copying) = self.copying.take() else {
+            return Ok(None);
+        };
+        let clock = Instant::now();
+        let replay = if self.rejected {
+            self.sink.abandon_copy();
+            None
+        } else if copying.broken {
+            self.sink.abandon_copy();
+            Some(copying.keep)
+        } else {
+            self.sink.finish_copy()?;
+            None
+        };
+        self.busy.staging += clock.elapsed();
+        Ok(replay)
+    }
+
+    /// Rows of a row group read a second time (after [`Self::end_copy`] asked for it): the
+    /// flagged ones in `keep` go to the sink, converted as the first reading converted them.
+    /// Nothing is checked or counted again.
+    pub(crate) fn replay(&mut self, columns: &[ArrayRef], keep: &[bool]) -> Result<()> {
+        if self.rejected {
+            return Ok(());
+        }
+        let clock = Instant::now();
+        let rows = columns.first().map_or(0, |c| c.len());
+        let sources = self.sources(columns, rows);
+        let mut typed = Vec::with_capacity(sources.len());
+        for (column, source) in self.contract.columns.iter().zip(&sources) {
+            match convert_column(column, source)? {
+                Ok(converted) => typed.push(converted.array),
+                Err(Incompatible(why)) => {
+                    return Err(Error::Internal(format!(
+                        "column `{}` converted when first read, but {why}",
+                        column.name
+                    )));
+                }
+            }
+        }
+        let dropped = keep.iter().filter(|k| !**k).count();
+        let keep = (dropped > 0).then(|| keep.iter().map(|k| Some(*k)).collect());
+        if let Some(batch) = self.assemble(typed, rows, keep)? {
+            self.sink.write(batch)?;
+        }
+        self.busy.staging += clock.elapsed();
+        Ok(())
+    }
+
+    /// For each contract column, its source column in `columns` (all null when absent).
+    fn sources(&self, columns: &[ArrayRef], rows: usize) -> Vec<ArrayRef> {
+        let absent: ArrayRef = Arc::new(StringArray::new_null(rows));
+        self.positions
+            .iter()
+            .map(|p| p.map_or_else(|| absent.clone(), |p| columns[p].clone()))
+            .collect()
+    }
+
+    /// The batch of the table's schema for converted columns `typed` of `rows` rows: `member`
+    /// and `year` first, then the rows `keep` keeps (all without it).
+    fn assemble(
+        &mut self,
+        typed: Vec<ArrayRef>,
+        rows: usize,
+        keep: Option<BooleanArray>,
+    ) -> Result<Option<RecordBatch>> {
+        let (member, year) = self.constant_columns(rows);
+        let mut arrays: Vec<ArrayRef> = vec![member, year];
+        arrays.extend(typed);
+        let error = |e: ArrowError| {
+            Error::Internal(format!("building a {} batch: {e}", self.contract.name))
+        };
+        let mut batch = RecordBatch::try_new(self.loose_schema.clone(), arrays).map_err(error)?;
+        if let Some(keep) = keep {
+            batch = filter_record_batch(&batch, &keep).map_err(error)?;
+        }
+        // Every row left passed the `required` rule, so the strict schema holds.
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
+        Ok((batch.num_rows() > 0).then_some(batch))
     }
 
     /// Converts and checks one batch: its valid rows, when it has any and the dataset is not
     /// rejected.
-    fn check_batch(
-        &mut self,
-        columns: &[ArrayRef],
-        first_record: u64,
-    ) -> Result<Option<RecordBatch>> {
+    fn check_batch(&mut self, columns: &[ArrayRef], first_record: u64) -> Result<Option<Checked>> {
         let rows = columns.first().map_or(0, |c| c.len());
         self.rows_read += rows as u64;
         let mut invalid = vec![false; rows];
-        let absent: ArrayRef = Arc::new(StringArray::new_null(rows));
-        let sources: Vec<ArrayRef> = self
-            .positions
-            .iter()
-            .map(|p| p.map_or_else(|| absent.clone(), |p| columns[p].clone()))
-            .collect();
+        let sources = self.sources(columns, rows);
         let mut typed: Vec<ArrayRef> = Vec::with_capacity(sources.len());
         for (column, source) in self.contract.columns.iter().zip(&sources) {
             let converted = match convert_column(column, source)? {
@@ -443,21 +586,17 @@ impl<'a> DatasetValidator<'a> {
 
         let bad = invalid.iter().filter(|b| **b).count();
         self.rows_invalid += bad as u64;
-        let (member, year) = self.constant_columns(rows);
-        let mut arrays: Vec<ArrayRef> = vec![member, year];
-        arrays.extend(typed);
-        let error = |e: ArrowError| {
-            Error::Internal(format!("building a {} batch: {e}", self.contract.name))
-        };
-        let mut batch = RecordBatch::try_new(self.loose_schema.clone(), arrays).map_err(error)?;
-        if bad > 0 {
-            let keep: BooleanArray = invalid.iter().map(|b| Some(!b)).collect();
-            batch = filter_record_batch(&batch, &keep).map_err(error)?;
+        if let Some(copying) = self.copying.as_mut() {
+            copying.keep.extend(invalid.iter().map(|b| !b));
+            copying.broken |= bad > 0;
+            // A group with an invalid row is staged from a second reading: nothing now.
+            if copying.broken {
+                return Ok(None);
+            }
+            return Ok(self.assemble(typed, rows, None)?.map(Checked::Pending));
         }
-        // Every row left passed the `required` rule, so the strict schema holds.
-        let batch =
-            RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
-        Ok((batch.num_rows() > 0).then_some(batch))
+        let keep = (bad > 0).then(|| invalid.iter().map(|b| Some(!b)).collect());
+        Ok(self.assemble(typed, rows, keep)?.map(Checked::Rows))
     }
 
     /// The `member` and `year` columns of a batch of `rows`: slices of arrays made once for the
