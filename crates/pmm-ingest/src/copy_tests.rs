@@ -4,6 +4,9 @@
 //! rows in some groups, statistics that lie, a damaged page), both give the same acceptance,
 //! the same issues, the same staged rows and the same answers from DataFusion, to the bit;
 //! and the copy path does copy where it can.
+//!
+//! Why one file of this length (about 570 lines): the files a member's tools write are made
+//! here, beside the comparison that runs each both ways, so a case reads as one unit.
 
 use std::sync::Arc;
 
@@ -168,9 +171,7 @@ fn declarations(rows: usize, bad: &[usize], duplicate: bool, writer: Writer) -> 
 /// The file with every chunk's statistics claiming values none of its rows has (what a
 /// reader that prunes by statistics would skip whole).
 fn lying_statistics(file: &[u8]) -> Vec<u8> {
-    let metadata = ParquetMetaDataReader::new()
-        .parse_and_finish(&Bytes::copy_from_slice(file))
-        .unwrap();
+    let metadata = footer(file);
     let groups = metadata
         .row_groups()
         .iter()
@@ -221,9 +222,7 @@ fn lying_statistics(file: &[u8]) -> Vec<u8> {
 /// The first data page of the second row group's `customs_value` chunk with one byte of its
 /// values flipped (past the page header: the page still parses, its values do not match).
 fn flipped_page(file: &[u8]) -> Vec<u8> {
-    let metadata = ParquetMetaDataReader::new()
-        .parse_and_finish(&Bytes::copy_from_slice(file))
-        .unwrap();
+    let metadata = footer(file);
     let leaf = metadata
         .file_metadata()
         .schema_descr()
@@ -532,10 +531,14 @@ async fn copying_chunks_stages_what_encoding_every_row_stages() {
 }
 
 fn file_groups(file: &[u8]) -> usize {
+    footer(file).num_row_groups()
+}
+
+/// A Parquet file's decoded footer.
+fn footer(file: &[u8]) -> ParquetMetaData {
     ParquetMetaDataReader::new()
         .parse_and_finish(&Bytes::copy_from_slice(file))
         .unwrap()
-        .num_row_groups()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
