@@ -6,7 +6,6 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
@@ -95,67 +94,56 @@ fn same_values(decoded: &DataType, contract: &DataType) -> bool {
 
 /// The row groups of a file as its batches go by: which one the next rows belong to, and
 /// for a file with a [`CopyPlan`], each group begun and ended as a copy in the validator.
+/// The chunks the reader kept for a group are forgotten when the group ends (after its
+/// second reading, if it needs one), so a file costs one row group's chunks at a time.
 pub(crate) struct Groups {
-    /// Each row group's rows, as the footer says (the reader reads that many).
-    rows: Vec<usize>,
-    /// Each row group's chunk ranges, by staged column (copied ones) and by read leaf.
-    chunks: Vec<Vec<(usize, Range<u64>)>>,
+    reader: StoreParquetReader,
     metadata: Arc<ParquetMetaData>,
     plan: Option<CopyPlan>,
     /// The group being read and its rows not yet seen.
     current: Option<(usize, usize)>,
     next: usize,
-    copying: bool,
+}
+
+/// A row group whose rows have all been read.
+pub(crate) struct Ended {
+    /// Its index in the file.
+    pub(crate) group: usize,
+    /// The rows to keep, when the group must be read a second time (a copy with an invalid
+    /// row).
+    pub(crate) replay: Option<Vec<bool>>,
 }
 
 impl Groups {
-    pub(crate) fn new(metadata: &Arc<ParquetMetaData>, plan: Option<CopyPlan>) -> Self {
-        let groups = metadata.row_groups();
-        let chunks = match &plan {
-            Some(plan) => groups
-                .iter()
-                .map(|g| {
-                    plan.leaves
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, leaf)| {
-                            let (start, length) = g.columns().get((*leaf)?)?.byte_range();
-                            Some((i, start..start + length))
-                        })
-                        .collect()
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+    pub(crate) fn new(
+        reader: StoreParquetReader,
+        metadata: &Arc<ParquetMetaData>,
+        plan: Option<CopyPlan>,
+    ) -> Self {
         Groups {
-            rows: groups
-                .iter()
-                .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
-                .collect(),
-            chunks,
+            reader,
             metadata: metadata.clone(),
             plan,
             current: None,
             next: 0,
-            copying: false,
         }
     }
 
     /// The rows left in the current row group, starting the next one (and its copy, when
     /// every chunk to copy was fetched) when the last ended.
-    pub(crate) fn start(
-        &mut self,
-        validator: &mut DatasetValidator<'_>,
-        reader: &StoreParquetReader,
-    ) -> crate::Result<usize> {
+    pub(crate) fn start(&mut self, validator: &mut DatasetValidator<'_>) -> crate::Result<usize> {
         if let Some((_, left)) = self.current {
             return Ok(left);
         }
-        while self.rows.get(self.next) == Some(&0) {
+        let rows_of = |g: usize| {
+            let group = self.metadata.row_groups().get(g)?;
+            Some(usize::try_from(group.num_rows()).unwrap_or(0))
+        };
+        while rows_of(self.next) == Some(0) {
             self.next += 1;
         }
         let group = self.next;
-        let Some(&rows) = self.rows.get(group) else {
+        let Some(rows) = rows_of(group) else {
             // More rows than the footer claims: the reader does not give them; if it did,
             // they are read as rows of no group (never copied).
             self.current = Some((usize::MAX, usize::MAX));
@@ -163,36 +151,37 @@ impl Groups {
         };
         self.next += 1;
         self.current = Some((group, rows));
-        self.copying = false;
-        if let (Some(plan), Some(chunks)) = (&self.plan, self.chunks.get(group)) {
-            let copied: Option<Vec<(usize, Bytes, ColumnChunkMetaData)>> = chunks
+        if let Some(plan) = &self.plan {
+            let columns = self.metadata.row_group(group).columns();
+            // Every chunk to copy, or none: a chunk the reader did not keep is not copied.
+            let chunks: Option<Vec<Option<CopiedChunk>>> = plan
+                .leaves
                 .iter()
-                .map(|(i, range)| {
-                    let leaf = plan.leaves[*i]?;
-                    let metadata = self.metadata.row_group(group).columns().get(leaf)?;
-                    Some((*i, reader.kept(range)?, metadata.clone()))
+                .map(|leaf| match leaf {
+                    None => Some(None),
+                    Some(leaf) => {
+                        let metadata = columns.get(*leaf)?;
+                        let bytes = self.reader.kept(&chunk_range(metadata))?;
+                        Some(Some(CopiedChunk {
+                            bytes,
+                            metadata: metadata.clone(),
+                        }))
+                    }
                 })
                 .collect();
-            if let Some(copied) = copied {
-                let mut chunks: Vec<Option<CopiedChunk>> =
-                    (0..plan.leaves.len()).map(|_| None).collect();
-                for (i, bytes, metadata) in copied {
-                    chunks[i] = Some(CopiedChunk { bytes, metadata });
-                }
+            if let Some(chunks) = chunks {
                 validator.begin_copy(CopyGroup { rows, chunks })?;
-                self.copying = true;
             }
         }
         Ok(rows)
     }
 
-    /// `rows` of the current row group were read; when it is done, the group and its rows to
-    /// keep if it must be read a second time (a copy with an invalid row).
+    /// `rows` of the current row group were read: the group, when that was its last.
     pub(crate) fn advance(
         &mut self,
         rows: usize,
         validator: &mut DatasetValidator<'_>,
-    ) -> crate::Result<Option<(usize, Vec<bool>)>> {
+    ) -> crate::Result<Option<Ended>> {
         let Some((group, left)) = self.current.as_mut() else {
             return Ok(None);
         };
@@ -202,26 +191,30 @@ impl Groups {
         }
         let group = *group;
         self.current = None;
-        if !std::mem::take(&mut self.copying) {
-            return Ok(None);
-        }
-        Ok(validator.end_copy()?.map(|keep| (group, keep)))
+        Ok(Some(Ended {
+            group,
+            replay: validator.end_copy()?,
+        }))
     }
 
     /// Forgets the kept chunks of `group` (its reading is over).
-    pub(crate) fn forget(&self, group: usize, reader: &StoreParquetReader) {
+    pub(crate) fn forget(&self, group: usize) {
         if let Some(chunks) = self.metadata.row_groups().get(group) {
-            let ranges: Vec<Range<u64>> = chunks
-                .columns()
-                .iter()
-                .map(|c| {
-                    let (start, length) = c.byte_range();
-                    start..start + length
-                })
-                .collect();
-            reader.forget(&ranges);
+            let ranges: Vec<Range<u64>> = chunks.columns().iter().map(chunk_range).collect();
+            self.reader.forget(&ranges);
         }
     }
+
+    /// Whether the reader still holds kept chunks (none once every group has ended).
+    pub(crate) fn holds_chunks(&self) -> bool {
+        self.reader.holds_chunks()
+    }
+}
+
+/// A column chunk's byte range, as the footer states it (checked by `check_footer`).
+fn chunk_range(chunk: &ColumnChunkMetaData) -> Range<u64> {
+    let (start, length) = chunk.byte_range();
+    start..start + length
 }
 
 /// What reading a row group a second time needs: a reader sharing the first one's kept
@@ -235,56 +228,63 @@ pub(crate) struct Replay {
 
 impl Replay {
     /// Reads row group `group` again and hands the validator its rows with `keep`, as the
-    /// first reading decoded them (the same bytes, decoder and types).
+    /// first reading decoded them (the same bytes, decoder and types). The outer error is the
+    /// run's (staging failed, as when the rows were first handed over); the inner one, the
+    /// file's (it did not read the same way twice).
     pub(crate) fn group(
         &self,
         validator: &mut DatasetValidator<'_>,
         group: usize,
         keep: &[bool],
         handle: &tokio::runtime::Handle,
-    ) -> Result<()> {
-        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(
+    ) -> crate::Result<Result<()>> {
+        let mut stream = match ParquetRecordBatchStreamBuilder::new_with_metadata(
             self.reader.clone(),
             self.arrow.clone(),
         )
         .with_projection(self.mask.clone())
         .with_row_groups(vec![group])
         .with_batch_size(BATCH_ROWS)
-        .build()?;
+        .build()
+        {
+            Ok(stream) => stream,
+            Err(e) => return Ok(Err(e)),
+        };
         let mut budget = DecodeBudget::new(&self.limits);
         let mut at = 0usize;
         while let Some(batch) = handle.block_on(stream.next()) {
-            let batch = batch?;
-            let slices = budget
-                .split(&batch, 1)
-                .map_err(|limit| ParquetError::General(limit.to_string()))?;
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(e) => return Ok(Err(e)),
+            };
+            let slices = match budget.split(&batch, 1) {
+                Ok(slices) => slices,
+                Err(limit) => return Ok(Err(ParquetError::General(limit.to_string()))),
+            };
             for slice in slices {
                 let columns = slice
                     .columns()
                     .iter()
                     .map(materialised)
-                    .collect::<crate::Result<Vec<_>>>()
-                    .map_err(|e| ParquetError::General(e.to_string()))?;
+                    .collect::<crate::Result<Vec<_>>>()?;
                 let end = at + slice.num_rows();
                 let Some(kept) = keep.get(at..end) else {
-                    return Err(ParquetError::General(format!(
+                    return Ok(Err(ParquetError::General(format!(
                         "row group {} gave more rows the second time it was read",
                         group + 1
-                    )));
+                    ))));
                 };
-                validator
-                    .replay(&columns, kept)
-                    .map_err(|e| ParquetError::General(e.to_string()))?;
+                validator.replay(&columns, kept)?;
                 at = end;
             }
         }
         if at != keep.len() {
-            return Err(ParquetError::General(format!(
+            return Ok(Err(ParquetError::General(format!(
                 "row group {} gave {at} rows the second time it was read, {} the first",
                 group + 1,
                 keep.len()
-            )));
+            ))));
         }
-        Ok(())
+        Ok(Ok(()))
     }
 }

@@ -85,6 +85,14 @@ impl StoreParquetReader {
         kept.lock().ok()?.get(range).cloned()
     }
 
+    /// Whether any chunk is kept.
+    pub(crate) fn holds_chunks(&self) -> bool {
+        self.kept
+            .as_ref()
+            .and_then(|k| k.lock().ok())
+            .is_some_and(|k| !k.is_empty())
+    }
+
     /// Forgets the kept chunks of `ranges`.
     pub(crate) fn forget(&self, ranges: &[Range<u64>]) {
         if let Some(mut kept) = self.kept.as_ref().and_then(|k| k.lock().ok()) {
@@ -401,7 +409,7 @@ pub(crate) async fn read_parquet(
             }
         };
         let mut budget = DecodeBudget::new(&limits);
-        let mut groups = Groups::new(replay.arrow.metadata(), plan);
+        let mut groups = Groups::new(replay.reader.clone(), replay.arrow.metadata(), plan);
         let mut next_record = 1u64;
         'batches: while let Some(batch) = handle.block_on(stream.next()) {
             let batch = match batch {
@@ -419,7 +427,7 @@ pub(crate) async fn read_parquet(
             // Cut where a row group ends, so each group's rows are known to be its own.
             let mut offset = 0;
             while offset < batch.num_rows() {
-                let take = groups.start(validator, &replay.reader)?;
+                let take = groups.start(validator)?;
                 let part = batch.slice(offset, take.min(batch.num_rows() - offset));
                 let slices = match budget.split(&part, next_record) {
                     Ok(slices) => slices,
@@ -441,16 +449,28 @@ pub(crate) async fn read_parquet(
                 if validator.is_rejected() {
                     break 'batches;
                 }
-                if let Some((group, keep)) = groups.advance(part.num_rows(), validator)? {
-                    let replayed = replay.group(validator, group, &keep, &handle);
-                    groups.forget(group, &replay.reader);
-                    if let Err(e) = replayed {
-                        reject(validator, &e, None, &as_found);
+                if let Some(ended) = groups.advance(part.num_rows(), validator)? {
+                    let replayed = match &ended.replay {
+                        Some(keep) => replay
+                            .group(validator, ended.group, keep, &handle)?
+                            .map_err(|e| (e, keep.len() as u64)),
+                        None => Ok(()),
+                    };
+                    groups.forget(ended.group);
+                    if let Err((e, rows)) = replayed {
+                        // Named as the last record before the group.
+                        let before = next_record.saturating_sub(rows + 1);
+                        reject(validator, &e, Some(before), &as_found);
                         break 'batches;
                     }
                 }
             }
         }
+        // Every group read whole has let go of its chunks (a file costs one group's at once).
+        debug_assert!(
+            validator.is_rejected() || !groups.holds_chunks(),
+            "chunks kept past their row group"
+        );
         // Read whole: the file must still be the one discovery saw.
         if !validator.is_rejected()
             && let Some(changed) = as_found.changed()

@@ -3,8 +3,10 @@
 //!
 //! - [`exposition`]: Prometheus exposition text read back strictly, to check what reached a
 //!   textfile, a Pushgateway or a scrape.
+//! - [`files`]: the files under a local folder.
 //! - [`store`]: an `ObjectStore` that hands every request to another store and lets the test
 //!   watch reads and writes, or hold a write up, through [`store::Hooks`].
 
 pub mod exposition;
+pub mod files;
 pub mod store;

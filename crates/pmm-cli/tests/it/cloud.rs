@@ -31,25 +31,17 @@ pub struct Cloud {
 impl Cloud {
     /// Uploads a local folder under `prefix`.
     pub async fn upload(&self, from: &Path, prefix: &str) {
-        let mut stack = vec![from.to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let relative = path
-                    .strip_prefix(from)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                self.put(
-                    &format!("{prefix}/{relative}"),
-                    std::fs::read(&path).unwrap(),
-                )
-                .await;
-            }
+        for path in pmm_test_support::files::files_under(from) {
+            let relative = path
+                .strip_prefix(from)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            self.put(
+                &format!("{prefix}/{relative}"),
+                std::fs::read(&path).unwrap(),
+            )
+            .await;
         }
     }
 

@@ -226,26 +226,20 @@ fn staged_groups(dir: &Path) -> (usize, usize) {
     use datafusion::parquet::basic::Compression;
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
     let (mut copied, mut encoded) = (0, 0);
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                let reader =
-                    SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-                for group in reader.metadata().row_groups() {
-                    if group
-                        .columns()
-                        .iter()
-                        .any(|c| c.compression() != Compression::LZ4_RAW)
-                    {
-                        copied += 1;
-                    } else {
-                        encoded += 1;
-                    }
-                }
+    for path in pmm_test_support::files::files_under(dir) {
+        if path.extension().is_none_or(|e| e != "parquet") {
+            continue;
+        }
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        for group in reader.metadata().row_groups() {
+            if group
+                .columns()
+                .iter()
+                .any(|c| c.compression() != Compression::LZ4_RAW)
+            {
+                copied += 1;
+            } else {
+                encoded += 1;
             }
         }
     }
