@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the readers' property tests (CSV, JSON lines, manifests) with many more inputs than CI
-# does: arbitrary bytes and plausible-but-wrong rows must never panic, and every rejected
-# input must have an issue. Usage: bash bench/fuzz.sh [CASES]   (default 100000 per property)
+# does: arbitrary bytes and plausible-but-wrong rows must never panic, every rejected input
+# must have an issue, and the CSV fast path must read every file as arrow's CSV reader does
+# (batches, rows, issues and error messages: csv_fast::tests and proptests::the_csv_fast_path_*).
+# Usage: bash bench/fuzz.sh [CASES]   (default 100000 per property)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cases="${1:-100000}"
 echo "== property tests with $cases cases each (release build)"
 start=$(date +%s)
 PROPTEST_CASES="$cases" cargo test --release -p pmm-ingest --lib proptests
+PROPTEST_CASES="$cases" cargo test --release -p pmm-ingest --lib csv_fast
 PROPTEST_CASES="$cases" cargo test --release -p pmm-catalog --lib proptests
 echo "== done in $(( $(date +%s) - start )) s"

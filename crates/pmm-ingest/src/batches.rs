@@ -67,6 +67,12 @@ impl<R: BufRead, D: RecordDecoder> Batches<R, D> {
         }
     }
 
+    /// The decoder (for tests that look at its state after reading).
+    #[cfg(test)]
+    pub(crate) fn decoder(&self) -> &D {
+        &self.decoder
+    }
+
     fn next_batch(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
         let mut fed = 0usize;
         loop {

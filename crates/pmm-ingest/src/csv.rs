@@ -14,6 +14,7 @@ use pmm_catalog::Limits;
 
 use crate::Result;
 use crate::batches::Batches;
+use crate::csv_fast::{CsvDecoder, MakeDecoder};
 use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records, first_record, limit_exceeded};
 use crate::object_reader::{TextStart, changed_while_read, is_download_failure};
@@ -34,6 +35,17 @@ pub fn read_csv(
     input: impl Read,
     validator: &mut DatasetValidator<'_>,
     limits: &Limits,
+) -> Result<()> {
+    read_csv_with(input, validator, limits, true)
+}
+
+/// [`read_csv`], with the fast path for plain records (see [`crate::csv_fast`]) when `fast`,
+/// with arrow's decoder alone otherwise (for tests that compare the two).
+pub(crate) fn read_csv_with(
+    input: impl Read,
+    validator: &mut DatasetValidator<'_>,
+    limits: &Limits,
+    fast: bool,
 ) -> Result<()> {
     let mut input = BufReader::with_capacity(
         READ_BUFFER,
@@ -136,15 +148,34 @@ pub fn read_csv(
     let projection: Vec<usize> = (0..names.len())
         .filter(|&i| validator.contract().column(&names[i]).is_some())
         .collect();
-    let mut builder = ReaderBuilder::new(text_schema)
-        .with_header(true)
-        .with_batch_size(batch_rows(names.len(), limits));
-    if !projection.is_empty() {
+    let kept = if projection.is_empty() {
+        (0..names.len()).collect()
+    } else {
         let used: Vec<String> = projection.iter().map(|&i| names[i].clone()).collect();
         validator.use_columns(&used);
-        builder = builder.with_projection(projection);
-    }
-    let decoder = builder.build_decoder();
+        projection
+    };
+    let batch_schema = Arc::new(text_schema.project(&kept).map_err(|e| {
+        crate::Error::Internal(format!("the header's schema does not project: {e}"))
+    })?);
+    let rows = batch_rows(names.len(), limits);
+    let projection = kept.clone();
+    let make: MakeDecoder = Box::new(move || {
+        ReaderBuilder::new(text_schema.clone())
+            .with_header(true)
+            .with_batch_size(rows)
+            .with_projection(projection.clone())
+            .build_decoder()
+    });
+    let decoder = CsvDecoder::new(
+        make,
+        header.clone(),
+        names.len(),
+        kept,
+        rows,
+        batch_schema,
+        fast,
+    );
     let input = BufReader::with_capacity(
         READ_BUFFER,
         Cursor::new(header).chain(Cursor::new(rest)).chain(input),

@@ -10,6 +10,7 @@
 mod batches;
 mod convert;
 mod csv;
+mod csv_fast;
 mod discover;
 mod issue;
 mod jsonl;

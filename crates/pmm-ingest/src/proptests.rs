@@ -442,3 +442,54 @@ proptest! {
         prop_assert_eq!(proven_rows, by_row_rows);
     }
 }
+
+/// A CSV file's outcome and valid rows, read with the fast path for plain records and with
+/// arrow's decoder alone.
+fn read_csv_both_ways(
+    bytes: &[u8],
+) -> [(
+    DatasetOutcome,
+    Vec<datafusion::arrow::record_batch::RecordBatch>,
+); 2] {
+    let contract = catalog().dataset("staff").expect("a shipped dataset");
+    [true, false].map(|fast| {
+        let mut rows = Vec::new();
+        let mut validator = DatasetValidator::new(contract, "XA", 2024, "file", &mut rows);
+        crate::csv::read_csv_with(bytes, &mut validator, &limits(), fast)
+            .expect("no internal error");
+        (validator.finish(0.5), rows)
+    })
+}
+
+proptest! {
+    /// The CSV fast path changes nothing a member sees: the same acceptance, issues (words,
+    /// records, columns), counts and valid rows as arrow's decoder alone, on plausible rows
+    /// with a column the contract does not know, stray quotes and line ends of every kind.
+    #[test]
+    fn the_csv_fast_path_changes_nothing_on_staff(
+        rows in proptest::collection::vec(
+            (proptest::collection::vec(staff_value(), 4..7), proptest::sample::select(vec!["\n", "\n", "\n", "\r\n", "\n\n"])),
+            0..40,
+        ),
+    ) {
+        let mut text = "unit,headcount,note,female_headcount,training_hours,integrity_cases\n".to_string();
+        for (row, end) in &rows {
+            text.push_str(&row.join(","));
+            text.push_str(end);
+        }
+        let [(fast, fast_rows), (arrow, arrow_rows)] = read_csv_both_ways(text.as_bytes());
+        prop_assert_eq!(format!("{fast:?}"), format!("{arrow:?}"));
+        prop_assert_eq!(fast_rows, arrow_rows);
+    }
+
+    #[test]
+    fn the_csv_fast_path_changes_nothing_on_arbitrary_bytes(
+        bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let mut file = b"unit,headcount,female_headcount,training_hours,integrity_cases\n".to_vec();
+        file.extend_from_slice(&bytes);
+        let [(fast, fast_rows), (arrow, arrow_rows)] = read_csv_both_ways(&file);
+        prop_assert_eq!(format!("{fast:?}"), format!("{arrow:?}"));
+        prop_assert_eq!(fast_rows, arrow_rows);
+    }
+}
