@@ -6,7 +6,6 @@ use std::io::{BufRead, BufReader, Cursor, Read};
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::csv::reader::Format;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::error::ArrowError;
@@ -14,7 +13,7 @@ use pmm_catalog::Limits;
 
 use crate::Result;
 use crate::batches::Batches;
-use crate::csv_fast::{CsvDecoder, MakeDecoder};
+use crate::csv_fast::CsvDecoder;
 use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records, first_record, limit_exceeded};
 use crate::object_reader::{TextStart, changed_while_read, is_download_failure};
@@ -155,27 +154,9 @@ pub(crate) fn read_csv_with(
         validator.use_columns(&used);
         projection
     };
-    let batch_schema = Arc::new(text_schema.project(&kept).map_err(|e| {
-        crate::Error::Internal(format!("the header's schema does not project: {e}"))
-    })?);
     let rows = batch_rows(names.len(), limits);
-    let projection = kept.clone();
-    let make: MakeDecoder = Box::new(move || {
-        ReaderBuilder::new(text_schema.clone())
-            .with_header(true)
-            .with_batch_size(rows)
-            .with_projection(projection.clone())
-            .build_decoder()
-    });
-    let decoder = CsvDecoder::new(
-        make,
-        header.clone(),
-        names.len(),
-        kept,
-        rows,
-        batch_schema,
-        fast,
-    );
+    let decoder = CsvDecoder::new(text_schema, header.clone(), kept, rows, fast)
+        .map_err(|e| crate::Error::Internal(format!("the header's fields: {e}")))?;
     let input = BufReader::with_capacity(
         READ_BUFFER,
         Cursor::new(header).chain(Cursor::new(rest)).chain(input),

@@ -32,6 +32,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::builder::NullBufferBuilder;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use datafusion::arrow::csv::ReaderBuilder;
 use datafusion::arrow::csv::reader::Decoder;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
@@ -43,7 +44,7 @@ const WORD: usize = 16;
 
 /// Builds arrow's decoder for a file, configured as the slow path configures it (header
 /// skipped, projection, batch size).
-pub(crate) type MakeDecoder = Box<dyn Fn() -> Decoder + Send>;
+type MakeDecoder = Box<dyn Fn() -> Decoder + Send>;
 
 /// A CSV record decoder: the fast path while the file allows it, arrow's decoder after.
 pub(crate) struct CsvDecoder {
@@ -96,18 +97,26 @@ enum Step {
 }
 
 impl CsvDecoder {
-    /// A decoder of a file whose header record is `header` (with its line end) and has
-    /// `columns` fields; the batches hold the fields `kept`, `batch_rows`
-    /// records each, under `schema`. `fast` false reads with arrow's decoder alone.
+    /// A decoder of a file whose header record is `header` (with its line end), its fields
+    /// read as `schema` (text, one field per header name); the batches hold the fields `kept`,
+    /// `batch_rows` records each. `fast` false reads with arrow's decoder alone.
     pub(crate) fn new(
-        make: MakeDecoder,
+        schema: SchemaRef,
         header: Vec<u8>,
-        columns: usize,
         kept: Vec<usize>,
         batch_rows: usize,
-        schema: SchemaRef,
         fast: bool,
-    ) -> Self {
+    ) -> Result<Self, ArrowError> {
+        let columns = schema.fields().len();
+        let batch_schema = Arc::new(schema.project(&kept)?);
+        let projection = kept.clone();
+        let make: MakeDecoder = Box::new(move || {
+            ReaderBuilder::new(schema.clone())
+                .with_header(true)
+                .with_batch_size(batch_rows)
+                .with_projection(projection.clone())
+                .build_decoder()
+        });
         // A header with a quote or a carriage return is read by arrow from the start (nothing
         // to hand over): its records most likely have them too.
         let plain = !header.contains(&b'"') && !header.contains(&b'\r');
@@ -116,7 +125,7 @@ impl CsvDecoder {
             Mode::Fast(Fast {
                 batch_rows,
                 kept,
-                schema,
+                schema: batch_schema,
                 skip: header.len(),
                 raw: Vec::new(),
                 starts: Vec::new(),
@@ -127,14 +136,14 @@ impl CsvDecoder {
         } else {
             Mode::Arrow(Box::new(make()))
         };
-        CsvDecoder {
+        Ok(CsvDecoder {
             mode,
             make,
             header,
             columns,
             batch_rows,
             flushed: 0,
-        }
+        })
     }
 
     /// Whether the fast path is still reading (for tests).
@@ -419,7 +428,6 @@ mod tests {
     use std::io::BufReader;
 
     use datafusion::arrow::array::{Array, AsArray};
-    use datafusion::arrow::csv::ReaderBuilder;
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use proptest::prelude::*;
 
@@ -445,24 +453,9 @@ mod tests {
                 .collect::<Vec<_>>(),
         ));
         let header_end = memchr::memchr(b'\n', text).map_or(text.len(), |i| i + 1);
-        let projection = kept.to_vec();
-        let make_schema = schema.clone();
-        let make: MakeDecoder = Box::new(move || {
-            ReaderBuilder::new(make_schema.clone())
-                .with_header(true)
-                .with_batch_size(rows)
-                .with_projection(projection.clone())
-                .build_decoder()
-        });
-        let decoder = CsvDecoder::new(
-            make,
-            text[..header_end].to_vec(),
-            columns,
-            kept.to_vec(),
-            rows,
-            Arc::new(schema.project(kept).expect("fields of the header")),
-            fast,
-        );
+        let header = text[..header_end].to_vec();
+        let decoder = CsvDecoder::new(schema, header, kept.to_vec(), rows, fast)
+            .expect("fields of the header");
         let mut batches = Batches::new(BufReader::with_capacity(buffer, text), decoder, budget);
         let mut given = Vec::new();
         for batch in batches.by_ref() {
