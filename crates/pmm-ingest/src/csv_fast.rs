@@ -67,7 +67,6 @@ enum Mode {
 
 /// The fast path's batch under way.
 struct Fast {
-    batch_rows: usize,
     /// The fields kept, in the order of the batch's columns.
     kept: Vec<usize>,
     schema: SchemaRef,
@@ -123,7 +122,6 @@ impl CsvDecoder {
         let batch_rows = batch_rows.max(1);
         let mode = if fast && plain && columns > 0 {
             Mode::Fast(Fast {
-                batch_rows,
                 kept,
                 schema: batch_schema,
                 skip: header.len(),
@@ -224,11 +222,11 @@ impl Fast {
         self.starts.len()
     }
 
-    /// Takes what it can of `bytes` (all, unless the batch fills), or says where arrow must
-    /// take over. An empty `bytes` is the end of the file.
-    fn decode(&mut self, bytes: &[u8], columns: usize) -> Step {
+    /// Takes what it can of `bytes` (all, unless the batch of `batch_rows` records fills), or
+    /// says that arrow must take over. An empty `bytes` is the end of the file.
+    fn decode(&mut self, bytes: &[u8], columns: usize, batch_rows: usize) -> Step {
         if bytes.is_empty() {
-            if self.line == self.raw.len() || self.records() == self.batch_rows {
+            if self.line == self.raw.len() || self.records() == batch_rows {
                 return Step::Took(0);
             }
             // The last record, without a line end.
@@ -246,7 +244,7 @@ impl Fast {
             self.skip -= n;
             return Step::Took(n);
         }
-        if self.records() == self.batch_rows {
+        if self.records() == batch_rows {
             return Step::Took(0);
         }
         if memchr::memchr2(b'"', b'\r', bytes).is_some() {
@@ -276,7 +274,7 @@ impl Fast {
             }
             self.starts.push(self.line);
             self.line = at + 1;
-            if self.records() == self.batch_rows {
+            if self.records() == batch_rows {
                 self.raw.truncate(at + 1);
                 return Step::Took(at + 1 - base);
             }
@@ -369,7 +367,7 @@ impl Fast {
             return None;
         }
         let rows = self.records();
-        // Room for the last field's whole-word copy (see `column`).
+        // Room for the last field's whole-word copy (see `columns`).
         self.raw.extend_from_slice(&[0; WORD]);
         let arrays = self.columns(columns);
         self.raw.clear();
@@ -391,7 +389,7 @@ impl RecordDecoder for CsvDecoder {
     fn decode(&mut self, bytes: &[u8]) -> Result<usize, ArrowError> {
         let step = match &mut self.mode {
             Mode::Arrow(decoder) => return decoder.decode(bytes),
-            Mode::Fast(fast) => fast.decode(bytes, self.columns),
+            Mode::Fast(fast) => fast.decode(bytes, self.columns, self.batch_rows),
         };
         match step {
             Step::Took(n) => Ok(n),
