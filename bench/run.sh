@@ -18,7 +18,10 @@
 # `engine.ballista` on a cluster of `pmm scheduler` and two `pmm executor`s (one task slot
 # each) on this machine (row "ballista"; BALLISTA=0 leaves it out); the lines under the table
 # give, for each format, the time of the "computing indicators" stage in one process and on
-# the cluster, and the cluster processes' peak memory (summed).
+# the cluster, and the cluster processes' peak memory (summed). At 1x, row "shards2" is two
+# `pmm run --stage-only --shard I/2` processes at once then `pmm run` (which reads nothing),
+# on fresh staging; its note gives the total against one run, and the records read and
+# staged per second per core (the figure docs/distributed.md's arithmetic starts from).
 #
 #   bash bench/run.sh                                   # the reference size, 1x and 5x
 #   SCALES=1 MEMBERS=5 DECLARATIONS=50000 bash bench/run.sh   # smaller
@@ -126,6 +129,28 @@ print(f"discover {p['discover_seconds']:.2f} s, read {p['read_seconds']:.2f} s (
       f"{p['score_seconds']:.2f} s, publish {p['publish_seconds']:.2f} s")
 PY
 }
+# Records read and staged per second per core: the records the shards' summaries count, over
+# the first single run's read phase (wall seconds, given) times the cores it kept busy (all of
+# them: it reads `nproc` files at once). The shards' own thread seconds are no measure of a
+# core: two processes on two cores give each thread half of one.
+rows_per_core() {
+  python3 - "$(nproc)" "$@" <<'PY'
+import re, sys
+cores, read_s, shards = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+rows = sum(int(re.search(r"\(([0-9]+) records\)", open(p).read()).group(1)) for p in shards)
+print(f"{rows} records read and staged by the single run in {read_s:.2f} s on {cores} cores: "
+      f"{rows / (read_s * cores):,.0f} records/s per core")
+PY
+}
+# The read phase's wall seconds of the latest run under a results folder.
+read_seconds() {
+  python3 - "$1" <<'PY'
+import json, sys
+from pathlib import Path
+root = Path(sys.argv[1])
+print(json.loads((root / json.loads((root / "latest.json").read_text())["path"] / "manifest.json").read_text())["phases"]["read_seconds"])
+PY
+}
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 percent() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
 
@@ -154,6 +179,7 @@ YAML
     input_mb=$(du -sm "$dir/submissions" | cut -f1)
     read -r run_s run_mib compute_s < <(measure "$pmm" run "$dir/pipeline.yaml")
     phase_notes+=("${scale}x $format: $(phases "$dir/results")")
+    read_s=$(read_seconds "$dir/results")
     read -r rerun_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
     touch "$dir"/submissions/member=XA/year=2024/declarations.*
     read -r rerun1_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
@@ -176,6 +202,18 @@ YAML
       printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" s3 "$input_mb" \
         "$s3_s" "$s3_mib" - - - "$s3_rerun_s" - "$(percent "$s3_rerun_s" "$s3_s")" -
     fi
+    if [ "$scale" = 1 ]; then
+      # Two `--stage-only` shards at once, then the run (which reuses what they staged), on
+      # fresh results and staging: the way N machines stage a cycle, here sharing two cores.
+      sed -e "s#^results: .*#results: results-shards#" "$dir/pipeline.yaml" > "$dir/shards.yaml"
+      read -r sh_s sh_mib _ < <(measure bash -c '
+        "$1" run "$2" --stage-only --shard 0/2 > "$3/shard-0.txt" & a=$!
+        "$1" run "$2" --stage-only --shard 1/2 > "$3/shard-1.txt" & b=$!
+        wait $a && wait $b && "$1" run "$2"' _ "$pmm" "$dir/shards.yaml" "$dir")
+      printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" shards2 "$input_mb" \
+        "$sh_s" "$sh_mib" "$duck_s" "$duck_mib" "$(ratio "$sh_s" "$duck_s")" - - - -
+      notes+=("$format: two --stage-only shards then the run ${sh_s} s, one run ${run_s} s ($(ratio "$sh_s" "$run_s")x); $(rows_per_core "$read_s" "$dir"/shard-*.txt)")
+    fi
     if $with_ballista && [ "$scale" = 1 ]; then
       # Fresh results and staging: the cluster run reads, stages and computes everything.
       sed -e "s#^results: .*#results: results-ballista#" "$dir/pipeline.yaml" > "$dir/ballista.yaml"
@@ -184,11 +222,11 @@ YAML
       read -r cl_rerun_s _ _ < <(measure "$pmm" run "$dir/ballista.yaml")
       printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" ballista "$input_mb" \
         "$cl_s" "$cl_mib" "$duck_s" "$duck_mib" "$(ratio "$cl_s" "$duck_s")" "$cl_rerun_s" - "$(percent "$cl_rerun_s" "$cl_s")" -
-      notes+=("$format: computing indicators ${compute_s} s in one process, ${cl_compute_s} s on the cluster ($(ratio "$cl_compute_s" "$compute_s")x); cluster processes' peak memory $(cluster_mib) MiB summed")
+      notes+=("ballista $format: computing indicators ${compute_s} s in one process, ${cl_compute_s} s on the cluster ($(ratio "$cl_compute_s" "$compute_s")x); cluster processes' peak memory $(cluster_mib) MiB summed")
     fi
     rm -rf "$dir"
   done
 done
 echo "phases of the first run (pmm run, manifest.json):"
 for note in "${phase_notes[@]}"; do echo "  $note"; done
-for note in "${notes[@]}"; do echo "ballista $note"; done
+for note in "${notes[@]}"; do echo "  $note"; done

@@ -91,15 +91,31 @@ enum Command {
     /// `<results>/latest.json`. Exits 0 when the run was published (rejected submissions are
     /// reported, not a failure), 1 when it failed (nothing new is published), 2 when the
     /// pipeline, catalog or registry is wrong (nothing ran).
+    ///
+    /// With --stage-only it reads, validates and stages the inputs of one shard of the
+    /// members and publishes nothing: N processes (on N machines, a Kubernetes indexed Job,
+    /// N systemd units) run `--stage-only --shard I/N` for I = 0..N-1 at the same time, then
+    /// one `pmm run` reuses everything they staged and reads nothing (docs/distributed.md).
+    /// Exits 0 when the shard is staged (rejected files are staged as rejected), 1 when
+    /// reading failed (what was staged stays staged), 2 on a configuration error.
     Run {
         /// The pipeline file.
         pipeline: PathBuf,
         /// Reporting year T instead of the pipeline's.
         #[arg(long, value_name = "Y")]
         year: Option<i32>,
-        /// Where to write results instead of the pipeline's `results`.
+        /// Where to write results instead of the pipeline's `results` (with --stage-only,
+        /// only its staging area is used, unless the pipeline names `staging`).
         #[arg(long, value_name = "URL")]
         results: Option<String>,
+        /// Read, validate and stage only; evaluate and publish nothing.
+        #[arg(long)]
+        stage_only: bool,
+        /// With --stage-only: stage only shard I of N of the members (I counts from 0).
+        /// Members are weighed by the bytes they submitted and dealt out largest first, so
+        /// every shard gets about as many bytes.
+        #[arg(long, value_name = "I/N", requires = "stage_only")]
+        shard: Option<pmm_run::Shard>,
     },
     /// Serve the latest published run as Prometheus metrics: /metrics and /healthz.
     ///
@@ -433,7 +449,24 @@ fn main() -> ExitCode {
                 pipeline,
                 year,
                 results,
+                stage_only: false,
+                ..
             } => run::run(&pipeline, year, results).await,
+            Command::Run {
+                pipeline,
+                year,
+                results,
+                stage_only: true,
+                shard,
+            } => {
+                run::stage(
+                    &pipeline,
+                    year,
+                    results,
+                    shard.unwrap_or(pmm_run::Shard::ALL),
+                )
+                .await
+            }
             Command::Serve {
                 results,
                 audience,

@@ -8,22 +8,26 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use pmm_catalog::{Pipeline, StoreLocation};
 use pmm_results::{RollupStatus, ScoreRow};
-use pmm_run::{Progress, ProgressEvent, RunOptions, RunSummary, run_pipeline};
+use pmm_run::{
+    Progress, ProgressEvent, RunError, RunOptions, RunSummary, Shard, StageSummary, run_pipeline,
+    stage_pipeline,
+};
 
 use crate::{EXIT_CONFIG, EXIT_FAILED};
 
-/// Runs a pipeline; returns the exit code.
-pub(crate) async fn run(
+/// The pipeline and the run's options from the command line, or the exit code when they are
+/// wrong (the problems printed).
+fn load(
     pipeline: &Path,
     year: Option<i32>,
     results: Option<String>,
-) -> anyhow::Result<u8> {
+) -> Result<(Pipeline, RunOptions), u8> {
     let pipeline = match Pipeline::load(pipeline) {
         Ok(p) => p,
         Err(problems) => {
             eprint!("{problems}");
             eprintln!("the pipeline has problems: nothing ran");
-            return Ok(EXIT_CONFIG);
+            return Err(EXIT_CONFIG);
         }
     };
     let results = match results
@@ -33,7 +37,7 @@ pub(crate) async fn run(
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: --results: {e}");
-            return Ok(EXIT_CONFIG);
+            return Err(EXIT_CONFIG);
         }
     };
     let options = RunOptions {
@@ -41,28 +45,123 @@ pub(crate) async fn run(
         results,
         ..RunOptions::default()
     };
+    Ok((pipeline, options))
+}
+
+/// Stages one shard of a pipeline's members; returns the exit code.
+pub(crate) async fn stage(
+    pipeline: &Path,
+    year: Option<i32>,
+    results: Option<String>,
+    shard: Shard,
+) -> anyhow::Result<u8> {
+    let (pipeline, options) = match load(pipeline, year, results) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
     let progress = CliProgress::new();
-    match run_pipeline(&pipeline, &options, &progress).await {
+    let staged = stage_pipeline(&pipeline, &options, shard, &progress).await;
+    Ok(exit_code(
+        staged,
+        &progress,
+        |summary| print_stage_summary(&pipeline, &summary),
+        &format!(
+            "staging shard {shard} failed: what was staged stays staged and is reused; run it again"
+        ),
+    ))
+}
+
+/// Prints what a run (or a stage-only run) gave, or its error and what became of it (`failed`),
+/// and returns the exit code: 0 done, 1 failed, 2 a configuration error (nothing ran).
+fn exit_code<T>(
+    outcome: Result<T, RunError>,
+    progress: &CliProgress,
+    print: impl FnOnce(T),
+    failed: &str,
+) -> u8 {
+    progress.clear();
+    match outcome {
         Ok(summary) => {
-            progress.clear();
-            print_summary(&pipeline, &summary);
-            Ok(0)
+            print(summary);
+            0
         }
         Err(e) if e.is_config() => {
-            progress.clear();
             eprintln!("error: {e}");
             eprintln!("nothing ran");
-            Ok(EXIT_CONFIG)
+            EXIT_CONFIG
         }
         Err(e) => {
-            progress.clear();
             eprintln!("error: {e}");
-            eprintln!(
-                "the run failed: nothing new was published; the previous run is still the latest"
-            );
-            Ok(EXIT_FAILED)
+            eprintln!("{failed}");
+            EXIT_FAILED
         }
     }
+}
+
+fn print_stage_summary(pipeline: &Pipeline, summary: &StageSummary) {
+    println!(
+        "Staged shard {} of pipeline {} in {:.1} s: {} of {} members, {} submissions",
+        summary.shard,
+        pipeline.name,
+        summary.duration_seconds,
+        summary.members.len(),
+        summary.members_total,
+        summary.submissions,
+    );
+    println!("  staging: {}", summary.staging);
+    println!(
+        "  inputs: {} read and staged ({} records), {} unchanged and already staged",
+        summary.inputs_read, summary.rows_read, summary.inputs_reused
+    );
+    if summary.inputs_not_kept > 0 {
+        println!(
+            "  {} not kept: the store failed while they were read; `pmm run` reads them again",
+            counted(summary.inputs_not_kept as u64, "input")
+        );
+    }
+    if summary.submissions_rejected + summary.datasets_rejected > 0 {
+        println!(
+            "  rejected: {}, {} (staged as rejected; the run reports them)",
+            counted(summary.submissions_rejected as u64, "submission"),
+            counted(summary.datasets_rejected as u64, "dataset file"),
+        );
+    }
+    let phases = &summary.phases;
+    println!(
+        "  times: discover {:.2} s, read {:.2} s (thread seconds: decode {:.2}, validate {:.2}, stage {:.2})",
+        phases.discover_seconds,
+        phases.read_seconds,
+        phases.decode_thread_seconds,
+        phases.validate_thread_seconds,
+        phases.stage_thread_seconds
+    );
+    if !summary.members.is_empty() {
+        println!("  members: {}", summary.members.join(" "));
+    }
+    println!(
+        "Nothing was published. When every shard is staged, `pmm run {}` reuses what they staged.",
+        pipeline.path.display()
+    );
+}
+
+/// Runs a pipeline; returns the exit code.
+pub(crate) async fn run(
+    pipeline: &Path,
+    year: Option<i32>,
+    results: Option<String>,
+) -> anyhow::Result<u8> {
+    let (pipeline, options) = match load(pipeline, year, results) {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    let progress = CliProgress::new();
+    let ran = run_pipeline(&pipeline, &options, &progress).await;
+    Ok(exit_code(
+        ran,
+        &progress,
+        |summary| print_summary(&pipeline, &summary),
+        "the run failed: nothing new was published; the previous run is still the latest",
+    ))
 }
 
 /// A progress bar on a terminal, one plain line per stage otherwise (logs, CI).

@@ -16,9 +16,11 @@ mod dry_run;
 mod evaluation;
 mod gc;
 mod history;
+mod open;
 mod report;
 mod review;
 mod run;
+mod stage;
 mod steps;
 
 pub use dry_run::{DryRun, DryRunOptions, DryRunSummary, ScoreLine, dry_run};
@@ -30,3 +32,4 @@ pub use run::{
     MetricsReport, NoProgress, Progress, ProgressEvent, RunError, RunOptions, RunSummary,
     SubmissionStatus, run_pipeline,
 };
+pub use stage::{MAX_SHARDS, Shard, StageSummary, stage_pipeline};

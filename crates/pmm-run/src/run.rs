@@ -1,21 +1,17 @@
 //! One run of a pipeline, end to end: discover, read and stage (or reuse what is staged),
 //! evaluate, score, publish.
 //!
-//! Why one file of this length (about 560 lines): [`run_pipeline`] reads top to bottom as the
+//! Why one file of this length (about 650 lines): [`run_pipeline`] reads top to bottom as the
 //! run's steps in the order they take effect (nothing is published before everything is
 //! computed, `latest.json` last), and that order is the thing to see at once. Reading,
 //! assembling, evaluating and scoring are the steps it shares with a dry run (`steps.rs`).
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use datafusion::arrow::record_batch::RecordBatch;
-use object_store::ObjectStoreExt;
-use pmm_catalog::{
-    Catalog, Disclosure, MembersRegistry, Pipeline, PrometheusPublish, StoreLocation,
-};
-use pmm_ingest::{InputStatus, RunReference, StagingArea, ValidationIssue, discover};
+use pmm_catalog::{Disclosure, Pipeline, PrometheusPublish, StoreLocation};
+use pmm_ingest::{InputStatus, RunReference, ValidationIssue};
 use pmm_publish::export::{self, ExportError};
 use pmm_publish::metrics::{self, AudienceTables, RunHealth};
 use pmm_publish::published;
@@ -25,9 +21,10 @@ use pmm_publish::{
 };
 use pmm_results::ResultTables;
 use pmm_results::{ReviewFlag, ReviewInput};
-use pmm_store::{StoreRoot, layout, open_object, open_store};
+use pmm_store::{StoreRoot, layout, open_store};
 
 use crate::history::{self, Histories, ThisRun};
+use crate::open::Opened;
 use crate::steps::{Assembled, Computation, Computed, RunSettings, compute};
 
 /// What a caller can change of a pipeline for one run.
@@ -225,35 +222,24 @@ pub async fn run_pipeline(
 ) -> Result<RunSummary, RunError> {
     let started = Utc::now();
     let clock = Instant::now();
-    let year = options.year.unwrap_or(pipeline.year);
-    let catalog = Arc::new(Catalog::load(&pipeline.catalog).map_err(RunError::Catalog)?);
-    let registry = load_registry(pipeline).await?;
-    let settings = &pipeline.storage;
-    let source = match &options.source {
-        Some(source) => source.clone(),
-        None => {
-            open_store(&pipeline.source, false, settings).map_err(|source| RunError::Store {
-                what: "source",
-                source,
-            })?
-        }
-    };
+    let opened = Opened::open(pipeline, options).await?;
     let results_location = options
         .results
         .clone()
         .unwrap_or_else(|| pipeline.results.clone());
-    let results =
-        open_store(&results_location, true, settings).map_err(|source| RunError::Store {
+    let results = open_store(&results_location, true, &pipeline.storage).map_err(|source| {
+        RunError::Store {
             what: "results",
             source,
-        })?;
-    let staging_location = pipeline.staging_for(&results_location);
-    let staging = StagingArea {
-        root: open_store(&staging_location, true, settings).map_err(|source| RunError::Store {
-            what: "staging",
-            source,
-        })?,
-    };
+        }
+    })?;
+    let (year, catalog, registry, source, staging) = (
+        opened.year,
+        &opened.catalog,
+        &opened.registry,
+        &opened.source,
+        &opened.staging,
+    );
     let run_settings = RunSettings::of(pipeline);
     let engine_settings = &run_settings.engine;
     if let Some(dir) = &engine_settings.spill_dir {
@@ -289,36 +275,14 @@ pub async fn run_pipeline(
         .await
         .map_err(RunError::Lease)?;
     let outcome = async {
-        progress.event(ProgressEvent::Stage {
-            name: "discovering submissions",
-            total: 0,
-        });
-        let discovery = discover(&source, &registry, &catalog, &[year, year - 1], year)
-            .await
-            .map_err(|e| RunError::Request {
-                context: format!("cannot list the source {}", source.display),
-                source: e,
-            })?;
-        progress.event(ProgressEvent::StageDone);
-        tracing::info!(
-            submissions = discovery.submissions.len(),
-            "discovered submissions"
-        );
+        let discovery = opened.discover(progress).await?;
 
         let discovered_at = clock.elapsed();
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let concurrency = options
-            .concurrency
-            .or(pipeline.storage.concurrency)
-            .unwrap_or(match source.url.scheme() {
-                "file" | "memory" => cores,
-                _ => cores.max(8),
-            })
-            .max(1);
+        let concurrency = opened.concurrency(options, pipeline);
         let computation = Computation {
-            catalog: &catalog,
-            source: &source,
-            staging: &staging,
+            catalog,
+            source,
+            staging,
             settings: &run_settings,
             year,
             concurrency,
@@ -368,7 +332,7 @@ pub async fn run_pipeline(
             year_before,
         } = history::next_histories(
             &results,
-            &catalog,
+            catalog,
             &tables,
             &pipeline.audiences,
             &ThisRun {
@@ -384,7 +348,7 @@ pub async fn run_pipeline(
         }
         // The plausibility review, over every member's values (the Secretariat's view).
         let review = pmm_results::review::review(&ReviewInput {
-            catalog: &catalog,
+            catalog,
             year,
             counts: &crate::review::accepted_counts(&datasets, &statuses),
             values: &tables.indicators,
@@ -632,32 +596,6 @@ async fn export_metrics(
         textfile,
         pushgateway,
     })
-}
-
-/// The members registry, from a local file or an object store.
-async fn load_registry(pipeline: &Pipeline) -> Result<MembersRegistry, RunError> {
-    let problems = |p| RunError::Config(format!("the members registry has problems:\n{p}"));
-    match &pipeline.members {
-        StoreLocation::Local(path) => MembersRegistry::load(path).map_err(problems),
-        remote => {
-            let (root, name) =
-                open_object(remote, &pipeline.storage).map_err(|source| RunError::Store {
-                    what: "members",
-                    source,
-                })?;
-            let display = format!("{}/{name}", root.display.trim_end_matches('/'));
-            let bytes = async { root.store.get(&root.key(&name)).await?.bytes().await }
-                .await
-                .map_err(|e| RunError::Request {
-                    context: format!("cannot read the members registry {display}"),
-                    source: e,
-                })?;
-            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                RunError::Config(format!("the members registry {display} is not UTF-8"))
-            })?;
-            MembersRegistry::parse(std::path::Path::new(&display), &text).map_err(problems)
-        }
-    }
 }
 
 /// `YYYYMMDDTHHMMSSZ-xxxxxx`: sorts by start time to the millisecond (the suffix's first ten

@@ -339,7 +339,7 @@ fn member_contexts(
 
 /// Reads every submission, a few at a time, each on its own task so the cores share the
 /// parsing.
-async fn read_all(
+pub(crate) async fn read_all(
     reader: &SubmissionReader,
     submissions: Vec<SubmissionFiles>,
     concurrency: usize,

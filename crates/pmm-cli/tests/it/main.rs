@@ -15,6 +15,7 @@ mod metrics;
 mod review;
 mod run;
 mod s3;
+mod shards;
 mod validate;
 
 use std::collections::BTreeMap;
