@@ -23,6 +23,9 @@
 # on fresh staging; its note gives the total against one run, and the records read and
 # staged per second per core (the figure docs/distributed.md's arithmetic starts from).
 #
+# Then one member with BIG (default 5,000,000) declarations in one CSV file a year, against
+# DuckDB's load-once, with how many cores the run kept busy.
+#
 #   bash bench/run.sh                                   # the reference size, 1x and 5x
 #   SCALES=1 MEMBERS=5 DECLARATIONS=50000 bash bench/run.sh   # smaller
 set -euo pipefail
@@ -77,9 +80,10 @@ upload() {
       -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" --upload-file "$1" "$URL/$(printf %s "$1" | sed s/=/%3D/g)"' _ {})
 }
 
-# Runs a command; prints "seconds peak_mib compute_s" of it (peak resident memory of the process
-# tree's largest process, as getrusage reports it; the duration of pmm's "computing indicators"
-# stage from its log, "-" when it has none).
+# Runs a command; prints "seconds peak_mib compute_s cores" of it (peak resident memory of the
+# process tree's largest process, as getrusage reports it; the duration of pmm's "computing
+# indicators" stage from its log, "-" when it has none; its CPU seconds over its wall seconds,
+# how many cores it kept busy).
 measure() {
   python3 - "$@" <<'PY'
 import re, resource, subprocess, sys, time
@@ -90,8 +94,9 @@ if done.returncode != 0:
     sys.stderr.write(done.stderr.decode())
     sys.exit(done.returncode)
 found = re.search(r"computing indicators done in ([0-9.]+) s", done.stderr.decode())
-print(f"{seconds:.2f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} "
-      f"{found.group(1) if found else '-'}")
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{seconds:.2f} {usage.ru_maxrss / 1024:.0f} {found.group(1) if found else '-'} "
+      f"{(usage.ru_utime + usage.ru_stime) / seconds:.2f}")
 PY
 }
 
@@ -151,6 +156,17 @@ root = Path(sys.argv[1])
 print(json.loads((root / json.loads((root / "latest.json").read_text())["path"] / "manifest.json").read_text())["phases"]["read_seconds"])
 PY
 }
+# The benchmark's pipeline over what `pmm synth` wrote in a folder, results beside it.
+write_pipeline() {
+  cat > "$1/pipeline.yaml" <<YAML
+name: bench
+year: 2024
+catalog: $PWD/indicators
+members: members.yaml
+source: submissions
+results: results
+YAML
+}
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 percent() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
 
@@ -168,16 +184,9 @@ for scale in $SCALES; do
   for format in csv parquet; do
     dir="$work/$format-$scale"
     measure "$pmm" synth --members "$MEMBERS" --declarations "$declarations" --format "$format" --out "$dir" > /dev/null
-    cat > "$dir/pipeline.yaml" <<YAML
-name: bench
-year: 2024
-catalog: $PWD/indicators
-members: members.yaml
-source: submissions
-results: results
-YAML
+    write_pipeline "$dir"
     input_mb=$(du -sm "$dir/submissions" | cut -f1)
-    read -r run_s run_mib compute_s < <(measure "$pmm" run "$dir/pipeline.yaml")
+    read -r run_s run_mib compute_s _ < <(measure "$pmm" run "$dir/pipeline.yaml")
     phase_notes+=("${scale}x $format: $(phases "$dir/results")")
     read_s=$(read_seconds "$dir/results")
     read -r rerun_s _ _ < <(measure "$pmm" run "$dir/pipeline.yaml")
@@ -218,7 +227,7 @@ YAML
       # Fresh results and staging: the cluster run reads, stages and computes everything.
       sed -e "s#^results: .*#results: results-ballista#" "$dir/pipeline.yaml" > "$dir/ballista.yaml"
       printf 'engine:\n  ballista: df://127.0.0.1:%s\n' "$scheduler_port" >> "$dir/ballista.yaml"
-      read -r cl_s cl_mib cl_compute_s < <(measure "$pmm" run "$dir/ballista.yaml")
+      read -r cl_s cl_mib cl_compute_s _ < <(measure "$pmm" run "$dir/ballista.yaml")
       read -r cl_rerun_s _ _ < <(measure "$pmm" run "$dir/ballista.yaml")
       printf '%-5s %-8s %-8s %9s %8s %9s %9s %9s %9s %8s %8s %12s %12s\n' "${scale}x" "$format" ballista "$input_mb" \
         "$cl_s" "$cl_mib" "$duck_s" "$duck_mib" "$(ratio "$cl_s" "$duck_s")" "$cl_rerun_s" - "$(percent "$cl_rerun_s" "$cl_s")" -
@@ -227,6 +236,21 @@ YAML
     rm -rf "$dir"
   done
 done
+# One member whose declarations are one large CSV file a year (BIG declarations in T, about
+# 5 % fewer in T-1; BIG=0 leaves it out): a first run against DuckDB's load-once, and how busy
+# the cores were (the run's CPU seconds over its wall seconds; 2.00 is both cores all along).
+BIG=${BIG:-5000000}
+if [ "$BIG" != 0 ]; then
+  dir="$work/big"
+  measure "$pmm" synth --members 1 --declarations "$BIG" --format csv --out "$dir" > /dev/null
+  write_pipeline "$dir"
+  big_mb=$(du -sm "$dir/submissions/member=XA/year=2024/declarations.csv" | cut -f1)
+  read -r big_s big_mib _ big_cpu < <(measure "$pmm" run "$dir/pipeline.yaml")
+  read -r bload_s bload_mib _ < <(measure python3 bench/duckdb_kpis.py indicators "$dir/submissions" csv load)
+  echo "one member, declarations in one CSV file a year ($BIG in T, $big_mb MB): pmm ${big_s} s, ${big_mib} MiB, cores busy ${big_cpu} of $(nproc); DuckDB load-once ${bload_s} s, ${bload_mib} MiB; pmm/duck $(ratio "$big_s" "$bload_s")"
+  phase_notes+=("big csv: $(phases "$dir/results")")
+  rm -rf "$dir"
+fi
 echo "phases of the first run (pmm run, manifest.json):"
 for note in "${phase_notes[@]}"; do echo "  $note"; done
 for note in "${notes[@]}"; do echo "  $note"; done

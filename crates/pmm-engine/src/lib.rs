@@ -65,5 +65,23 @@ pub enum Error {
     Internal(String),
 }
 
+impl Error {
+    /// Whether a query ran out of the memory `engine.memory_limit` allows (its operators could
+    /// not spill enough): the same query may succeed when it has the pool to itself.
+    pub fn is_out_of_memory(&self) -> bool {
+        let root = match self {
+            Error::Indicator {
+                source: Some(e), ..
+            } => e.find_root(),
+            Error::DataFusion(e) => e.find_root(),
+            _ => return false,
+        };
+        matches!(
+            root,
+            datafusion::error::DataFusionError::ResourcesExhausted(_)
+        )
+    }
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

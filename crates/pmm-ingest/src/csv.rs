@@ -31,7 +31,7 @@ pub(crate) const READ_BUFFER: usize = 1 << 20;
 /// record; they are not errors of this function, which fails only on a bug. Memory stays
 /// bounded by one batch of records, each at most `limits.max_record_bytes`.
 pub fn read_csv(
-    input: impl Read,
+    input: impl Read + Send,
     validator: &mut DatasetValidator<'_>,
     limits: &Limits,
 ) -> Result<()> {
@@ -41,7 +41,7 @@ pub fn read_csv(
 /// [`read_csv`], with the fast path for plain records (see [`crate::csv_fast`]) when `fast`,
 /// with arrow's decoder alone otherwise (for tests that compare the two).
 pub(crate) fn read_csv_with(
-    input: impl Read,
+    input: impl Read + Send,
     validator: &mut DatasetValidator<'_>,
     limits: &Limits,
     fast: bool,
@@ -174,9 +174,43 @@ fn batch_rows(columns: usize, limits: &Limits) -> usize {
     (limits.max_batch_bytes / 2 / per_record).clamp(1, BATCH_ROWS as u64) as usize
 }
 
+/// Batches decoded ahead of the validator: one in the channel, one being built.
+const DECODED_AHEAD: usize = 1;
+
 /// Pushes every batch of a text reader through the validator, numbering records from 1. A
 /// batch the reader cannot produce rejects the dataset, naming the last record read.
-pub(crate) fn feed(
+///
+/// The batches are decoded on a thread of their own while the validator checks and stages
+/// the ones before (a pipeline of two stages, in file order): a file read alone, a member's
+/// one large file, keeps two cores busy. At most [`DECODED_AHEAD`] batches wait between the
+/// two, so memory stays a few batches; when the validator stops taking batches, the decoding
+/// thread stops at its next one. A panic on either side is the reading thread's.
+pub(crate) fn feed<I>(
+    batches: I,
+    validator: &mut DatasetValidator<'_>,
+    describe: impl Fn(&str) -> String,
+) -> Result<()>
+where
+    I: Iterator<Item = Result<RecordBatch, ArrowError>> + Send,
+{
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+        std::thread::Builder::new()
+            .name("pmm-decode".into())
+            .spawn_scoped(scope, move || {
+                for batch in batches {
+                    if sender.send(batch).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| crate::Error::Internal(format!("cannot start a decoding thread: {e}")))?;
+        feed_in_order(receiver.into_iter(), validator, describe)
+    })
+}
+
+/// [`feed`]'s validating side.
+fn feed_in_order(
     batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
     validator: &mut DatasetValidator<'_>,
     describe: impl Fn(&str) -> String,

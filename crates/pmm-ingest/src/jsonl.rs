@@ -18,7 +18,7 @@ use crate::validate::DatasetValidator;
 /// JSONL: one JSON object per line, keys named as the contract's columns. Values are read as
 /// text (numbers and booleans too) and converted like CSV values.
 pub(crate) fn read_jsonl(
-    data: impl Read,
+    data: impl Read + Send,
     validator: &mut DatasetValidator<'_>,
     limits: &pmm_catalog::Limits,
 ) -> Result<()> {

@@ -384,3 +384,92 @@ async fn stray_files_are_capped_per_folder_with_an_exact_count() {
     assert_eq!(top.len(), 3, "{top:?}");
     assert_eq!(found.submissions.len(), 1);
 }
+
+/// Batches of the staff contract's text columns: `rows` records numbered from `from`.
+fn staff_batch(from: usize, rows: usize) -> RecordBatch {
+    use datafusion::arrow::array::{ArrayRef, StringArray};
+    let catalog = catalog();
+    let contract = catalog.dataset("staff").expect("a shipped dataset");
+    let columns: Vec<(String, ArrayRef)> = contract
+        .columns
+        .iter()
+        .map(|c| {
+            let values: Vec<String> = (from..from + rows)
+                .map(|i| match c.name.as_str() {
+                    "staff_id" => format!("S{i}"),
+                    _ => "x".to_string(),
+                })
+                .collect();
+            (
+                c.name.clone(),
+                std::sync::Arc::new(StringArray::from(values)) as ArrayRef,
+            )
+        })
+        .collect();
+    RecordBatch::try_from_iter(columns).expect("a batch")
+}
+
+/// A validator of the staff contract that has seen a header of its columns.
+fn staff_validator<'a>(
+    catalog: &'a Catalog,
+    rows: &'a mut Vec<RecordBatch>,
+) -> DatasetValidator<'a> {
+    let contract = catalog.dataset("staff").expect("a shipped dataset");
+    let names: Vec<String> = contract.columns.iter().map(|c| c.name.clone()).collect();
+    let mut validator = DatasetValidator::new(contract, "XA", 2024, "staff.csv", rows);
+    assert!(validator.check_columns(&names));
+    validator
+}
+
+#[test]
+fn decoding_ahead_stops_when_the_reader_fails_and_numbers_records_in_order() {
+    use datafusion::arrow::error::ArrowError;
+    let catalog = catalog();
+    let mut rows = Vec::new();
+    let mut validator = staff_validator(&catalog, &mut rows);
+    // Three batches, a failure, then batches without end: the validator stops at the
+    // failure, and so must the decoding thread, or `feed` would never return.
+    let produced = std::sync::atomic::AtomicUsize::new(0);
+    let batches = (0..).map(|i| {
+        produced.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if i == 3 {
+            Err(ArrowError::CsvError("a broken record".into()))
+        } else {
+            Ok(staff_batch(i * 10 % 30, 10))
+        }
+    });
+    crate::csv::feed(batches, &mut validator, |e| e.to_string()).expect("no internal error");
+    let outcome = validator.finish(1.0);
+    assert!(!outcome.accepted);
+    assert_eq!(outcome.rows_read, 30);
+    let messages: Vec<&str> = outcome
+        .issues
+        .iter()
+        .filter(|i| i.row.is_none())
+        .map(|i| i.message.as_str())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("cannot be read past record 30: Csv error: a broken record")),
+        "{messages:?}"
+    );
+    // The decoding thread is at most a batch or two ahead when it is told to stop.
+    let produced = produced.load(std::sync::atomic::Ordering::Relaxed);
+    assert!((4..=7).contains(&produced), "{produced} batches decoded");
+}
+
+#[test]
+fn a_panic_while_decoding_is_the_reading_threads() {
+    let catalog = catalog();
+    let mut rows = Vec::new();
+    let mut validator = staff_validator(&catalog, &mut rows);
+    let batches = (0..3).map(|i| {
+        assert!(i < 2, "a decoder bug");
+        Ok(staff_batch(i * 10, 10))
+    });
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::csv::feed(batches, &mut validator, |e| e.to_string())
+    }));
+    assert!(caught.is_err(), "the panic reaches the caller");
+}

@@ -148,6 +148,9 @@ fn member_keys(
     keys
 }
 
+/// Indicators whose queries run at once.
+const INDICATORS_AT_ONCE: usize = 3;
+
 /// Evaluates every indicator for the members of `inputs`, reusing the staged values of every
 /// member whose evaluation key is unchanged.
 pub(crate) async fn evaluate(
@@ -208,23 +211,60 @@ pub(crate) async fn evaluate(
     if !stale.is_empty() {
         let subset = only(inputs, &stale);
         let engine = Engine::new(catalog, &subset, settings).map_err(RunError::Engine)?;
-        for indicator in &catalog.indicators {
-            let clock = Instant::now();
-            computed.extend(
-                engine
-                    .evaluate(indicator, &subset)
-                    .await
-                    .map_err(RunError::Engine)?,
-            );
+        // A few indicators at once: one query alone leaves cores idle while its last files
+        // are scanned and while its final aggregate runs. Each query is planned and run as
+        // alone (its own session), so the values are the same bits; they are kept in catalog
+        // order. The queries share `engine.memory_limit`: one that runs out of memory beside
+        // the others is run again alone, with the pool to itself, as it would have run
+        // without the others.
+        let (engine, subset) = (&engine, &subset);
+        let mut by_indicator: Vec<Option<Vec<IndicatorValue>>> =
+            vec![None; catalog.indicators.len()];
+        let mut alone = Vec::new();
+        let mut queries = futures::stream::iter(catalog.indicators.iter().enumerate().map(
+            |(i, indicator)| async move {
+                let clock = Instant::now();
+                let values = engine.evaluate(indicator, subset).await;
+                (i, values, clock.elapsed())
+            },
+        ))
+        .buffered(INDICATORS_AT_ONCE);
+        while let Some((i, values, took)) = queries.next().await {
+            let indicator = &catalog.indicators[i];
+            match values {
+                Err(e) if e.is_out_of_memory() => {
+                    tracing::debug!(
+                        indicator = indicator.id,
+                        "out of memory beside other queries: run again alone"
+                    );
+                    alone.push(i);
+                    continue;
+                }
+                values => by_indicator[i] = Some(values.map_err(RunError::Engine)?),
+            }
             tracing::debug!(
                 indicator = indicator.id,
-                seconds = clock.elapsed().as_secs_f64(),
+                seconds = took.as_secs_f64(),
                 "evaluated"
             );
             progress.event(ProgressEvent::Step {
                 message: &indicator.id,
             });
         }
+        drop(queries);
+        for i in alone {
+            let indicator = &catalog.indicators[i];
+            by_indicator[i] = Some(
+                engine
+                    .evaluate(indicator, subset)
+                    .await
+                    .map_err(RunError::Engine)?,
+            );
+            progress.event(ProgressEvent::Step {
+                message: &indicator.id,
+            });
+        }
+        computed.extend(by_indicator.into_iter().flatten().flatten());
         figures.spilled_bytes = engine.spilled_bytes();
         // Each member's values go to the staging area for the next run.
         let mut by_member: BTreeMap<&str, Vec<CachedValue>> = BTreeMap::new();
