@@ -148,8 +148,15 @@ fn member_keys(
     keys
 }
 
-/// Indicators whose queries run at once.
+/// Indicators whose queries run at once, when `engine.memory_limit` is at least
+/// [`ROOMY_MEMORY_LIMIT`].
 const INDICATORS_AT_ONCE: usize = 3;
+
+/// The least `engine.memory_limit` under which indicators run a few at a time. Below it they
+/// run one at a time: queries sharing a tight pool squeeze each other's partial aggregates,
+/// which then hand on their sums early, in pieces, and a sum added in other pieces can differ
+/// in its last bit. One query at a time, a given limit and data always cut the same way.
+const ROOMY_MEMORY_LIMIT: u64 = 1 << 30;
 
 /// Evaluates every indicator for the members of `inputs`, reusing the staged values of every
 /// member whose evaluation key is unchanged.
@@ -214,9 +221,9 @@ pub(crate) async fn evaluate(
         // A few indicators at once: one query alone leaves cores idle while its last files
         // are scanned and while its final aggregate runs. Each query is planned and run as
         // alone (its own session), so the values are the same bits; they are kept in catalog
-        // order. The queries share `engine.memory_limit`: one that runs out of memory beside
-        // the others is run again alone, with the pool to itself, as it would have run
-        // without the others.
+        // order. The queries share `engine.memory_limit` (a roomy one: see
+        // ROOMY_MEMORY_LIMIT): one that runs out of memory beside the others is run again
+        // alone, with the pool to itself, as it would have run without the others.
         let (engine, subset) = (&engine, &subset);
         let mut by_indicator: Vec<Option<Vec<IndicatorValue>>> =
             vec![None; catalog.indicators.len()];
@@ -228,7 +235,13 @@ pub(crate) async fn evaluate(
                 (i, values, clock.elapsed())
             },
         ))
-        .buffered(INDICATORS_AT_ONCE);
+        .buffered(
+            if pmm_engine::memory_limit_bytes(settings) >= ROOMY_MEMORY_LIMIT {
+                INDICATORS_AT_ONCE
+            } else {
+                1
+            },
+        );
         while let Some((i, values, took)) = queries.next().await {
             let indicator = &catalog.indicators[i];
             match values {
