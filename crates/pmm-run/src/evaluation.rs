@@ -218,12 +218,17 @@ pub(crate) async fn evaluate(
     if !stale.is_empty() {
         let subset = only(inputs, &stale);
         let engine = Engine::new(catalog, &subset, settings).map_err(RunError::Engine)?;
-        // A few indicators at once: one query alone leaves cores idle while its last files
-        // are scanned and while its final aggregate runs. Each query is planned and run as
-        // alone (its own session), so the values are the same bits; they are kept in catalog
-        // order. The queries share `engine.memory_limit` (a roomy one: see
-        // ROOMY_MEMORY_LIMIT): one that runs out of memory beside the others is run again
-        // alone, with the pool to itself, as it would have run without the others.
+        // A few indicators at once when the memory limit is roomy (see ROOMY_MEMORY_LIMIT):
+        // one query alone leaves cores idle while its last files are scanned and while its
+        // final aggregate runs. Each query has its own session and plan, and the values are
+        // kept in catalog order. The queries share `engine.memory_limit`: one that runs out
+        // of memory beside the others is run again alone, with the pool to itself, as it
+        // would have run without the others.
+        let at_once = if pmm_engine::memory_limit_bytes(settings) >= ROOMY_MEMORY_LIMIT {
+            INDICATORS_AT_ONCE
+        } else {
+            1
+        };
         let (engine, subset) = (&engine, &subset);
         let mut by_indicator: Vec<Option<Vec<IndicatorValue>>> =
             vec![None; catalog.indicators.len()];
@@ -235,17 +240,11 @@ pub(crate) async fn evaluate(
                 (i, values, clock.elapsed())
             },
         ))
-        .buffered(
-            if pmm_engine::memory_limit_bytes(settings) >= ROOMY_MEMORY_LIMIT {
-                INDICATORS_AT_ONCE
-            } else {
-                1
-            },
-        );
+        .buffered(at_once);
         while let Some((i, values, took)) = queries.next().await {
             let indicator = &catalog.indicators[i];
             match values {
-                Err(e) if e.is_out_of_memory() => {
+                Err(e) if at_once > 1 && e.is_out_of_memory() => {
                     tracing::debug!(
                         indicator = indicator.id,
                         "out of memory beside other queries: run again alone"

@@ -24,10 +24,12 @@ pub(crate) struct Opened {
     pub registry: MembersRegistry,
     /// The submissions.
     pub source: StoreRoot,
+    /// The results location: `--results`, or the pipeline's `results`.
+    pub results: StoreLocation,
     /// The staging area: the pipeline's `staging`, or `<results>/staging`.
     pub staging: StagingArea,
-    /// The validation settings.
-    read: pmm_ingest::ReadSettings,
+    /// How inputs are read, the engine's settings and the scoring options.
+    pub settings: RunSettings,
 }
 
 impl Opened {
@@ -44,11 +46,11 @@ impl Opened {
                 })?
             }
         };
-        let results_location = options
+        let results = options
             .results
             .clone()
             .unwrap_or_else(|| pipeline.results.clone());
-        let staging_location = pipeline.staging_for(&results_location);
+        let staging_location = pipeline.staging_for(&results);
         let staging = StagingArea {
             root: open_store(&staging_location, true, settings).map_err(|source| {
                 RunError::Store {
@@ -62,8 +64,9 @@ impl Opened {
             catalog,
             registry,
             source,
+            results,
             staging,
-            read: RunSettings::of(pipeline).read,
+            settings: RunSettings::of(pipeline),
         })
     }
 
@@ -115,7 +118,7 @@ impl Opened {
             source: self.source.clone(),
             staging: self.staging.clone(),
             catalog: self.catalog.clone(),
-            settings: self.read,
+            settings: self.settings.read,
         }
     }
 }

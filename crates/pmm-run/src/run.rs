@@ -25,7 +25,7 @@ use pmm_store::{StoreRoot, layout, open_store};
 
 use crate::history::{self, Histories, ThisRun};
 use crate::open::Opened;
-use crate::steps::{Assembled, Computation, Computed, RunSettings, compute};
+use crate::steps::{Assembled, Computation, Computed, compute};
 
 /// What a caller can change of a pipeline for one run.
 #[derive(Debug, Clone, Default)]
@@ -223,11 +223,8 @@ pub async fn run_pipeline(
     let started = Utc::now();
     let clock = Instant::now();
     let opened = Opened::open(pipeline, options).await?;
-    let results_location = options
-        .results
-        .clone()
-        .unwrap_or_else(|| pipeline.results.clone());
-    let results = open_store(&results_location, true, &pipeline.storage).map_err(|source| {
+    let results_location = &opened.results;
+    let results = open_store(results_location, true, &pipeline.storage).map_err(|source| {
         RunError::Store {
             what: "results",
             source,
@@ -240,7 +237,7 @@ pub async fn run_pipeline(
         &opened.source,
         &opened.staging,
     );
-    let run_settings = RunSettings::of(pipeline);
+    let run_settings = &opened.settings;
     let engine_settings = &run_settings.engine;
     if let Some(dir) = &engine_settings.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -283,7 +280,7 @@ pub async fn run_pipeline(
             catalog,
             source,
             staging,
-            settings: &run_settings,
+            settings: run_settings,
             year,
             concurrency,
         };
@@ -453,7 +450,7 @@ pub async fn run_pipeline(
             .put_reference(&RunReference {
                 run_id: run_id.clone(),
                 pipeline: pipeline.name.clone(),
-                results: reference_location(&results_location),
+                results: reference_location(results_location),
                 manifest: layout::results::manifest(&run_id),
             })
             .await

@@ -181,21 +181,25 @@ fn two_shards_staging_one_folder_at_once_then_the_run_reads_nothing() {
     the_run_reads_nothing(&stdout, &manifest, inputs);
     assert_eq!(tables, expected, "the rows of a run that read everything");
 
-    // Staging again changes nothing: every input of the shard is already staged.
+    // Staging every member again (no --shard) changes nothing: every input is staged.
     let again = pmm_env(
         dir,
-        &[
-            "run",
-            pipeline.to_str().unwrap(),
-            "--stage-only",
-            "--shard",
-            "1/2",
-        ],
+        &["run", pipeline.to_str().unwrap(), "--stage-only"],
         &[],
     );
     let (stdout, stderr) = text(&again);
     assert_eq!(again.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("inputs: 0 read and staged"), "{stdout}");
+    assert!(
+        stdout.starts_with("Staged all members of pipeline sharded in ")
+            && stdout.contains(": 10 of 10 members, 19 submissions"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "inputs: 0 read and staged (0 records), {inputs} unchanged"
+        )),
+        "{stdout}"
+    );
 }
 
 #[test]
