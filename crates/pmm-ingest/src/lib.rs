@@ -14,6 +14,7 @@ mod csv_fast;
 mod discover;
 mod issue;
 mod jsonl;
+mod keys;
 mod lease;
 mod limits;
 mod object_reader;

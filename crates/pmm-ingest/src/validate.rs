@@ -8,8 +8,6 @@
 //! one set of counters per column; split across files, the per-row path would be harder to
 //! read as the single pass it is and to keep fast.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,6 +26,7 @@ use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 use crate::convert::{Incompatible, bad_value, convert_column, quote, show};
 use crate::issue::Rule;
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
+use crate::keys::SeenKeys;
 use crate::read::ReadTimes;
 use crate::schema::table_schema;
 use crate::staged_file::CopyGroup;
@@ -111,55 +110,6 @@ impl DatasetOutcome {
     }
 }
 
-/// The first record of each key seen in a file, by a 128-bit hash of the key: 24 bytes a
-/// key whatever its length (about 50 MB for a file of a million keys, with the table's spare
-/// room), where keeping the key text cost several times that. Two different keys share a
-/// hash with a probability of about n² / 2¹²⁹ (1e-26 for a million keys).
-type KeyIndex = HashMap<KeyHash, u64, BuildHasherDefault<KeyHashPassThrough>>;
-
-/// A key's 128-bit hash, as four words (so that an entry with its record number takes 24
-/// bytes, not the 32 a `u128` would align to).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct KeyHash([u32; 4]);
-
-impl std::hash::Hash for KeyHash {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32));
-    }
-}
-
-/// The keys of [`KeyIndex`] are already hashes: their low bits are the table's hash.
-#[derive(Default)]
-struct KeyHashPassThrough(u64);
-
-impl Hasher for KeyHashPassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not reached ([`KeyHash`] writes one u64); a plain fold keeps the hasher total.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-/// The 128-bit hash of a key's text.
-fn key_hash(text: &[u8]) -> KeyHash {
-    let hash = xxhash_rust::xxh3::xxh3_128(text);
-    KeyHash([
-        hash as u32,
-        (hash >> 32) as u32,
-        (hash >> 64) as u32,
-        (hash >> 96) as u32,
-    ])
-}
-
 /// Checks the records of one dataset file, batch by batch.
 pub struct DatasetValidator<'a> {
     contract: &'a DatasetContract,
@@ -173,7 +123,7 @@ pub struct DatasetValidator<'a> {
     loose_schema: SchemaRef,
     /// For each contract column, its position among the file's columns, if present.
     positions: Vec<Option<usize>>,
-    keys: KeyIndex,
+    keys: SeenKeys,
     row_issues: IssueLimiter,
     dataset_issues: Vec<ValidationIssue>,
     rows_read: u64,
@@ -231,7 +181,7 @@ impl<'a> DatasetValidator<'a> {
                     .collect::<Vec<_>>(),
             )),
             positions: vec![None; contract.columns.len()],
-            keys: KeyIndex::default(),
+            keys: SeenKeys::new(true),
             row_issues: IssueLimiter::new(),
             dataset_issues: Vec::new(),
             rows_read: 0,
@@ -250,6 +200,7 @@ impl<'a> DatasetValidator<'a> {
     #[cfg(test)]
     pub(crate) fn without_proofs(mut self) -> Self {
         self.proofs = false;
+        self.keys = SeenKeys::new(false);
         self
     }
 
@@ -820,36 +771,30 @@ impl<'a> DatasetValidator<'a> {
             if any_null && key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
                 continue; // already invalid: a key column is required
             }
-            let hash = match single_text {
-                Some(text) => key_hash(text.value(i).as_bytes()),
-                None => key_hash(composite(i).as_bytes()),
-            };
             let record = first_record + i as u64;
-            match self.keys.entry(hash) {
-                std::collections::hash_map::Entry::Occupied(first) => {
-                    *bad = true;
-                    let first = *first.get();
-                    let shown = match single_text {
-                        Some(text) => text.value(i).to_string(),
-                        None => composite(i),
-                    };
-                    let column = self.contract.key.join(", ");
-                    let message = format!(
-                        "repeats the key {} of record {first}; keys must be unique in a file",
-                        quote(&shown)
-                    );
-                    let issue = self.issue(
-                        Some(record),
-                        Some(&column),
-                        Rule::Key,
-                        Severity::Error,
-                        message,
-                    );
-                    self.row_issues.push(issue);
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(record);
-                }
+            let first = match single_text {
+                Some(text) => self.keys.see(text.value(i).as_bytes(), record),
+                None => self.keys.see(composite(i).as_bytes(), record),
+            };
+            if let Some(first) = first {
+                *bad = true;
+                let shown = match single_text {
+                    Some(text) => text.value(i).to_string(),
+                    None => composite(i),
+                };
+                let column = self.contract.key.join(", ");
+                let message = format!(
+                    "repeats the key {} of record {first}; keys must be unique in a file",
+                    quote(&shown)
+                );
+                let issue = self.issue(
+                    Some(record),
+                    Some(&column),
+                    Rule::Key,
+                    Severity::Error,
+                    message,
+                );
+                self.row_issues.push(issue);
             }
         }
         Ok(())
