@@ -208,7 +208,10 @@ impl Engine {
                     .get(&contract.name)
                     .cloned()
                     .unwrap_or_default();
-                (contract.name.clone(), (table_schema(contract), files))
+                (
+                    contract.name.clone(),
+                    (scanned_schema(&table_schema(contract)), files),
+                )
             })
             .collect();
         let mut submitted: Vec<(&String, i32, &String)> = inputs
@@ -490,6 +493,24 @@ fn runtime(settings: &EngineConfig, remote: bool) -> Result<(SessionConfig, Arc<
         .with_disk_manager_builder(disk)
         .build_arc()?;
     Ok((config, runtime))
+}
+
+/// The schema a staged table is scanned as: the table's, with text columns read as string
+/// views (`Utf8View`), as DataFusion reads Parquet text by default. A view points into the
+/// decoded page instead of copying each value into a new array, and a comparison with a short
+/// literal (`flow = 'IM'`) compares the value held in the view itself. Numbers are untouched,
+/// so sums and their order are the same.
+fn scanned_schema(schema: &SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+                _ => f.as_ref().clone(),
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// How many of the biggest memory consumers an out-of-memory error names.

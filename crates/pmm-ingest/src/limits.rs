@@ -287,6 +287,9 @@ pub struct RecordLimit<R> {
     record: u64,
     /// `None` for JSON lines.
     csv: Option<CsvAt>,
+    /// Whether bytes without a quote are scanned from line end to line end (false only in
+    /// tests that compare with the field-by-field scan).
+    plain_scan: bool,
     json: JsonState,
     /// The keys of the current JSON line's object so far, and the key being read.
     keys: LineKeys,
@@ -307,6 +310,7 @@ impl<R: Read> RecordLimit<R> {
                 Records::Lines => 1,
             },
             csv,
+            plain_scan: true,
             json: JsonState::default(),
             keys: LineKeys::default(),
             key: Vec::new(),
@@ -327,9 +331,56 @@ impl<R: Read> RecordLimit<R> {
         }
     }
 
-    /// Follows csv-core's states over `bytes` (memchr over the runs inside a field), counting
-    /// each record's bytes without its line end or the blank lines before it.
-    fn scan_csv(&mut self, mut state: CsvAt, bytes: &[u8]) -> io::Result<()> {
+    /// Follows csv-core's states over `bytes`, counting each record's bytes without its line
+    /// end or the blank lines before it: from line end to line end when `bytes` hold no quote
+    /// ([`Self::scan_plain_csv`]), else field by field.
+    fn scan_csv(&mut self, state: CsvAt, bytes: &[u8]) -> io::Result<()> {
+        if self.plain_scan && state != CsvAt::InQuotes && memchr::memchr(b'"', bytes).is_none() {
+            self.scan_plain_csv(state, bytes)
+        } else {
+            self.scan_csv_fields(state, bytes)
+        }
+    }
+
+    /// [`Self::scan_csv`] over bytes without a quote, outside quotes: then a record ends at
+    /// every line end that is not a blank line's, whatever its fields, so the scan goes from
+    /// line end to line end (one search a record, not one a field). The state it leaves is the
+    /// one the field-by-field scan leaves: it depends only on the last byte.
+    fn scan_plain_csv(&mut self, mut state: CsvAt, bytes: &[u8]) -> io::Result<()> {
+        let mut start = 0;
+        for end in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+            if state == CsvAt::StartRecord && end == start {
+                // A blank line, or the second byte of a CRLF: the parser skips it.
+                start = end + 1;
+                continue;
+            }
+            self.current += (end - start) as u64;
+            if self.current > self.limit {
+                self.csv = Some(CsvAt::InField);
+                return Err(self.too_long());
+            }
+            self.current = 0;
+            self.record += 1;
+            state = CsvAt::StartRecord;
+            start = end + 1;
+        }
+        if start < bytes.len() {
+            // A record under way: after a comma a field starts, after anything else one goes on.
+            state = match bytes.last() {
+                Some(b',') => CsvAt::StartField,
+                _ => CsvAt::InField,
+            };
+        }
+        self.csv = Some(state);
+        self.current += (bytes.len() - start) as u64;
+        if self.current > self.limit {
+            return Err(self.too_long());
+        }
+        Ok(())
+    }
+
+    /// [`Self::scan_csv`] field by field (memchr over the runs inside a field).
+    fn scan_csv_fields(&mut self, mut state: CsvAt, bytes: &[u8]) -> io::Result<()> {
         let (mut at, mut start) = (0, 0);
         while at < bytes.len() {
             let b = bytes[at];
@@ -732,5 +783,53 @@ mod tests {
         assert_eq!(first_record(b"a,b", true), Some((3, 2)));
         assert_eq!(human(1 << 20), "1 MiB");
         assert_eq!(human(1000), "1000 bytes");
+    }
+
+    /// What a CSV limiter made of `text` read `chunk` bytes at a time, by the quote-free scan
+    /// where it applies (`plain`) or field by field throughout: after each read, the record
+    /// number, the bytes of the record under way and the state; or the record it stopped at.
+    fn scanned(text: &[u8], limit: u64, chunk: usize, plain: bool) -> Vec<String> {
+        let limits = Limits {
+            max_record_bytes: limit,
+            ..Limits::default()
+        };
+        let mut reader = RecordLimit::new(text, Records::Csv, &limits);
+        reader.plain_scan = plain;
+        let mut buf = vec![0u8; chunk];
+        let mut seen = Vec::new();
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => return seen,
+                Ok(_) => seen.push(format!(
+                    "{} {} {:?}",
+                    reader.record, reader.current, reader.csv
+                )),
+                Err(e) => {
+                    let stopped = limit_exceeded(&e).and_then(|l| l.record());
+                    seen.push(format!("stopped at {stopped:?}"));
+                    return seen;
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The quote-free scan counts the records and their bytes as the field-by-field scan
+        /// does, and leaves the same state, read after read, whatever the bytes (quotes in some
+        /// reads and not others, blank lines, CR, CRLF, empty fields) and the limit.
+        #[test]
+        fn the_quote_free_scan_counts_as_the_field_by_field_scan(
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b'a', b'a', b',', b',', b'"', b'\r', b'\n', b'\n']),
+                0..400,
+            ),
+            limit in 1u64..40,
+            chunk in 1usize..50,
+        ) {
+            proptest::prop_assert_eq!(
+                scanned(&text, limit, chunk, true),
+                scanned(&text, limit, chunk, false)
+            );
+        }
     }
 }
