@@ -41,12 +41,15 @@ pub(crate) async fn run(staging: &str, dry_run: bool, min_age_hours: f64) -> any
     };
     if !report.blocked_by.is_empty() || !report.published_meanwhile.is_empty() {
         for run in &report.published_meanwhile {
-            println!("run {run} was published while the collection worked");
+            outln!("run {run} was published while the collection worked");
         }
         for lease in &report.blocked_by {
-            println!(
+            outln!(
                 "run {} of pipeline {} is in progress (started {}, lease renewed {})",
-                lease.run_id, lease.pipeline, lease.started_at, lease.renewed_at
+                lease.run_id,
+                lease.pipeline,
+                lease.started_at,
+                lease.renewed_at
             );
         }
         let removed = if report.removed.is_empty() {
@@ -57,7 +60,7 @@ pub(crate) async fn run(staging: &str, dry_run: bool, min_age_hours: f64) -> any
                 report.removed.len()
             )
         };
-        println!(
+        outln!(
             "{removed}: a collection waits for runs in progress; run pmm gc again once they end \
              (a run that died stops holding the staging area {} minutes after its last renewal)",
             pmm_ingest::LEASE_EXPIRY.as_secs() / 60
@@ -65,27 +68,27 @@ pub(crate) async fn run(staging: &str, dry_run: bool, min_age_hours: f64) -> any
         return Ok(0);
     }
     let removed: u64 = report.removed.iter().map(|(_, size)| size).sum();
-    println!(
+    outln!(
         "{} published runs use {} staged objects ({}): kept",
         report.runs.len(),
         report.kept.objects,
         human_bytes(report.kept.bytes)
     );
     if report.young.objects > 0 {
-        println!(
+        outln!(
             "{} unused objects ({}) are younger than {min_age_hours} hours: kept (a run may be using them)",
             report.young.objects,
             human_bytes(report.young.bytes)
         );
     }
     for run in &report.forgotten_runs {
-        println!("run {run}: its results are gone, so its reference goes too");
+        outln!("run {run}: its results are gone, so its reference goes too");
     }
     let verb = if dry_run { "would remove" } else { "removed" };
     for (path, size) in &report.removed {
-        println!("  {verb} {path} ({})", human_bytes(*size));
+        outln!("  {verb} {path} ({})", human_bytes(*size));
     }
-    println!(
+    outln!(
         "{verb} {} objects ({}){}",
         report.removed.len(),
         human_bytes(removed),

@@ -69,18 +69,18 @@ pub(crate) async fn run(args: HistoryArgs) -> anyhow::Result<u8> {
         HistoryFormat::Json | HistoryFormat::Csv => {
             // The table's rows as arrow's own writers give them.
             let batch = pmm_results::history::encode(&rows)?;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::Stdout;
             if args.format == HistoryFormat::Json {
                 let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut out);
                 writer.write(&batch)?;
                 writer.finish()?;
-                println!();
+                outln!();
             } else {
                 datafusion::arrow::csv::Writer::new(&mut out).write(&batch)?;
             }
         }
-        HistoryFormat::Text if args.revisions => print!("{}", revisions(&rows)),
-        HistoryFormat::Text => print!("{}", series(&rows, &root.display, audience)),
+        HistoryFormat::Text if args.revisions => out!("{}", revisions(&rows)),
+        HistoryFormat::Text => out!("{}", series(&rows, &root.display, audience)),
     }
     Ok(0)
 }

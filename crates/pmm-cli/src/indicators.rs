@@ -29,10 +29,10 @@ pub(crate) async fn test(catalog: &Path, filter: Option<&str>) -> anyhow::Result
     };
     let report = run_fixtures(&catalog, filter).await?;
     for failure in &report.failures {
-        println!("FAIL {failure}");
+        outln!("FAIL {failure}");
     }
     let passed = report.cases - report.failures.len();
-    println!(
+    outln!(
         "{passed} passed, {} failed ({} indicator{})",
         report.failures.len(),
         report.indicators,
@@ -74,7 +74,7 @@ pub(crate) fn list(catalog: &Path, format: Format) -> anyhow::Result<u8> {
                     json!({"id": d.id, "name": d.name, "weight": d.weight, "outcomes": outcomes})
                 })
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 serde_json::to_string_pretty(&json!({ "dimensions": dimensions }))?
             );
@@ -87,11 +87,11 @@ pub(crate) fn list(catalog: &Path, format: Format) -> anyhow::Result<u8> {
                 .max()
                 .unwrap_or(0);
             for d in &catalog.dimensions {
-                println!("{}  {}", d.id, d.name);
+                outln!("{}  {}", d.id, d.name);
                 for o in catalog.outcomes.iter().filter(|o| o.dimension == d.id) {
-                    println!("  {}  {} (weight {})", o.id, o.name, o.weight);
+                    outln!("  {}  {} (weight {})", o.id, o.name, o.weight);
                     for i in catalog.indicators.iter().filter(|i| i.outcome == o.id) {
-                        println!(
+                        outln!(
                             "    {:width$}  {:12}  {:8}  {:24}  {}",
                             i.id,
                             if i.official {
@@ -107,7 +107,7 @@ pub(crate) fn list(catalog: &Path, format: Format) -> anyhow::Result<u8> {
                 }
             }
             let official = catalog.indicators.iter().filter(|i| i.official).count();
-            println!(
+            outln!(
                 "\n{} indicators: {official} with an official PMM name, {} illustrative",
                 catalog.indicators.len(),
                 catalog.indicators.len() - official
@@ -148,15 +148,15 @@ pub(crate) fn show(catalog: &Path, id: &str, format: Format) -> anyhow::Result<u
                 map.insert("path".into(), json!(i.path.display().to_string()));
                 map.insert("tests".into(), serde_json::to_value(&i.tests)?);
             }
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         }
         Format::Table => {
             let outcome = catalog.outcome(&i.outcome).map_or("", |o| o.name.as_str());
             let dimension = catalog
                 .dimension(&i.dimension)
                 .map_or("", |d| d.name.as_str());
-            println!("{}  {}", i.id, i.name);
-            println!(
+            outln!("{}  {}", i.id, i.name);
+            outln!(
                 "  name:        {}",
                 if i.official {
                     "official PMM KPI name"
@@ -164,27 +164,27 @@ pub(crate) fn show(catalog: &Path, id: &str, format: Format) -> anyhow::Result<u
                     "illustrative"
                 }
             );
-            println!("  dimension:   {} ({dimension})", i.dimension);
-            println!("  outcome:     {} ({outcome})", i.outcome);
-            println!("  unit:        {}", i.unit.as_str());
-            println!("  direction:   {}", i.direction);
-            println!("  scoring:     {}", scoring_text(i));
-            println!(
+            outln!("  dimension:   {} ({dimension})", i.dimension);
+            outln!("  outcome:     {} ({outcome})", i.outcome);
+            outln!("  unit:        {}", i.unit.as_str());
+            outln!("  direction:   {}", i.direction);
+            outln!("  scoring:     {}", scoring_text(i));
+            outln!(
                 "  disclosure:  {}",
                 i.disclosure_default
                     .map_or("pipeline default".to_string(), |d| d.to_string())
             );
-            println!("  datasets:    {}", datasets_text(i));
-            println!("  formula:     {}", i.formula);
-            println!("  description: {}", i.description);
-            println!("  file:        {}", i.path.display());
-            println!("  sql:");
+            outln!("  datasets:    {}", datasets_text(i));
+            outln!("  formula:     {}", i.formula);
+            outln!("  description: {}", i.description);
+            outln!("  file:        {}", i.path.display());
+            outln!("  sql:");
             for line in i.sql.lines() {
-                println!("    {line}");
+                outln!("    {line}");
             }
-            println!("  tests:");
+            outln!("  tests:");
             for t in &i.tests {
-                println!("    - {} (line {})", t.name, t.line);
+                outln!("    - {} (line {})", t.name, t.line);
             }
         }
     }

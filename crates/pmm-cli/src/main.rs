@@ -7,11 +7,29 @@
 // The binary's job is to print: its output is the product here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+/// `print!` for what a command prints on standard output: see [`output`].
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for what a command prints on standard output: see [`output`].
+macro_rules! outln {
+    () => {
+        $crate::output::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cluster;
 mod gc;
 mod history;
 mod indicators;
 mod member;
+mod output;
 mod review;
 mod run;
 mod serve;
@@ -389,7 +407,7 @@ fn main() -> ExitCode {
     // clap's.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if args.len() == 2 && matches!(args[1].to_str(), Some("--version" | "-V")) {
-        print!("{}", version_text());
+        out!("{}", version_text());
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse();

@@ -219,7 +219,7 @@ pub(crate) async fn run_dry_run(args: DryRunArgs) -> anyhow::Result<u8> {
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", report.display()))?;
 
     if args.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        outln!("{}", serde_json::to_string_pretty(summary)?);
         return Ok(0);
     }
     print_dry_run(&catalog, summary, &report, &outcome.results);
@@ -232,9 +232,11 @@ fn print_dry_run(
     report: &Path,
     results: &results::ResultTables,
 ) {
-    println!(
+    outln!(
         "Dry run of member {} for {} done in {:.1} s: nothing was submitted or published",
-        summary.member, summary.year, summary.duration_seconds
+        summary.member,
+        summary.year,
+        summary.duration_seconds
     );
     let line = |label: &str, s: &pmm_run::ScoreLine| {
         let score = match (s.score, s.level) {
@@ -245,7 +247,7 @@ fn print_dry_run(
             .coverage
             .map(|c| format!("  coverage {:3.0}%", 100.0 * c))
             .unwrap_or_default();
-        println!("  {label:<50} {score}{coverage}");
+        outln!("  {label:<50} {score}{coverage}");
     };
     line("Overall", &summary.overall);
     for d in &summary.dimensions {
@@ -259,17 +261,17 @@ fn print_dry_run(
         .iter()
         .filter(|r| r.status == pmm_catalog::Status::Ok)
         .count();
-    println!(
+    outln!(
         "  {scored} of {} KPIs have a value; validation issues: {}, {}",
         results.indicators.len(),
         crate::run::counted(summary.issues_error, "error"),
         crate::run::counted(summary.issues_warning, "warning")
     );
     for (year, why) in &summary.rejected_submissions {
-        println!("  REJECTED {year}: the whole submission, because {why}");
+        outln!("  REJECTED {year}: the whole submission, because {why}");
     }
     for d in summary.datasets.iter().filter(|d| !d.accepted) {
-        println!(
+        outln!(
             "  REJECTED {} {} ({}): {}",
             d.year,
             d.dataset,
@@ -278,32 +280,34 @@ fn print_dry_run(
         );
     }
     if summary.inputs_reused > 0 {
-        println!(
+        outln!(
             "  {} files read, {} unchanged since the last dry run into this folder",
-            summary.inputs_read, summary.inputs_reused
+            summary.inputs_read,
+            summary.inputs_reused
         );
     }
     print_review(summary);
-    println!("Report: {}", report.display());
+    outln!("Report: {}", report.display());
 }
 
 /// The dry run's points to review, each with its explanation, or that there are none.
 fn print_review(summary: &pmm_run::DryRunSummary) {
     if summary.review.is_empty() {
-        println!("  review: nothing to look at (no count or value beyond the catalog's bounds)");
+        outln!("  review: nothing to look at (no count or value beyond the catalog's bounds)");
         return;
     }
-    println!(
+    outln!(
         "  review: {} to look at before you submit (the Secretariat's review applies the same rules; a flag changes no score):",
         crate::run::counted(summary.review.len() as u64, "point")
     );
     for flag in &summary.review {
-        println!("    {:<14} {}", flag.rule.as_str(), flag.message);
+        outln!("    {:<14} {}", flag.rule.as_str(), flag.message);
         match &flag.explanation {
-            Some(text) => println!("    {:<14} explained: {text}", ""),
-            None => println!(
+            Some(text) => outln!("    {:<14} explained: {text}", ""),
+            None => outln!(
                 "    {:<14} fix the file, or explain it in manifest.yaml under `explanations:` (subject: {})",
-                "", flag.subject
+                "",
+                flag.subject
             ),
         }
     }
@@ -398,7 +402,7 @@ pub(crate) async fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| PathBuf::from(format!("report-{}-{}.html", args.member, manifest.year)));
     std::fs::write(&out, html)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-    println!(
+    outln!(
         "Report of member {} for {} from run {} ({} audience): {}",
         args.member,
         manifest.year,

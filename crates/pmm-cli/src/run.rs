@@ -109,7 +109,7 @@ fn exit_code<T>(
 }
 
 fn print_stage_summary(pipeline: &Pipeline, summary: &StageSummary) {
-    println!(
+    outln!(
         "Staged {} of pipeline {} in {:.1} s: {} of {} members, {} submissions",
         shown(summary.shard),
         pipeline.name,
@@ -118,29 +118,31 @@ fn print_stage_summary(pipeline: &Pipeline, summary: &StageSummary) {
         summary.members_total,
         summary.submissions,
     );
-    println!("  staging: {}", summary.staging);
-    println!(
+    outln!("  staging: {}", summary.staging);
+    outln!(
         "  inputs: {} read and staged ({} records), {} unchanged and already staged",
-        summary.inputs_read, summary.rows_read, summary.inputs_reused
+        summary.inputs_read,
+        summary.rows_read,
+        summary.inputs_reused
     );
     if summary.inputs_not_kept > 0 {
-        println!(
+        outln!(
             "  {} not kept: the store failed while they were read; `pmm run` reads them again",
             counted(summary.inputs_not_kept as u64, "input")
         );
     }
     if summary.submissions_rejected + summary.datasets_rejected > 0 {
-        println!(
+        outln!(
             "  rejected: {}, {} (staged as rejected; the run reports them)",
             counted(summary.submissions_rejected as u64, "submission"),
             counted(summary.datasets_rejected as u64, "dataset file"),
         );
     }
-    println!("  time: {}", reading_time(&summary.phases));
+    outln!("  time: {}", reading_time(&summary.phases));
     if !summary.members.is_empty() {
-        println!("  members: {}", summary.members.join(" "));
+        outln!("  members: {}", summary.members.join(" "));
     }
-    println!(
+    outln!(
         "Nothing was published. When every shard is staged, `pmm run {}` reuses what they staged.",
         pipeline.path.display()
     );
@@ -298,22 +300,27 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         m
     };
     let health = &summary.health;
-    println!(
+    outln!(
         "Run {} of pipeline {} published in {:.1} s",
-        summary.run_id, pipeline.name, health.duration_seconds
+        summary.run_id,
+        pipeline.name,
+        health.duration_seconds
     );
-    println!("  results: {}", summary.location);
+    outln!("  results: {}", summary.location);
     let counts = &summary.manifest.counts;
-    println!(
+    outln!(
         "  inputs: {} read and staged, {} unchanged and reused (staging: {})",
-        counts.inputs_read, counts.inputs_reused, summary.manifest.staging
+        counts.inputs_read,
+        counts.inputs_reused,
+        summary.manifest.staging
     );
-    println!(
+    outln!(
         "  indicators: computed for {} members, reused for {} whose data had not changed",
-        counts.members_evaluated, counts.members_reused
+        counts.members_evaluated,
+        counts.members_reused
     );
     let phases = &summary.manifest.phases;
-    println!(
+    outln!(
         "  time: {}, evaluate {:.1} s, score {:.1} s, publish {:.1} s",
         reading_time(phases),
         phases.evaluate_seconds,
@@ -321,22 +328,22 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         phases.publish_seconds
     );
     if let Some(url) = &pipeline.engine.ballista {
-        println!("  engine: the Ballista cluster at {url} (engine.ballista)");
+        outln!("  engine: the Ballista cluster at {url} (engine.ballista)");
     }
     let engine = &summary.manifest.engine;
     if engine.spilled_bytes > 0 {
-        println!(
+        outln!(
             "  memory: {} spilled to disk to stay within the {} of engine.memory_limit",
             human_bytes(engine.spilled_bytes),
             human_bytes(engine.memory_limit_bytes)
         );
     }
     if let pmm_publish::Latest::Newer(newer) = &summary.latest {
-        println!(
+        outln!(
             "  latest.json: still names the newer run {newer}, which finished first; this run is complete under its own folder"
         );
     }
-    println!(
+    outln!(
         "  year {}: {} members, {} submissions read (T and T-1), {} rejected; validation issues: {}, {}",
         summary.year,
         members.len(),
@@ -346,16 +353,18 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         counted(health.issues_warning, "warning"),
     );
     if let Some(current) = &summary.later_current {
-        println!(
+        outln!(
             "  history: {} added to the history across cycles; the dashboards, `pmm serve` and `pmm report` go on showing {} (run {})",
-            summary.year, current.year, current.run_id
+            summary.year,
+            current.year,
+            current.run_id
         );
     }
     for warning in &summary.warnings {
-        println!("  warning: {warning}");
+        outln!("  warning: {warning}");
     }
     let flags = &summary.health.review_flags;
-    println!(
+    outln!(
         "  review: {} to look at before publishing ({}){}",
         counted(flags.iter().sum(), "flag"),
         pmm_results::ReviewRule::ALL
@@ -373,29 +382,29 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
             String::new()
         }
     );
-    println!();
-    println!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");
+    outln!();
+    outln!("Scores, 0 to 100 (n/a: nothing applicable, low cov: too few KPIs with a value)");
     let dimensions: Vec<&str> = summary
         .dimensions
         .iter()
         .map(String::as_str)
         .chain([pmm_results::OVERALL])
         .collect();
-    print!("  {:6}", "member");
+    out!("  {:6}", "member");
     for d in &dimensions {
-        print!("{d:>9}");
+        out!("{d:>9}");
     }
-    println!();
+    outln!();
     for member in &members {
-        print!("  {member:6}");
+        out!("  {member:6}");
         for d in &dimensions {
             let row = results
                 .dimensions
                 .iter()
                 .find(|r| r.member == *member && r.dimension == *d);
-            print!("{:>9}", cell(row));
+            out!("{:>9}", cell(row));
         }
-        println!();
+        outln!();
     }
     let problems: Vec<_> = summary
         .submissions
@@ -403,24 +412,25 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         .filter(|s| s.rejected.is_some() || !s.rejected_datasets.is_empty())
         .collect();
     if !problems.is_empty() {
-        println!();
-        println!("Rejected");
+        outln!();
+        outln!("Rejected");
         for s in problems {
             if let Some(why) = &s.rejected {
-                println!(
+                outln!(
                     "  {} {}: the whole submission, because {why}",
-                    s.member, s.year
+                    s.member,
+                    s.year
                 );
                 for issue in summary
                     .issues
                     .iter()
                     .filter(|i| i.member == s.member && i.year == s.year && i.rule == "manifest")
                 {
-                    println!("      {}", issue.message);
+                    outln!("      {}", issue.message);
                 }
             }
             for (dataset, why) in &s.rejected_datasets {
-                println!("  {} {} {dataset}: {why}", s.member, s.year);
+                outln!("  {} {} {dataset}: {why}", s.member, s.year);
             }
         }
     }
@@ -430,10 +440,10 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         .filter(|i| matches!(i.rule.as_str(), "unknown_member" | "bad_folder"))
         .collect();
     if !unread.is_empty() {
-        println!();
-        println!("Not read");
+        outln!();
+        outln!("Not read");
         for issue in unread {
-            println!(
+            outln!(
                 "  {}: {}",
                 issue.file.as_deref().unwrap_or(""),
                 issue.message
@@ -441,14 +451,15 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
         }
     }
     if let Some(metrics) = &summary.metrics {
-        println!();
-        println!(
+        outln!();
+        outln!(
             "Metrics: {} samples from the {} results",
-            metrics.samples, metrics.audience
+            metrics.samples,
+            metrics.audience
         );
         let outcome = |what: &str, r: &Result<String, pmm_publish::export::ExportError>| match r {
-            Ok(place) => println!("  {what}: {place}"),
-            Err(e) => println!("  {what}: FAILED: {e} (the results are published all the same)"),
+            Ok(place) => outln!("  {what}: {place}"),
+            Err(e) => outln!("  {what}: FAILED: {e} (the results are published all the same)"),
         };
         if let Some(r) = &metrics.textfile {
             outcome("textfile", r);
@@ -457,8 +468,8 @@ fn print_summary(pipeline: &Pipeline, summary: &RunSummary) {
             outcome("pushed to", r);
         }
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Every issue, with its file, record and column: {}",
         secretariat_table(summary, &pmm_results::VALIDATION_ISSUES)
     );

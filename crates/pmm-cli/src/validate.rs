@@ -64,7 +64,7 @@ pub(crate) async fn run(pipelines: Vec<PathBuf>, catalog: Option<PathBuf>) -> an
     }
     let problems = problems.into_sorted();
     for problem in &problems {
-        println!("{problem}");
+        outln!("{problem}");
     }
     eprintln!("{} problem{} found", problems.len(), plural(problems.len()));
     Ok(EXIT_CONFIG)

@@ -2,6 +2,7 @@
 //! reproducible synthetic data.
 
 use std::path::Path;
+use std::process::{Command, Stdio};
 
 use crate::{local_tables, pmm, read_json, repo_root, text};
 
@@ -124,7 +125,7 @@ fn the_demo_runs_and_prints_a_summary() {
         )
     );
     let commit = lines[2].strip_prefix("commit ").unwrap();
-    let git = std::process::Command::new("git")
+    let git = Command::new("git")
         .args(["rev-parse", "HEAD"])
         .current_dir(repo_root())
         .output();
@@ -142,6 +143,43 @@ fn the_demo_runs_and_prints_a_summary() {
         !stderr.contains('\u{1b}'),
         "no colour codes when stderr is not a terminal"
     );
+}
+
+/// Runs `pmm` with `args` from the repository's root, its standard output's reader gone
+/// before the first line (`pmm ... | head -0`).
+fn with_stdout_closed(args: &[&str]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pmm"))
+        .args(args)
+        .current_dir(repo_root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pmm binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+/// A reader that goes away (`pmm run ... | head -1`) stops the printing, not the command: the
+/// run publishes and exits 0, a table written by arrow's writer (`pmm history --format csv`)
+/// exits 0, and no panic or error is printed.
+#[test]
+fn a_closed_pipe_stops_the_printing_not_the_command() {
+    let results = tempfile::tempdir().unwrap();
+    let out = results.path().to_str().unwrap();
+    for args in [
+        &["run", "pipelines/demo.yaml", "--results", out][..],
+        &["history", "--results", out, "--format", "csv"],
+        &["history", "--results", out],
+    ] {
+        let output = with_stdout_closed(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("rror"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(latest(results.path())["run_id"].is_string());
 }
 
 #[test]
@@ -203,7 +241,7 @@ fn a_run_that_dies_midway_leaves_the_previous_run_as_latest() {
     // 3 audiences: 5 + 5 + 6 tables (the history across cycles among them), then
     // manifest.json (17), then the run's reference in the staging area and latest.json.
     for crash_after in ["1", "7", "14", "17"] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pmm"))
+        let output = Command::new(env!("CARGO_BIN_EXE_pmm"))
             .args(["run", "pipelines/demo.yaml", "--results", out])
             .current_dir(repo_root())
             .env("PMM_CRASH_AFTER_WRITES", crash_after)
@@ -360,10 +398,10 @@ fn a_run_killed_at_any_moment_never_leaves_latest_pointing_at_a_partial_run() {
     );
     // SIGKILL at several moments of later runs: reading, computing, writing.
     for delay_ms in [50u64, 400, 900, 1500] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pmm"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pmm"))
             .args(["run", pipeline.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
@@ -427,7 +465,7 @@ fn a_crash_while_staging_leaves_no_entry_that_a_later_run_trusts() {
     let reference = tempfile::tempdir().unwrap();
     let out = |dir: &tempfile::TempDir| dir.path().to_str().unwrap().to_string();
     let run = |results: &str, crash_after: Option<usize>| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pmm"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pmm"));
         command
             .args(["run", "pipelines/demo.yaml", "--results", results])
             .current_dir(repo_root());

@@ -1,0 +1,52 @@
+//! What commands print on standard output, through the `out!` and `outln!` macros (`print!`
+//! and `println!` otherwise) or [`Stdout`] (tables written by arrow's writers): when the
+//! reader of a pipe goes away (`pmm run ... | head`), the rest is not written, and the command
+//! goes on to its end and its own exit code. `println!` would panic at the next line and abort
+//! the command midway: a run would not publish.
+
+use std::io::{ErrorKind, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Standard output was closed by its reader: nothing more is written to it.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output, taking whatever is written once its reader has gone away.
+pub(crate) struct Stdout;
+
+impl Stdout {
+    /// `result` of writing to standard output, with a reader gone away taken as `done`.
+    fn unless_closed<T>(result: std::io::Result<T>, done: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                CLOSED.store(true, Ordering::Relaxed);
+                Ok(done)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if CLOSED.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        Self::unless_closed(std::io::stdout().lock().write(buf), buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if CLOSED.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Self::unless_closed(std::io::stdout().lock().flush(), ())
+    }
+}
+
+/// Writes `args` to standard output, unless its reader has gone away. Any other failure to
+/// write (a full disk under a redirection) panics, as `print!` does: the output would be cut
+/// short without a word.
+pub(crate) fn print(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = Stdout.write_fmt(args) {
+        panic!("failed printing to stdout: {e}");
+    }
+}
