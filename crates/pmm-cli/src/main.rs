@@ -7,29 +7,14 @@
 // The binary's job is to print: its output is the product here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-/// `print!` for what a command prints on standard output: see [`output`].
-macro_rules! out {
-    ($($arg:tt)*) => {
-        $crate::output::print(format_args!($($arg)*))
-    };
-}
-
-/// `println!` for what a command prints on standard output: see [`output`].
-macro_rules! outln {
-    () => {
-        $crate::output::print(format_args!("\n"))
-    };
-    ($($arg:tt)*) => {
-        $crate::output::print(format_args!("{}\n", format_args!($($arg)*)))
-    };
-}
+#[macro_use]
+mod output;
 
 mod cluster;
 mod gc;
 mod history;
 mod indicators;
 mod member;
-mod output;
 mod review;
 mod run;
 mod serve;

@@ -4,6 +4,23 @@
 //! goes on to its end and its own exit code. `println!` would panic at the next line and abort
 //! the command midway: a run would not publish.
 
+/// `print!` for what a command prints on standard output: see this module.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!($($arg)*))
+    };
+}
+
+/// `println!` for what a command prints on standard output: see this module.
+macro_rules! outln {
+    () => {
+        $crate::output::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 use std::io::{ErrorKind, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
