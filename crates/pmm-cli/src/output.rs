@@ -63,7 +63,13 @@ impl Write for Stdout {
 /// write (a full disk under a redirection) panics, as `print!` does: the output would be cut
 /// short without a word.
 pub(crate) fn print(args: std::fmt::Arguments<'_>) {
-    if let Err(e) = Stdout.write_fmt(args) {
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    // Standard output locked once for all of it, as `print!` does: a line is never cut by
+    // another thread's.
+    let written = std::io::stdout().lock().write_fmt(args);
+    if let Err(e) = Stdout::unless_closed(written, ()) {
         panic!("failed printing to stdout: {e}");
     }
 }

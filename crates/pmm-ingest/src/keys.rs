@@ -104,31 +104,30 @@ impl SeenKeys {
     /// (it is then not kept again), `None` when it is new.
     pub(crate) fn see(&mut self, key: &[u8], record: u64) -> Option<u64> {
         let hash = key_hash(key);
-        if self.table.is_none() {
-            if self.ordered.is_empty() || comes_after(key, &self.last) {
-                match self.ordered.last_mut() {
-                    Some(block) if block.len() < BLOCK => block.push((hash, record)),
-                    _ => {
-                        let mut block = Vec::with_capacity(BLOCK);
-                        block.push((hash, record));
-                        self.ordered.push(block);
-                    }
+        if self.table.is_none() && (self.ordered.is_empty() || comes_after(key, &self.last)) {
+            match self.ordered.last_mut() {
+                Some(block) if block.len() < BLOCK => block.push((hash, record)),
+                _ => {
+                    let mut block = Vec::with_capacity(BLOCK);
+                    block.push((hash, record));
+                    self.ordered.push(block);
                 }
-                self.last.clear();
-                self.last.extend_from_slice(key);
-                return None;
             }
-            // Out of order: from here on, the table. The list has no key twice.
-            let seen = self.ordered.iter().map(Vec::len).sum::<usize>();
-            let mut table = KeyIndex::default();
-            table.reserve(seen + BLOCK);
-            for block in std::mem::take(&mut self.ordered) {
-                table.extend(block);
-            }
-            self.last = Vec::new();
-            self.table = Some(table);
+            self.last.clear();
+            self.last.extend_from_slice(key);
+            return None;
         }
-        let table = self.table.as_mut()?;
+        // In the table: already, or from this key on, the first out of order.
+        let (ordered, last) = (&mut self.ordered, &mut self.last);
+        let table = self.table.get_or_insert_with(|| {
+            std::mem::take(last);
+            let ordered = std::mem::take(ordered);
+            // The list has no key twice.
+            let mut table = KeyIndex::default();
+            table.reserve(ordered.iter().map(Vec::len).sum::<usize>() + BLOCK);
+            table.extend(ordered.into_iter().flatten());
+            table
+        });
         match table.entry(hash) {
             std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
             std::collections::hash_map::Entry::Vacant(slot) => {

@@ -772,20 +772,16 @@ impl<'a> DatasetValidator<'a> {
                 continue; // already invalid: a key column is required
             }
             let record = first_record + i as u64;
-            let first = match single_text {
-                Some(text) => self.keys.see(text.value(i).as_bytes(), record),
-                None => self.keys.see(composite(i).as_bytes(), record),
+            let key = match single_text {
+                Some(text) => std::borrow::Cow::Borrowed(text.value(i)),
+                None => std::borrow::Cow::Owned(composite(i)),
             };
-            if let Some(first) = first {
+            if let Some(first) = self.keys.see(key.as_bytes(), record) {
                 *bad = true;
-                let shown = match single_text {
-                    Some(text) => text.value(i).to_string(),
-                    None => composite(i),
-                };
                 let column = self.contract.key.join(", ");
                 let message = format!(
                     "repeats the key {} of record {first}; keys must be unique in a file",
-                    quote(&shown)
+                    quote(&key)
                 );
                 let issue = self.issue(
                     Some(record),
