@@ -14,6 +14,7 @@ use pmm_catalog::Limits;
 use crate::Result;
 use crate::batches::Batches;
 use crate::csv_fast::CsvDecoder;
+use crate::csv_parallel::Pool;
 use crate::issue::Rule;
 use crate::limits::{RecordLimit, Records, first_record, limit_exceeded};
 use crate::object_reader::{TextStart, changed_while_read, is_download_failure};
@@ -35,16 +36,29 @@ pub fn read_csv(
     validator: &mut DatasetValidator<'_>,
     limits: &Limits,
 ) -> Result<()> {
-    read_csv_with(input, validator, limits, true)
+    read_csv_with(input, validator, limits, CsvPath::Parallel(Pool::global()))
 }
 
-/// [`read_csv`], with the fast path for plain records (see [`crate::csv_fast`]) when `fast`,
-/// with arrow's decoder alone otherwise (for tests that compare the two).
+/// How a CSV file is read (tests compare the three; a run reads `Parallel`).
+#[derive(Clone, Copy)]
+pub(crate) enum CsvPath<'p> {
+    /// arrow's decoder alone.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Arrow,
+    /// The fast path for plain records (see [`crate::csv_fast`]), arrow's decoder after it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Fast,
+    /// The fast path on chunks of the file parsed by the pool's workers at once (see
+    /// [`crate::csv_parallel`]), the fast path and arrow's decoder on one thread after it.
+    Parallel(&'p Pool),
+}
+
+/// [`read_csv`] along `path`.
 pub(crate) fn read_csv_with(
     input: impl Read + Send,
     validator: &mut DatasetValidator<'_>,
     limits: &Limits,
-    fast: bool,
+    path: CsvPath<'_>,
 ) -> Result<()> {
     let mut input = BufReader::with_capacity(
         READ_BUFFER,
@@ -155,14 +169,43 @@ pub(crate) fn read_csv_with(
         projection
     };
     let rows = batch_rows(names.len(), limits);
+    let fast = !matches!(path, CsvPath::Arrow);
     let decoder = CsvDecoder::new(text_schema, header.clone(), kept, rows, fast)
         .map_err(|e| crate::Error::Internal(format!("the header's fields: {e}")))?;
+    let header_bytes = header.len();
     let input = BufReader::with_capacity(
         READ_BUFFER,
         Cursor::new(header).chain(Cursor::new(rest)).chain(input),
     );
     let budget = usize::try_from(limits.max_batch_bytes / 2).unwrap_or(usize::MAX);
-    feed(Batches::new(input, decoder, budget), validator, clean)
+    let plain = decoder.plain_chunks();
+    match (path, plain) {
+        (CsvPath::Parallel(pool), Some(plain)) => {
+            let plan = crate::csv_parallel::Plan {
+                plain,
+                header: header_bytes,
+                budget,
+                batch_rows: rows,
+            };
+            crate::csv_parallel::read(
+                input,
+                plan,
+                pool,
+                validator,
+                |validator, skip, flushed, rest| {
+                    let decoder = decoder.starting_at(skip, flushed);
+                    let rest = BufReader::with_capacity(READ_BUFFER, rest);
+                    feed_from(
+                        Batches::new(rest, decoder, budget),
+                        validator,
+                        clean,
+                        flushed + 1,
+                    )
+                },
+            )
+        }
+        _ => feed(Batches::new(input, decoder, budget), validator, clean),
+    }
 }
 
 /// Records per CSV batch: 65,536, fewer for a wide header. arrow's decoder sets aside a field
@@ -193,6 +236,19 @@ pub(crate) fn feed<I>(
 where
     I: Iterator<Item = Result<RecordBatch, ArrowError>> + Send,
 {
+    feed_from(batches, validator, describe, 1)
+}
+
+/// [`feed`], the first batch's first record being `first_record`.
+fn feed_from<I>(
+    batches: I,
+    validator: &mut DatasetValidator<'_>,
+    describe: impl Fn(&str) -> String,
+    first_record: u64,
+) -> Result<()>
+where
+    I: Iterator<Item = Result<RecordBatch, ArrowError>> + Send,
+{
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
         std::thread::Builder::new()
@@ -205,7 +261,7 @@ where
                 }
             })
             .map_err(|e| crate::Error::Internal(format!("cannot start a decoding thread: {e}")))?;
-        feed_in_order(receiver.into_iter(), validator, describe)
+        feed_in_order(receiver.into_iter(), validator, describe, first_record)
     })
 }
 
@@ -214,8 +270,9 @@ fn feed_in_order(
     batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
     validator: &mut DatasetValidator<'_>,
     describe: impl Fn(&str) -> String,
+    first_record: u64,
 ) -> Result<()> {
-    let mut next_record = 1u64;
+    let mut next_record = first_record;
     for batch in batches {
         match batch {
             Ok(batch) => {
@@ -223,21 +280,31 @@ fn feed_in_order(
                 next_record += batch.num_rows() as u64;
             }
             Err(e) => {
-                let message = format!(
-                    "the file cannot be read past record {}: {}",
-                    next_record.saturating_sub(1),
-                    describe(&e.to_string())
-                );
-                let io = match &e {
-                    ArrowError::IoError(_, io) => Some(io),
-                    _ => None,
-                };
-                reject_read(validator, io, message);
+                read_failed(validator, next_record, &e, &describe);
                 break;
             }
         }
     }
     Ok(())
+}
+
+/// Rejects a dataset whose records could not be read past the one before `next_record`.
+fn read_failed(
+    validator: &mut DatasetValidator<'_>,
+    next_record: u64,
+    e: &ArrowError,
+    describe: impl Fn(&str) -> String,
+) {
+    let message = format!(
+        "the file cannot be read past record {}: {}",
+        next_record.saturating_sub(1),
+        describe(&e.to_string())
+    );
+    let io = match e {
+        ArrowError::IoError(_, io) => Some(io),
+        _ => None,
+    };
+    reject_read(validator, io, message);
 }
 
 /// Rejects a dataset for an error met while its bytes were read (`io`, when it was an I/O

@@ -144,6 +144,30 @@ impl CsvDecoder {
         })
     }
 
+    /// How plain chunks of this file are parsed on other threads (see [`PlainChunks`]), when
+    /// the fast path reads it: its header holds no quote and no carriage return.
+    pub(crate) fn plain_chunks(&self) -> Option<PlainChunks> {
+        match &self.mode {
+            Mode::Fast(fast) => Some(PlainChunks {
+                kept: fast.kept.clone(),
+                schema: fast.schema.clone(),
+                columns: self.columns,
+            }),
+            Mode::Arrow(_) => None,
+        }
+    }
+
+    /// This decoder, not yet fed, set to read a file from one of its batches on: `skip` header
+    /// bytes to pass over first (none unless the batch is the first), `flushed` records given
+    /// out before (so that arrow's line numbers, if it takes over, are the whole file's).
+    pub(crate) fn starting_at(mut self, skip: usize, flushed: u64) -> Self {
+        if let Mode::Fast(fast) = &mut self.mode {
+            fast.skip = skip;
+        }
+        self.flushed = flushed;
+        self
+    }
+
     /// Whether the fast path is still reading (for tests).
     #[cfg(test)]
     pub(crate) fn is_fast(&self) -> bool {
@@ -252,12 +276,21 @@ impl Fast {
         }
         let base = self.raw.len();
         self.raw.extend_from_slice(bytes);
+        let step = self.scan(base, columns, batch_rows);
+        if matches!(step, Step::Handover) {
+            self.raw.truncate(base);
+        }
+        step
+    }
+
+    /// Finds the records and fields in `raw` from `base` on (bytes with no quote and no
+    /// carriage return), as far as `batch_rows` records.
+    fn scan(&mut self, base: usize, columns: usize, batch_rows: usize) -> Step {
         for at in memchr::memchr2_iter(b',', b'\n', &self.raw[base..]) {
             let at = base + at;
             if self.raw[at] == b',' {
                 self.ends.push(at);
                 if self.ends.len() - self.records() * columns >= columns {
-                    self.raw.truncate(base);
                     return Step::Handover;
                 }
                 continue;
@@ -269,7 +302,6 @@ impl Fast {
             }
             self.ends.push(at);
             if self.ends.len() - self.records() * columns != columns {
-                self.raw.truncate(base);
                 return Step::Handover;
             }
             self.starts.push(self.line);
@@ -279,7 +311,7 @@ impl Fast {
                 return Step::Took(at + 1 - base);
             }
         }
-        Step::Took(bytes.len())
+        Step::Took(self.raw.len() - base)
     }
 
     /// The kept fields of the whole records, as text columns. One pass over the records in
@@ -366,22 +398,86 @@ impl Fast {
         if self.line != self.raw.len() || std::str::from_utf8(&self.raw).is_err() {
             return None;
         }
+        Some(self.build(columns))
+    }
+
+    /// The batch of the whole records in `raw` (checked: UTF-8, no record under way); `raw`
+    /// is left empty, unless the batch cannot be built.
+    fn build(&mut self, columns: usize) -> Result<Option<RecordBatch>, ArrowError> {
         let rows = self.records();
         // Room for the last field's whole-word copy (see `columns`).
+        let length = self.raw.len();
         self.raw.extend_from_slice(&[0; WORD]);
-        let arrays = self.columns(columns);
+        let arrays = match self.columns(columns) {
+            Ok(arrays) => arrays,
+            Err(e) => {
+                self.raw.truncate(length);
+                return Err(e);
+            }
+        };
         self.raw.clear();
         self.starts.clear();
         self.ends.clear();
         self.line = 0;
-        Some(arrays.and_then(|arrays| {
-            RecordBatch::try_new_with_options(
-                self.schema.clone(),
-                arrays,
-                &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
-            )
-            .map(Some)
-        }))
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map(Some)
+    }
+}
+
+/// The fast path for one chunk of a file's records, cut at record boundaries (see
+/// `csv_parallel`): a chunk of plain records becomes the batch the fast path would give for
+/// the same records, on whatever thread parses it.
+#[derive(Clone)]
+pub(crate) struct PlainChunks {
+    kept: Vec<usize>,
+    schema: SchemaRef,
+    columns: usize,
+}
+
+impl PlainChunks {
+    /// The batch of `bytes`, whole records with no quote and no carriage return (the last
+    /// one may lack its line end when the chunk `ends_file`), after `skip` header bytes; or
+    /// `bytes` back, untouched, when the fast path would hand the chunk to arrow's decoder (a
+    /// record with too many or too few fields, a byte that is not UTF-8) or it holds no record.
+    /// With the batch comes `bytes`' buffer, emptied, for the next chunk.
+    pub(crate) fn parse(
+        &self,
+        bytes: Vec<u8>,
+        skip: usize,
+        ends_file: bool,
+    ) -> Result<(RecordBatch, Vec<u8>), Vec<u8>> {
+        let skip = skip.min(bytes.len());
+        let mut fast = Fast {
+            kept: self.kept.clone(),
+            schema: self.schema.clone(),
+            skip: 0,
+            raw: bytes,
+            starts: Vec::new(),
+            ends: Vec::new(),
+            line: skip,
+            ended: false,
+        };
+        // The fields are found where the bytes lie: no copy into a buffer of the parser's.
+        if matches!(fast.scan(skip, self.columns, usize::MAX), Step::Handover)
+            || (ends_file && matches!(fast.decode(&[], self.columns, usize::MAX), Step::Handover))
+        {
+            return Err(fast.raw);
+        }
+        if fast.line != fast.raw.len()
+            || fast.records() == 0
+            || std::str::from_utf8(&fast.raw[skip..]).is_err()
+        {
+            return Err(fast.raw);
+        }
+        let batch = match fast.build(self.columns) {
+            Ok(Some(batch)) => batch,
+            _ => return Err(fast.raw),
+        };
+        Ok((batch, fast.raw))
     }
 }
 

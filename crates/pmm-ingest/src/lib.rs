@@ -11,6 +11,7 @@ mod batches;
 mod convert;
 mod csv;
 mod csv_fast;
+mod csv_parallel;
 mod discover;
 mod issue;
 mod jsonl;
@@ -30,6 +31,8 @@ mod validate;
 
 #[cfg(test)]
 mod copy_tests;
+#[cfg(test)]
+mod parallel_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::jsonl::read_jsonl;
 use crate::validate::DatasetValidator;
 use crate::{DatasetOutcome, Severity, read_csv};
 
-fn catalog() -> &'static Catalog {
+pub(crate) fn catalog() -> &'static Catalog {
     static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(|| {
         Catalog::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"))
@@ -21,7 +21,7 @@ fn catalog() -> &'static Catalog {
 }
 
 /// Small limits, so that arbitrary input reaches them too.
-fn limits() -> Limits {
+pub(crate) fn limits() -> Limits {
     Limits {
         max_record_bytes: 512,
         max_columns: 20,
@@ -455,7 +455,12 @@ fn read_csv_both_ways(
     [true, false].map(|fast| {
         let mut rows = Vec::new();
         let mut validator = DatasetValidator::new(contract, "XA", 2024, "file", &mut rows);
-        crate::csv::read_csv_with(bytes, &mut validator, &limits(), fast)
+        let path = if fast {
+            crate::csv::CsvPath::Fast
+        } else {
+            crate::csv::CsvPath::Arrow
+        };
+        crate::csv::read_csv_with(bytes, &mut validator, &limits(), path)
             .expect("no internal error");
         (validator.finish(0.5), rows)
     })

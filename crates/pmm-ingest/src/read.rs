@@ -706,8 +706,15 @@ impl StagingJob {
             writer.abort();
             Vec::new()
         };
+        // Decoding is what the reading thread did besides checking and staging, unless other
+        // threads decoded (a CSV file read on every core), which counted their own time.
+        let rest = (read_at - clock).saturating_sub(checked.validating + checked.staging);
         let times = ReadTimes {
-            decoding: (read_at - clock).saturating_sub(checked.validating + checked.staging),
+            decoding: if checked.decoding.is_zero() {
+                rest
+            } else {
+                checked.decoding
+            },
             staging: checked.staging + read_at.elapsed(),
             ..checked
         };

@@ -114,15 +114,12 @@ impl DatasetOutcome {
 pub struct DatasetValidator<'a> {
     contract: &'a DatasetContract,
     sink: &'a mut dyn RowSink,
-    member: String,
-    year: i32,
-    file: String,
+    /// The checks of a batch alone, which threads share (see [`Examiner`]).
+    examiner: Arc<Examiner>,
     /// The table schema of the batches handed out (required columns non-null).
     schema: SchemaRef,
     /// The same, all nullable: rows are assembled under it before invalid ones are dropped.
     loose_schema: SchemaRef,
-    /// For each contract column, its position among the file's columns, if present.
-    positions: Vec<Option<usize>>,
     keys: SeenKeys,
     row_issues: IssueLimiter,
     dataset_issues: Vec<ValidationIssue>,
@@ -135,9 +132,6 @@ pub struct DatasetValidator<'a> {
     /// Time spent checking batches and handing valid rows to the sink (its `decoding` is the
     /// reader's, filled in by the caller).
     busy: ReadTimes,
-    /// Whether a rule may be proven for a whole batch by Arrow's kernels (false only in tests
-    /// that compare with the row-by-row path).
-    proofs: bool,
     /// The row group being staged by copying, if one is.
     copying: Option<Copying>,
 }
@@ -169,9 +163,14 @@ impl<'a> DatasetValidator<'a> {
         DatasetValidator {
             contract,
             sink,
-            member: member.to_string(),
-            year,
-            file: file.to_string(),
+            examiner: Arc::new(Examiner {
+                contract: contract.clone(),
+                member: member.to_string(),
+                year,
+                file: file.to_string(),
+                positions: vec![None; contract.columns.len()],
+                proofs: true,
+            }),
             schema: table_schema(contract),
             loose_schema: Arc::new(Schema::new(
                 table_schema(contract)
@@ -180,7 +179,6 @@ impl<'a> DatasetValidator<'a> {
                     .map(|f| f.as_ref().clone().with_nullable(true))
                     .collect::<Vec<_>>(),
             )),
-            positions: vec![None; contract.columns.len()],
             keys: SeenKeys::new(true),
             row_issues: IssueLimiter::new(),
             dataset_issues: Vec::new(),
@@ -190,7 +188,6 @@ impl<'a> DatasetValidator<'a> {
             transient: false,
             constants: None,
             busy: ReadTimes::default(),
-            proofs: true,
             copying: None,
         }
     }
@@ -199,13 +196,13 @@ impl<'a> DatasetValidator<'a> {
     /// path the proofs stand in for, for tests that compare the two.
     #[cfg(test)]
     pub(crate) fn without_proofs(mut self) -> Self {
-        self.proofs = false;
+        Arc::make_mut(&mut self.examiner).proofs = false;
         self.keys = SeenKeys::new(false);
         self
     }
 
-    /// The time spent so far checking batches and writing valid rows to the sink (`decoding`
-    /// zero: the validator does not see it).
+    /// The time spent so far checking batches and writing valid rows to the sink, and
+    /// decoding when other threads decoded (zero otherwise: the validator does not see it).
     pub fn times(&self) -> ReadTimes {
         self.busy
     }
@@ -218,9 +215,16 @@ impl<'a> DatasetValidator<'a> {
     /// Sets which columns the batches will hold, in order, after [`Self::check_columns`] saw
     /// the whole file's columns (a reader that projects columns calls this).
     pub fn use_columns(&mut self, names: &[String]) {
+        let examiner = Arc::make_mut(&mut self.examiner);
         for (i, column) in self.contract.columns.iter().enumerate() {
-            self.positions[i] = names.iter().position(|n| n == &column.name);
+            examiner.positions[i] = names.iter().position(|n| n == &column.name);
         }
+    }
+
+    /// The checks of a batch that need nothing from the batches before it, for threads that
+    /// examine a file's batches at once; [`Self::push_examined`] takes their work, in order.
+    pub(crate) fn examiner(&self) -> Arc<Examiner> {
+        self.examiner.clone()
     }
 
     /// Whether the dataset has been rejected (no more rows need reading).
@@ -237,18 +241,7 @@ impl<'a> DatasetValidator<'a> {
         severity: Severity,
         message: String,
     ) -> ValidationIssue {
-        ValidationIssue {
-            member: self.member.clone(),
-            year: self.year,
-            dataset: Some(self.contract.name.clone()),
-            file: Some(crate::text::shown_path(&self.file)),
-            row,
-            column: column.map(crate::text::shown),
-            rule,
-            severity,
-            message,
-            count: 1,
-        }
+        self.examiner.issue(row, column, rule, severity, message)
     }
 
     /// Rejects the whole dataset: the file cannot be read, or is not what the contract needs.
@@ -315,8 +308,9 @@ impl<'a> DatasetValidator<'a> {
             }
         }
         for (i, column) in self.contract.columns.iter().enumerate() {
-            self.positions[i] = names.iter().position(|n| n == &column.name);
-            if self.positions[i].is_none() && column.required {
+            let position = names.iter().position(|n| n == &column.name);
+            Arc::make_mut(&mut self.examiner).positions[i] = position;
+            if position.is_none() && column.required {
                 let message = format!(
                     "required column `{}` is missing (the file has: {})",
                     column.name,
@@ -360,7 +354,10 @@ impl<'a> DatasetValidator<'a> {
             return Ok(());
         }
         let clock = Instant::now();
-        let checked = self.check_batch(columns, first_record);
+        let checked = self
+            .examiner
+            .examine(columns, first_record)
+            .and_then(|examined| self.settle(examined, first_record));
         let checked_at = Instant::now();
         self.busy.validating += checked_at - clock;
         match checked? {
@@ -370,6 +367,32 @@ impl<'a> DatasetValidator<'a> {
         }
         self.busy.staging += checked_at.elapsed();
         Ok(())
+    }
+
+    /// [`Self::push_columns`] for a batch another thread examined (with [`Self::examiner`]):
+    /// settled here, in file order, exactly as if examined here. The examining thread's time
+    /// counts as validating.
+    pub(crate) fn push_examined(&mut self, examined: Examined, first_record: u64) -> Result<()> {
+        if self.rejected {
+            return Ok(());
+        }
+        self.busy.validating += examined.took;
+        let clock = Instant::now();
+        let checked = self.settle(examined, first_record);
+        let checked_at = Instant::now();
+        self.busy.validating += checked_at - clock;
+        match checked? {
+            Some(Checked::Rows(batch)) => self.sink.write(batch)?,
+            Some(Checked::Pending(batch)) => self.sink.write_pending(batch)?,
+            None => return Ok(()),
+        }
+        self.busy.staging += checked_at.elapsed();
+        Ok(())
+    }
+
+    /// Time another thread spent decoding this file's batches, added to [`Self::times`].
+    pub(crate) fn add_decoding(&mut self, took: std::time::Duration) {
+        self.busy.decoding += took;
     }
 
     /// A row group of a Parquet input starts that the sink may stage by copying its chunks
@@ -420,7 +443,7 @@ impl<'a> DatasetValidator<'a> {
         }
         let clock = Instant::now();
         let rows = columns.first().map_or(0, |c| c.len());
-        let sources = self.sources(columns, rows);
+        let sources = self.examiner.sources(columns, rows);
         let mut typed = Vec::with_capacity(sources.len());
         for (column, source) in self.contract.columns.iter().zip(&sources) {
             match convert_column(column, source)? {
@@ -440,15 +463,6 @@ impl<'a> DatasetValidator<'a> {
         }
         self.busy.staging += clock.elapsed();
         Ok(())
-    }
-
-    /// For each contract column, its source column in `columns` (all null when absent).
-    fn sources(&self, columns: &[ArrayRef], rows: usize) -> Vec<ArrayRef> {
-        let absent: ArrayRef = Arc::new(StringArray::new_null(rows));
-        self.positions
-            .iter()
-            .map(|p| p.map_or_else(|| absent.clone(), |p| columns[p].clone()))
-            .collect()
     }
 
     /// The batch of the table's schema for converted columns `typed` of `rows` rows: `member`
@@ -475,64 +489,27 @@ impl<'a> DatasetValidator<'a> {
         Ok((batch.num_rows() > 0).then_some(batch))
     }
 
-    /// Converts and checks one batch: its valid rows, when it has any and the dataset is not
+    /// Settles one examined batch in file order: counts its rows, keeps its issues, checks its
+    /// keys against every key before; its valid rows, when it has any and the dataset is not
     /// rejected.
-    fn check_batch(&mut self, columns: &[ArrayRef], first_record: u64) -> Result<Option<Checked>> {
-        let rows = columns.first().map_or(0, |c| c.len());
+    fn settle(&mut self, examined: Examined, first_record: u64) -> Result<Option<Checked>> {
+        let Examined {
+            rows,
+            typed,
+            mut invalid,
+            issues,
+            incompatible,
+            ..
+        } = examined;
         self.rows_read += rows as u64;
-        let mut invalid = vec![false; rows];
-        let sources = self.sources(columns, rows);
-        let mut typed: Vec<ArrayRef> = Vec::with_capacity(sources.len());
-        for (column, source) in self.contract.columns.iter().zip(&sources) {
-            let converted = match convert_column(column, source)? {
-                Ok(converted) => converted,
-                Err(Incompatible(why)) => {
-                    let message = format!("column `{}` {why}", column.name);
-                    let issue = self.issue(
-                        None,
-                        Some(&column.name),
-                        Rule::ColumnType,
-                        Severity::Error,
-                        message,
-                    );
-                    self.dataset_issues.push(issue);
-                    self.rejected = true;
-                    return Ok(None);
-                }
-            };
-            let rule = if column.column_type == ColumnType::Enum {
-                Rule::Enum
-            } else {
-                Rule::Type
-            };
-            for &i in &converted.bad {
-                invalid[i] = true;
-                let message = bad_value(column, source, i);
-                let issue = self.issue(
-                    Some(first_record + i as u64),
-                    Some(&column.name),
-                    rule,
-                    Severity::Error,
-                    message,
-                );
-                self.row_issues.push(issue);
-            }
-            if column.required && source.null_count() > 0 {
-                for i in (0..rows).filter(|&i| source.is_null(i)) {
-                    invalid[i] = true;
-                    let issue = self.issue(
-                        Some(first_record + i as u64),
-                        Some(&column.name),
-                        Rule::Required,
-                        Severity::Error,
-                        "is empty, but the column is required".into(),
-                    );
-                    self.row_issues.push(issue);
-                }
-            }
-            typed.push(converted.array);
+        for issue in issues {
+            self.row_issues.push(issue);
         }
-        self.check_rules(&typed, &sources, first_record, &mut invalid);
+        if let Some(issue) = incompatible {
+            self.dataset_issues.push(issue);
+            self.rejected = true;
+            return Ok(None);
+        }
         self.check_keys(&typed, first_record, &mut invalid)?;
 
         let bad = invalid.iter().filter(|b| **b).count();
@@ -556,7 +533,7 @@ impl<'a> DatasetValidator<'a> {
         if self.constants.as_ref().is_some_and(|(m, _)| m.len() < rows) {
             self.constants = None;
         }
-        let (member, year) = (self.member.as_str(), self.year);
+        let (member, year) = (self.examiner.member.as_str(), self.examiner.year);
         let (members, years) = self.constants.get_or_insert_with(|| {
             (
                 Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
@@ -568,12 +545,246 @@ impl<'a> DatasetValidator<'a> {
         (members.slice(0, rows), years.slice(0, rows))
     }
 
-    fn check_rules(
+    fn check_keys(
         &mut self,
+        typed: &[ArrayRef],
+        first_record: u64,
+        invalid: &mut [bool],
+    ) -> Result<()> {
+        let key_columns: Vec<usize> = self
+            .contract
+            .key
+            .iter()
+            .filter_map(|k| self.contract.columns.iter().position(|c| &c.name == k))
+            .collect();
+        if key_columns.is_empty() {
+            return Ok(());
+        }
+        let rows = typed.first().map_or(0, |a| a.len());
+        let formatters = key_columns
+            .iter()
+            .map(|&ci| ArrayFormatter::try_new(typed[ci].as_ref(), &Default::default()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Internal(format!("formatting key values: {e}")))?;
+        // The common case, one text key column, is hashed without formatting a copy.
+        let single_text = match key_columns.as_slice() {
+            [ci] => typed[*ci].as_any().downcast_ref::<StringArray>(),
+            _ => None,
+        };
+        let composite = |i: usize| {
+            formatters
+                .iter()
+                .map(|f| f.value(i).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        self.keys.reserve(rows);
+        let any_null = key_columns.iter().any(|&ci| typed[ci].null_count() > 0);
+        for (i, bad) in invalid.iter_mut().enumerate().take(rows) {
+            if any_null && key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
+                continue; // already invalid: a key column is required
+            }
+            let record = first_record + i as u64;
+            let key = match single_text {
+                Some(text) => std::borrow::Cow::Borrowed(text.value(i)),
+                None => std::borrow::Cow::Owned(composite(i)),
+            };
+            if let Some(first) = self.keys.see(key.as_bytes(), record) {
+                *bad = true;
+                let column = self.contract.key.join(", ");
+                let message = format!(
+                    "repeats the key {} of record {first}; keys must be unique in a file",
+                    quote(&key)
+                );
+                let issue = self.issue(
+                    Some(record),
+                    Some(&column),
+                    Rule::Key,
+                    Severity::Error,
+                    message,
+                );
+                self.row_issues.push(issue);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the file: rejects the dataset when more than `max_invalid_row_fraction` of its
+    /// records were invalid, and returns its rows and issues.
+    pub fn finish(mut self, max_invalid_row_fraction: f64) -> DatasetOutcome {
+        if !self.rejected && self.rows_read > 0 {
+            let fraction = self.rows_invalid as f64 / self.rows_read as f64;
+            if fraction > max_invalid_row_fraction {
+                let message = format!(
+                    "{} of {} records ({:.1}%) are invalid, above the pipeline's limit of {:.1}%: the dataset is rejected",
+                    self.rows_invalid,
+                    self.rows_read,
+                    100.0 * fraction,
+                    100.0 * max_invalid_row_fraction
+                );
+                self.reject(Rule::MaxInvalidRowFraction, None, message);
+            }
+        }
+        let mut issues = self.dataset_issues;
+        issues.extend(self.row_issues.finish());
+        DatasetOutcome {
+            dataset: self.contract.name.clone(),
+            file: self.examiner.file.clone(),
+            rows_read: self.rows_read,
+            rows_invalid: self.rows_invalid,
+            issues,
+            accepted: !self.rejected,
+            transient: self.transient,
+        }
+    }
+}
+
+/// The checks of one batch that need nothing from the batches before it: conversion to the
+/// contract's types, required values, enums and the column rules. Keys, counts and staging
+/// follow file order and stay with the [`DatasetValidator`], so the threads that read one file
+/// at once (see `csv_parallel`) share an `Examiner` and hand it batches in any order.
+#[derive(Clone)]
+pub(crate) struct Examiner {
+    contract: DatasetContract,
+    member: String,
+    year: i32,
+    file: String,
+    /// For each contract column, its position among the file's columns, if present.
+    positions: Vec<Option<usize>>,
+    /// Whether a rule may be proven for a whole batch by Arrow's kernels (false only in tests
+    /// that compare with the row-by-row path).
+    proofs: bool,
+}
+
+/// A batch examined by an [`Examiner`], for [`DatasetValidator::push_examined`].
+pub(crate) struct Examined {
+    rows: usize,
+    /// The converted columns, one per contract column.
+    typed: Vec<ArrayRef>,
+    /// The rows that broke a rule.
+    invalid: Vec<bool>,
+    /// The issues found, in the order the one-thread path finds them.
+    issues: Vec<ValidationIssue>,
+    /// A column that cannot be converted at all: it rejects the dataset.
+    incompatible: Option<ValidationIssue>,
+    /// The time it took.
+    took: std::time::Duration,
+}
+
+impl Examiner {
+    /// An issue about this dataset file, with no row or column unless given.
+    fn issue(
+        &self,
+        row: Option<u64>,
+        column: Option<&str>,
+        rule: Rule,
+        severity: Severity,
+        message: String,
+    ) -> ValidationIssue {
+        ValidationIssue {
+            member: self.member.clone(),
+            year: self.year,
+            dataset: Some(self.contract.name.clone()),
+            file: Some(crate::text::shown_path(&self.file)),
+            row,
+            column: column.map(crate::text::shown),
+            rule,
+            severity,
+            message,
+            count: 1,
+        }
+    }
+
+    /// For each contract column, its source column in `columns` (all null when absent).
+    fn sources(&self, columns: &[ArrayRef], rows: usize) -> Vec<ArrayRef> {
+        let absent: ArrayRef = Arc::new(StringArray::new_null(rows));
+        self.positions
+            .iter()
+            .map(|p| p.map_or_else(|| absent.clone(), |p| columns[p].clone()))
+            .collect()
+    }
+
+    /// Converts and checks one batch of columns in the file's column order, whose first row
+    /// is record `first_record`.
+    pub(crate) fn examine(&self, columns: &[ArrayRef], first_record: u64) -> Result<Examined> {
+        let clock = Instant::now();
+        let rows = columns.first().map_or(0, |c| c.len());
+        let mut invalid = vec![false; rows];
+        let mut issues = Vec::new();
+        let sources = self.sources(columns, rows);
+        let mut typed: Vec<ArrayRef> = Vec::with_capacity(sources.len());
+        for (column, source) in self.contract.columns.iter().zip(&sources) {
+            let converted = match convert_column(column, source)? {
+                Ok(converted) => converted,
+                Err(Incompatible(why)) => {
+                    let message = format!("column `{}` {why}", column.name);
+                    let issue = self.issue(
+                        None,
+                        Some(&column.name),
+                        Rule::ColumnType,
+                        Severity::Error,
+                        message,
+                    );
+                    return Ok(Examined {
+                        rows,
+                        typed,
+                        invalid,
+                        issues,
+                        incompatible: Some(issue),
+                        took: clock.elapsed(),
+                    });
+                }
+            };
+            let rule = if column.column_type == ColumnType::Enum {
+                Rule::Enum
+            } else {
+                Rule::Type
+            };
+            for &i in &converted.bad {
+                invalid[i] = true;
+                let message = bad_value(column, source, i);
+                let issue = self.issue(
+                    Some(first_record + i as u64),
+                    Some(&column.name),
+                    rule,
+                    Severity::Error,
+                    message,
+                );
+                issues.push(issue);
+            }
+            if column.required && source.null_count() > 0 {
+                for i in (0..rows).filter(|&i| source.is_null(i)) {
+                    invalid[i] = true;
+                    let issue = self.issue(
+                        Some(first_record + i as u64),
+                        Some(&column.name),
+                        Rule::Required,
+                        Severity::Error,
+                        "is empty, but the column is required".into(),
+                    );
+                    issues.push(issue);
+                }
+            }
+            typed.push(converted.array);
+        }
+        self.check_rules(&typed, &sources, first_record, &mut invalid, &mut issues);
+        Ok(Examined {
+            rows,
+            typed,
+            invalid,
+            issues,
+            incompatible: None,
+            took: clock.elapsed(),
+        })
+    }
+
+    fn check_rules(
+        &self,
         typed: &[ArrayRef],
         sources: &[ArrayRef],
         first_record: u64,
         invalid: &mut [bool],
+        issues: &mut Vec<ValidationIssue>,
     ) {
         let (year_start, year_end) = year_bounds_days(self.year);
         let index = |name: &str| self.contract.columns.iter().position(|c| c.name == name);
@@ -728,100 +939,7 @@ impl<'a> DatasetValidator<'a> {
                 Severity::Error,
                 message,
             );
-            self.row_issues.push(issue);
-        }
-    }
-
-    fn check_keys(
-        &mut self,
-        typed: &[ArrayRef],
-        first_record: u64,
-        invalid: &mut [bool],
-    ) -> Result<()> {
-        let key_columns: Vec<usize> = self
-            .contract
-            .key
-            .iter()
-            .filter_map(|k| self.contract.columns.iter().position(|c| &c.name == k))
-            .collect();
-        if key_columns.is_empty() {
-            return Ok(());
-        }
-        let rows = typed.first().map_or(0, |a| a.len());
-        let formatters = key_columns
-            .iter()
-            .map(|&ci| ArrayFormatter::try_new(typed[ci].as_ref(), &Default::default()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Internal(format!("formatting key values: {e}")))?;
-        // The common case, one text key column, is hashed without formatting a copy.
-        let single_text = match key_columns.as_slice() {
-            [ci] => typed[*ci].as_any().downcast_ref::<StringArray>(),
-            _ => None,
-        };
-        let composite = |i: usize| {
-            formatters
-                .iter()
-                .map(|f| f.value(i).to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        self.keys.reserve(rows);
-        let any_null = key_columns.iter().any(|&ci| typed[ci].null_count() > 0);
-        for (i, bad) in invalid.iter_mut().enumerate().take(rows) {
-            if any_null && key_columns.iter().any(|&ci| typed[ci].is_null(i)) {
-                continue; // already invalid: a key column is required
-            }
-            let record = first_record + i as u64;
-            let key = match single_text {
-                Some(text) => std::borrow::Cow::Borrowed(text.value(i)),
-                None => std::borrow::Cow::Owned(composite(i)),
-            };
-            if let Some(first) = self.keys.see(key.as_bytes(), record) {
-                *bad = true;
-                let column = self.contract.key.join(", ");
-                let message = format!(
-                    "repeats the key {} of record {first}; keys must be unique in a file",
-                    quote(&key)
-                );
-                let issue = self.issue(
-                    Some(record),
-                    Some(&column),
-                    Rule::Key,
-                    Severity::Error,
-                    message,
-                );
-                self.row_issues.push(issue);
-            }
-        }
-        Ok(())
-    }
-
-    /// Ends the file: rejects the dataset when more than `max_invalid_row_fraction` of its
-    /// records were invalid, and returns its rows and issues.
-    pub fn finish(mut self, max_invalid_row_fraction: f64) -> DatasetOutcome {
-        if !self.rejected && self.rows_read > 0 {
-            let fraction = self.rows_invalid as f64 / self.rows_read as f64;
-            if fraction > max_invalid_row_fraction {
-                let message = format!(
-                    "{} of {} records ({:.1}%) are invalid, above the pipeline's limit of {:.1}%: the dataset is rejected",
-                    self.rows_invalid,
-                    self.rows_read,
-                    100.0 * fraction,
-                    100.0 * max_invalid_row_fraction
-                );
-                self.reject(Rule::MaxInvalidRowFraction, None, message);
-            }
-        }
-        let mut issues = self.dataset_issues;
-        issues.extend(self.row_issues.finish());
-        DatasetOutcome {
-            dataset: self.contract.name.clone(),
-            file: self.file,
-            rows_read: self.rows_read,
-            rows_invalid: self.rows_invalid,
-            issues,
-            accepted: !self.rejected,
-            transient: self.transient,
+            issues.push(issue);
         }
     }
 }
