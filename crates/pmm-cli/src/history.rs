@@ -69,14 +69,18 @@ pub(crate) async fn run(args: HistoryArgs) -> anyhow::Result<u8> {
         HistoryFormat::Json | HistoryFormat::Csv => {
             // The table's rows as arrow's own writers give them.
             let batch = pmm_results::history::encode(&rows)?;
-            let mut out = crate::output::Stdout;
             if args.format == HistoryFormat::Json {
-                let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut out);
-                writer.write(&batch)?;
-                writer.finish()?;
-                outln!();
+                crate::output::Stdout::table(|out| {
+                    let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut *out);
+                    writer.write(&batch)?;
+                    writer.finish()?;
+                    out.push(b'\n');
+                    Ok(())
+                })?;
             } else {
-                datafusion::arrow::csv::Writer::new(&mut out).write(&batch)?;
+                crate::output::Stdout::table(|out| {
+                    datafusion::arrow::csv::Writer::new(out).write(&batch)
+                })?;
             }
         }
         HistoryFormat::Text if args.revisions => out!("{}", revisions(&rows)),

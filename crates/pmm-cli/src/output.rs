@@ -41,6 +41,27 @@ impl Stdout {
             other => other,
         }
     }
+
+    /// [`Self::unless_closed`], any other failure saying that standard output failed.
+    fn written<T>(result: std::io::Result<T>, done: T) -> std::io::Result<T> {
+        Self::unless_closed(result, done).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot write to standard output: {e}"))
+        })
+    }
+
+    /// Writes a table that `write` encodes (with arrow's CSV or JSON writer) to standard
+    /// output. The table is encoded first, in memory (a history or a review is small), so that
+    /// a failure of standard output is reported as itself and not as the writer's ("Csv error:
+    /// ...").
+    pub(crate) fn table(
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), datafusion::arrow::error::ArrowError>,
+    ) -> anyhow::Result<()> {
+        let mut encoded = Vec::new();
+        write(&mut encoded)?;
+        Stdout.write_all(&encoded)?;
+        Stdout.flush()?;
+        Ok(())
+    }
 }
 
 impl Write for Stdout {
@@ -48,14 +69,14 @@ impl Write for Stdout {
         if CLOSED.load(Ordering::Relaxed) {
             return Ok(buf.len());
         }
-        Self::unless_closed(std::io::stdout().lock().write(buf), buf.len())
+        Self::written(std::io::stdout().lock().write(buf), buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         if CLOSED.load(Ordering::Relaxed) {
             return Ok(());
         }
-        Self::unless_closed(std::io::stdout().lock().flush(), ())
+        Self::written(std::io::stdout().lock().flush(), ())
     }
 }
 

@@ -182,6 +182,33 @@ fn a_closed_pipe_stops_the_printing_not_the_command() {
     assert!(latest(results.path())["run_id"].is_string());
 }
 
+/// Standard output that fails otherwise (a full disk under a redirection: `/dev/full`) is an
+/// error that says so, not a table cut short without a word.
+#[test]
+fn a_full_standard_output_is_an_error_that_says_so() {
+    let results = tempfile::tempdir().unwrap();
+    let out = results.path().to_str().unwrap();
+    let run = pmm(
+        &repo_root(),
+        &["run", "pipelines/demo.yaml", "--results", out],
+    );
+    assert_eq!(run.status.code(), Some(0));
+    for format in ["csv", "json"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_pmm"))
+            .args(["history", "--results", out, "--format", format])
+            .current_dir(repo_root())
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_ne!(output.status.code(), Some(0), "{format}: {stderr}");
+        assert!(
+            stderr.contains("cannot write to standard output"),
+            "{format}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn json_logs_are_one_object_per_line() {
     let results = tempfile::tempdir().unwrap();
