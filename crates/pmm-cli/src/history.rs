@@ -70,17 +70,9 @@ pub(crate) async fn run(args: HistoryArgs) -> anyhow::Result<u8> {
             // The table's rows as arrow's own writers give them.
             let batch = pmm_results::history::encode(&rows)?;
             if args.format == HistoryFormat::Json {
-                crate::output::Stdout::table(|out| {
-                    let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut *out);
-                    writer.write(&batch)?;
-                    writer.finish()?;
-                    out.push(b'\n');
-                    Ok(())
-                })?;
+                crate::output::Stdout::json(&batch)?;
             } else {
-                crate::output::Stdout::table(|out| {
-                    datafusion::arrow::csv::Writer::new(out).write(&batch)
-                })?;
+                crate::output::Stdout::csv(&batch)?;
             }
         }
         HistoryFormat::Text if args.revisions => out!("{}", revisions(&rows)),

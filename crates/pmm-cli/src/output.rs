@@ -22,6 +22,8 @@ macro_rules! outln {
 }
 
 use std::io::{ErrorKind, Write};
+
+use datafusion::arrow::record_batch::RecordBatch;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Standard output was closed by its reader: nothing more is written to it.
@@ -49,16 +51,29 @@ impl Stdout {
         })
     }
 
-    /// Writes a table that `write` encodes (with arrow's CSV or JSON writer) to standard
-    /// output. The table is encoded first, in memory (a history or a review is small), so that
-    /// a failure of standard output is reported as itself and not as the writer's ("Csv error:
-    /// ...").
-    pub(crate) fn table(
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), datafusion::arrow::error::ArrowError>,
-    ) -> anyhow::Result<()> {
+    /// Writes `batch` to standard output as arrow's JSON writer gives it (an array of
+    /// objects), with a line end.
+    pub(crate) fn json(batch: &RecordBatch) -> anyhow::Result<()> {
         let mut encoded = Vec::new();
-        write(&mut encoded)?;
-        Stdout.write_all(&encoded)?;
+        let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut encoded);
+        writer.write(batch)?;
+        writer.finish()?;
+        encoded.push(b'\n');
+        Self::table(&encoded)
+    }
+
+    /// Writes `batch` to standard output as arrow's CSV writer gives it (a header, then rows).
+    pub(crate) fn csv(batch: &RecordBatch) -> anyhow::Result<()> {
+        let mut encoded = Vec::new();
+        datafusion::arrow::csv::Writer::new(&mut encoded).write(batch)?;
+        Self::table(&encoded)
+    }
+
+    /// Writes an encoded table. The table is encoded first, in memory (a history or a review
+    /// is small), so that a failure of standard output is reported as itself and not as the
+    /// writer's ("Csv error: ...").
+    fn table(encoded: &[u8]) -> anyhow::Result<()> {
+        Stdout.write_all(encoded)?;
         Stdout.flush()?;
         Ok(())
     }

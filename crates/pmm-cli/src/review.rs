@@ -54,13 +54,7 @@ pub(crate) async fn run(args: ReviewArgs) -> anyhow::Result<u8> {
     match args.format {
         ReviewFormat::Json => {
             let batch = pmm_results::review::encode(&review.run_id, review.year, &flags)?;
-            crate::output::Stdout::table(|out| {
-                let mut writer = datafusion::arrow::json::ArrayWriter::new(&mut *out);
-                writer.write(&batch)?;
-                writer.finish()?;
-                out.push(b'\n');
-                Ok(())
-            })?;
+            crate::output::Stdout::json(&batch)?;
         }
         ReviewFormat::Text => out!(
             "{}",

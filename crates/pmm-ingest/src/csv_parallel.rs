@@ -16,13 +16,14 @@
 //! chunk's start is read by the one-thread reader, which reads it exactly as it would have
 //! from that batch on (its fast path, then arrow's decoder with the file's line numbers), so
 //! its messages are the same too. Chunks after it that workers have already parsed are dropped
-//! and their bytes read again.
+//! and their bytes read again, in the pieces the input first gave them in (arrow words some
+//! errors by how the bytes came in calls: "got more than 6" or "got 7").
 //!
 //! Memory: at most [`Pool::workers`] + 1 chunks are out at a time per file, each one batch's
 //! bytes and its columns.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Cursor, Read};
+use std::io::{BufRead, Read};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -104,15 +105,18 @@ impl Pool {
 
 /// What the reading thread hears about a chunk or about the cutter's end, by chunk number.
 enum Piece {
-    /// Chunk `seq` (its bytes, its records): examined, or `None` when it is not plain.
+    /// Chunk `seq` (where it starts in the file, its bytes, its records): examined, or `None`
+    /// when it is not plain.
     Chunk {
+        start: u64,
         bytes: Vec<u8>,
         records: u64,
         result: Box<Outcome>,
     },
-    /// From this chunk on, the file needs the one-thread reader: the cutter met a quote or a
-    /// carriage return, or a read failed (the cutter returns what it holds).
-    Sequential,
+    /// From this chunk on (it starts at `start` in the file), the file needs the one-thread
+    /// reader: the cutter met a quote or a carriage return, or a read failed (the cutter
+    /// returns what it holds).
+    Sequential { start: u64 },
     /// The file ended before this chunk.
     End,
 }
@@ -172,33 +176,37 @@ where
                 let plain = Arc::new(plan.plain);
                 let (header, budget, batch_rows) = (plan.header, plan.budget, plan.batch_rows);
                 move || {
-                    let dispatch = |seq: u64, bytes: Vec<u8>, first: u64, records: u64, last| {
-                        let (plain, examiner, pieces) =
-                            (plain.clone(), examiner.clone(), pieces.clone());
-                        let skip = if seq == 0 { header } else { 0 };
-                        pool.run(Box::new(move || {
-                            let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                                examine(&plain, &examiner, bytes, skip, last, first, records)
+                    let dispatch =
+                        |seq: u64, start: u64, bytes: Vec<u8>, first: u64, records: u64, last| {
+                            let (plain, examiner, pieces) =
+                                (plain.clone(), examiner.clone(), pieces.clone());
+                            let skip = if seq == 0 { header } else { 0 };
+                            pool.run(Box::new(move || {
+                                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                                    examine(&plain, &examiner, bytes, skip, last, first, records)
+                                }));
+                                // A panic ends the file's reading: its bytes are not needed.
+                                let (result, bytes) = match result {
+                                    Ok((result, bytes)) => (Ok(result), bytes),
+                                    Err(panic) => (Err(panic), Vec::new()),
+                                };
+                                let _ = pieces.send((
+                                    seq,
+                                    Piece::Chunk {
+                                        start,
+                                        bytes,
+                                        records,
+                                        result: Box::new(result),
+                                    },
+                                ));
                             }));
-                            // A panic ends the file's reading: its bytes are not needed.
-                            let (result, bytes) = match result {
-                                Ok((result, bytes)) => (Ok(result), bytes),
-                                Err(panic) => (Err(panic), Vec::new()),
-                            };
-                            let _ = pieces.send((
-                                seq,
-                                Piece::Chunk {
-                                    bytes,
-                                    records,
-                                    result: Box::new(result),
-                                },
-                            ));
-                        }));
-                    };
-                    cut(
+                        };
+                    let mut reads = Vec::new();
+                    let stopped = cut(
                         input, header, budget, batch_rows, stop, &token, &recycled, &pieces,
-                        dispatch,
-                    )
+                        &mut reads, dispatch,
+                    );
+                    (reads, stopped)
                 }
             })
             .map_err(|e| crate::Error::Internal(format!("cannot start a cutting thread: {e}")))?;
@@ -264,13 +272,16 @@ fn cut<R: BufRead>(
     token: &Receiver<()>,
     recycled: &Receiver<Vec<u8>>,
     pieces: &Sender<(u64, Piece)>,
-    dispatch: impl Fn(u64, Vec<u8>, u64, u64, bool),
+    reads: &mut Vec<u64>,
+    dispatch: impl Fn(u64, u64, Vec<u8>, u64, u64, bool),
 ) -> Option<Stopped<R>> {
     let budget = budget.max(1);
     let mut buf: Vec<u8> = Vec::new();
     // Where the search for record ends goes on, and where the line under way starts.
     let (mut scan, mut line) = (header, header);
     let (mut seq, mut records, mut first) = (0u64, 0u64, 1u64);
+    // Where `buf` starts in the file.
+    let mut base = 0u64;
     let wait = |buf: Vec<u8>, input: R| -> std::result::Result<(Vec<u8>, R), Option<Stopped<R>>> {
         if token.recv().is_err() || stop.load(Ordering::Acquire) {
             return Err(Some(Stopped {
@@ -287,7 +298,7 @@ fn cut<R: BufRead>(
         {
             let at = scan + found;
             if buf[at] != b'\n' {
-                let _ = pieces.send((seq, Piece::Sequential));
+                let _ = pieces.send((seq, Piece::Sequential { start: base }));
                 return Some(Stopped {
                     under_way: buf,
                     input,
@@ -314,7 +325,8 @@ fn cut<R: BufRead>(
                 buf.reserve(at + 1 + crate::csv::READ_BUFFER + 64);
                 buf.extend_from_slice(&chunk[at + 1..]);
                 chunk.truncate(at + 1);
-                dispatch(seq, chunk, first, records, false);
+                dispatch(seq, base, chunk, first, records, false);
+                base += (at + 1) as u64;
                 first += records;
                 seq += 1;
                 (scan, line, records) = (0, 0, 0);
@@ -324,7 +336,7 @@ fn cut<R: BufRead>(
         let read = match input.fill_buf() {
             Ok(read) => read,
             Err(error) => {
-                let _ = pieces.send((seq, Piece::Sequential));
+                let _ = pieces.send((seq, Piece::Sequential { start: base }));
                 return Some(Stopped {
                     under_way: buf,
                     input,
@@ -341,12 +353,13 @@ fn cut<R: BufRead>(
                     Ok(both) => both,
                     Err(stopped) => return stopped,
                 };
-                dispatch(seq, chunk, first, records, true);
+                dispatch(seq, base, chunk, first, records, true);
                 seq += 1;
             }
             let _ = pieces.send((seq, Piece::End));
             return None;
         }
+        reads.push(base + buf.len() as u64);
         buf.extend_from_slice(read);
         let n = read.len();
         input.consume(n);
@@ -363,7 +376,7 @@ fn settle<'scope, R, S>(
     tokens: SyncSender<()>,
     recycle: Sender<Vec<u8>>,
     stop: &AtomicBool,
-    cutter: std::thread::ScopedJoinHandle<'scope, Option<Stopped<R>>>,
+    cutter: std::thread::ScopedJoinHandle<'scope, (Vec<u64>, Option<Stopped<R>>)>,
     sequential: S,
 ) -> Result<()>
 where
@@ -394,6 +407,7 @@ where
         };
         match piece {
             Piece::Chunk {
+                start,
                 bytes,
                 records,
                 result,
@@ -402,6 +416,7 @@ where
                 Ok(None) => {
                     let result = Box::new(Ok(None));
                     let piece = Piece::Chunk {
+                        start,
                         bytes,
                         records,
                         result,
@@ -418,15 +433,18 @@ where
                     let _ = tokens.try_send(());
                 }
             },
-            Piece::Sequential => break next,
+            Piece::Sequential { start } => {
+                waiting.insert(next, Piece::Sequential { start });
+                break next;
+            }
             Piece::End => return Ok(()),
         }
     };
     // The rest of the file, from chunk `resume_at`'s start, goes to the one-thread reader.
     stop.store(true, Ordering::Release);
     drop(tokens);
-    let stopped = match cutter.join() {
-        Ok(stopped) => stopped,
+    let (reads, stopped) = match cutter.join() {
+        Ok(cut) => cut,
         Err(panic) => std::panic::resume_unwind(panic),
     };
     // Every chunk cut has been or will be heard of: the cutter and the jobs send before they
@@ -435,30 +453,70 @@ where
         waiting.insert(seq, piece);
     }
     let mut rest: Vec<u8> = Vec::new();
+    let mut from = None;
     for (_, piece) in waiting.range_mut(resume_at..) {
-        if let Piece::Chunk { bytes, .. } = piece {
-            rest.append(bytes);
+        match piece {
+            Piece::Chunk { start, bytes, .. } => {
+                from.get_or_insert(*start);
+                rest.append(bytes);
+            }
+            Piece::Sequential { start } => {
+                from.get_or_insert(*start);
+            }
+            Piece::End => {}
         }
     }
     // The first chunk starts with the header, which the reader passes over.
     let skip = if resume_at == 0 { header } else { 0 };
+    // arrow words some errors by how the bytes came in calls ("got more than 6" or "got 7"):
+    // the bytes read again come in the pieces the input gave them in, as they came to the
+    // one-thread reader.
+    let from = from.unwrap_or_default();
+    let replay = |bytes: Vec<u8>| Replay {
+        cuts: (reads.iter())
+            .filter(|&&read| read > from)
+            .map(|&read| (read - from) as usize)
+            .collect(),
+        bytes,
+        at: 0,
+    };
     let tail: Box<dyn Read + Send> = match stopped {
         Some(Stopped {
-            under_way,
-            error: Some(error),
-            ..
-        }) => Box::new(
-            Cursor::new(rest)
-                .chain(Cursor::new(under_way))
-                .chain(Failing(Some(error))),
-        ),
-        Some(Stopped {
-            under_way, input, ..
-        }) => Box::new(Cursor::new(rest).chain(Cursor::new(under_way)).chain(input)),
+            mut under_way,
+            input,
+            error,
+        }) => {
+            rest.append(&mut under_way);
+            match error {
+                Some(error) => Box::new(replay(rest).chain(Failing(Some(error)))),
+                None => Box::new(replay(rest).chain(input)),
+            }
+        }
         // The cutter reached the file's end: every byte is in the chunks.
-        None => Box::new(Cursor::new(rest)),
+        None => Box::new(replay(rest)),
     };
     sequential(validator, skip, next_record - 1, tail)
+}
+
+/// Bytes read again, given in the pieces that end at `cuts` (where the input's reads began).
+struct Replay {
+    bytes: Vec<u8>,
+    at: usize,
+    cuts: std::collections::VecDeque<usize>,
+}
+
+impl Read for Replay {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.cuts.front().is_some_and(|&cut| cut <= self.at) {
+            self.cuts.pop_front();
+        }
+        let end = self.cuts.front().copied().unwrap_or(self.bytes.len());
+        let end = end.min(self.bytes.len()).min(self.at + out.len());
+        let n = end - self.at;
+        out[..n].copy_from_slice(&self.bytes[self.at..end]);
+        self.at = end;
+        Ok(n)
+    }
 }
 
 /// A reader that fails once with the error the file's read ended on, then ends.

@@ -1,6 +1,6 @@
 //! Tests of one CSV file read on every core (`csv_parallel`): whatever the number of workers,
 //! what comes out is what one thread gives, and what arrow's reader alone gives.
-//! `PROPTEST_CASES` sets how many files the property tries (CI: 64; `bench/fuzz.sh`: many
+//! `PROPTEST_CASES` sets how many files the property tries (CI: 256; `bench/fuzz.sh`: many
 //! more).
 
 use pmm_catalog::Limits;
@@ -27,6 +27,7 @@ fn pools() -> &'static [crate::csv_parallel::Pool] {
 fn read_csv_every_way(
     bytes: &[u8],
     batch_bytes: u64,
+    pieces: &[usize],
 ) -> Vec<(
     String,
     DatasetOutcome,
@@ -53,11 +54,38 @@ fn read_csv_every_way(
         .map(|(name, path)| {
             let mut rows = Vec::new();
             let mut validator = DatasetValidator::new(contract, "XA", 2024, "file", &mut rows);
-            crate::csv::read_csv_with(bytes, &mut validator, &limits, path)
+            let input = Pieces {
+                bytes,
+                sizes: pieces,
+                next: 0,
+            };
+            crate::csv::read_csv_with(input, &mut validator, &limits, path)
                 .expect("no internal error");
             (name, validator.finish(0.5), rows)
         })
         .collect()
+}
+
+/// A file given in reads of the sizes `sizes` (over and over; the whole rest when empty), as a
+/// store's stream gives it: arrow words some errors by how the bytes came.
+struct Pieces<'a> {
+    bytes: &'a [u8],
+    sizes: &'a [usize],
+    next: usize,
+}
+
+impl std::io::Read for Pieces<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let size = match self.sizes {
+            [] => self.bytes.len(),
+            sizes => sizes[self.next % sizes.len()],
+        };
+        self.next += 1;
+        let n = size.max(1).min(out.len()).min(self.bytes.len());
+        out[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
 }
 
 /// A plain staff value: digits, a unit, a decimal, empty, or long text (so that batches end
@@ -87,11 +115,12 @@ fn hazard() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A file read on every core gives what one thread gives, whatever the workers: the same
     /// acceptance, issues (words, records, columns, which are listed), counts and valid rows in
-    /// the same batches; and both give what arrow's decoder alone gives. The files are plain
+    /// the same batches; and both give what arrow's decoder alone gives, the file coming in
+    /// reads of random sizes. The files are plain
     /// records, with repeated keys and blank lines, and up to two hazards anywhere (see
     /// [`hazard`]) in many small batches; the record that misses a field drops its last.
     #[test]
@@ -102,6 +131,7 @@ proptest! {
         short in proptest::option::of(any::<proptest::sample::Index>()),
         batch_bytes in 64u64..3000,
         last_line_end in any::<bool>(),
+        pieces in proptest::collection::vec(1usize..300, 0..6),
     ) {
         let mut rows = rows;
         if !rows.is_empty() {
@@ -122,7 +152,7 @@ proptest! {
         if !last_line_end && text.ends_with(b"\n") {
             text.pop();
         }
-        let read = read_csv_every_way(&text, batch_bytes);
+        let read = read_csv_every_way(&text, batch_bytes, &pieces);
         let (_, one, one_rows) = &read[1];
         let (_, arrow, _) = &read[0];
         prop_assert_eq!(format!("{one:?}"), format!("{arrow:?}"));
@@ -149,7 +179,7 @@ fn chunks_end_where_one_thread_ends_its_batches() {
         }
     }
     for batch_bytes in (64..800).step_by(2) {
-        let read = read_csv_every_way(&text, batch_bytes);
+        let read = read_csv_every_way(&text, batch_bytes, &[]);
         let (_, one, one_rows) = &read[1];
         assert!(one.accepted, "{one:?}");
         assert!(one_rows.len() > 1, "more than one batch at {batch_bytes}");

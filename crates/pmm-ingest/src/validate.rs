@@ -232,25 +232,15 @@ impl<'a> DatasetValidator<'a> {
         self.rejected
     }
 
-    /// An issue about this dataset file, with no row or column unless given.
-    fn issue(
-        &self,
-        row: Option<u64>,
-        column: Option<&str>,
-        rule: Rule,
-        severity: Severity,
-        message: String,
-    ) -> ValidationIssue {
-        self.examiner.issue(row, column, rule, severity, message)
-    }
-
     /// Rejects the whole dataset: the file cannot be read, or is not what the contract needs.
     pub fn reject(&mut self, rule: Rule, row: Option<u64>, message: String) {
         self.reject_at(rule, row, None, message);
     }
 
     fn reject_at(&mut self, rule: Rule, row: Option<u64>, column: Option<&str>, message: String) {
-        let issue = self.issue(row, column, rule, Severity::Error, message);
+        let issue = self
+            .examiner
+            .issue(row, column, rule, Severity::Error, message);
         self.dataset_issues.push(issue);
         self.rejected = true;
     }
@@ -316,7 +306,7 @@ impl<'a> DatasetValidator<'a> {
                     column.name,
                     header_summary(names)
                 );
-                let issue = self.issue(
+                let issue = self.examiner.issue(
                     None,
                     Some(&column.name),
                     Rule::MissingColumn,
@@ -329,7 +319,7 @@ impl<'a> DatasetValidator<'a> {
         }
         for name in names {
             if self.contract.column(name).is_none() {
-                let issue = self.issue(
+                let issue = self.examiner.issue(
                     None,
                     Some(name),
                     Rule::ExtraColumn,
@@ -353,25 +343,13 @@ impl<'a> DatasetValidator<'a> {
         if self.rejected {
             return Ok(());
         }
-        let clock = Instant::now();
-        let checked = self
-            .examiner
-            .examine(columns, first_record)
-            .and_then(|examined| self.settle(examined, first_record));
-        let checked_at = Instant::now();
-        self.busy.validating += checked_at - clock;
-        match checked? {
-            Some(Checked::Rows(batch)) => self.sink.write(batch)?,
-            Some(Checked::Pending(batch)) => self.sink.write_pending(batch)?,
-            None => return Ok(()),
-        }
-        self.busy.staging += checked_at.elapsed();
-        Ok(())
+        let examined = self.examiner.examine(columns, first_record)?;
+        self.push_examined(examined, first_record)
     }
 
-    /// [`Self::push_columns`] for a batch another thread examined (with [`Self::examiner`]):
-    /// settled here, in file order, exactly as if examined here. The examining thread's time
-    /// counts as validating.
+    /// [`Self::push_columns`] for an examined batch (examined here, or by another thread with
+    /// [`Self::examiner`]): settled here, in file order. The examining time counts as
+    /// validating.
     pub(crate) fn push_examined(&mut self, examined: Examined, first_record: u64) -> Result<()> {
         if self.rejected {
             return Ok(());
@@ -596,7 +574,7 @@ impl<'a> DatasetValidator<'a> {
                     "repeats the key {} of record {first}; keys must be unique in a file",
                     quote(&key)
                 );
-                let issue = self.issue(
+                let issue = self.examiner.issue(
                     Some(record),
                     Some(&column),
                     Rule::Key,
