@@ -21,6 +21,12 @@
 //!
 //! Memory: at most [`Pool::workers`] + 1 chunks are out at a time per file, each one batch's
 //! bytes and its columns.
+//!
+//! Why one file of this length (about 530 lines): the cutter, the workers and the reading
+//! thread speak one protocol (chunk numbers, tokens for the chunks out, where each chunk and
+//! each of the input's reads starts) whose point is the hand-over to the one-thread reader:
+//! which bytes it gets, in which pieces, after which record. Split across files, that
+//! hand-over's conditions would be read in three places.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Read};
