@@ -10,9 +10,10 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::builder::make_view;
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, StringArray,
-    TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, StringArray,
+    StringViewArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options, nullif};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
@@ -81,8 +82,11 @@ pub(crate) fn convert_column(
     let from = source.data_type();
     // Whole numbers where the contract wants text (an id column written as integers) read as
     // their decimal digits: nothing is lost.
-    let digits =
-        from.is_integer() && matches!(column.column_type, ColumnType::String | ColumnType::Enum);
+    let words = matches!(column.column_type, ColumnType::String | ColumnType::Enum);
+    let digits = from.is_integer() && words;
+    if words && *from == DataType::Utf8View {
+        return Ok(Ok(kept_as_views(column, source)?));
+    }
     if is_text(from) || digits {
         let text = cast_with_options(source, &DataType::Utf8, &CastOptions::default())
             .map_err(|e| Error::Internal(format!("text column {}: {e}", column.name)))?;
@@ -117,16 +121,63 @@ pub(crate) fn convert_column(
         )
         .map_err(|e| Error::Internal(format!("cast of column {}: {e}", column.name)))?
     };
-    // A value the cast could not carry (an unsigned value too large for int64) is null now.
-    let mut bad: Vec<usize> = (0..source.len())
-        .filter(|&i| source.is_valid(i) && array.is_null(i))
-        .collect();
+    // A value the cast could not carry (an unsigned value too large for int64) is null now:
+    // the cast only adds nulls, so there is none when the null counts agree (always, for a
+    // column taken as it is).
+    let mut bad = newly_null(source.as_ref(), array.as_ref());
     let array = if column.column_type == ColumnType::Decimal {
         finite_only(&array, &mut bad)?
     } else {
         array
     };
     Ok(Ok(Converted { array, bad }))
+}
+
+/// A text column read as string views (Parquet) for a `string` or `enum` column: kept as
+/// views, not copied (the staging writer copies only what it encodes: see
+/// `DatasetValidator::assemble`); an enum's values that are not in the list become null.
+fn kept_as_views(column: &ColumnContract, source: &ArrayRef) -> Result<Converted> {
+    let mut bad = Vec::new();
+    let mut array = source.clone();
+    if column.column_type == ColumnType::Enum {
+        let text = source.as_string_view();
+        let matcher = EnumMatcher::new(&column.values);
+        let wrong: Vec<usize> = (0..text.len())
+            .filter(|&i| text.is_valid(i) && !matcher.matches_view(text, i))
+            .collect();
+        array = without(source, &wrong, &mut bad)?;
+    }
+    Ok(Converted { array, bad })
+}
+
+/// A text column, plain (CSV, JSONL) or string views (Parquet).
+#[derive(Clone, Copy)]
+pub(crate) enum Text<'a> {
+    Plain(&'a StringArray),
+    Views(&'a StringViewArray),
+}
+
+impl<'a> Text<'a> {
+    /// The column as text, or `None` when it holds another type.
+    pub(crate) fn of(array: &'a dyn Array) -> Option<Self> {
+        match array.data_type() {
+            DataType::Utf8 => Some(Text::Plain(array.as_string::<i32>())),
+            DataType::Utf8View => Some(Text::Views(array.as_string_view())),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn value(self, i: usize) -> &'a str {
+        match self {
+            Text::Plain(text) => text.value(i),
+            Text::Views(text) => text.value(i),
+        }
+    }
+}
+
+/// A text value of a column (plain or string views), or `None` for another type.
+fn text_at(array: &dyn Array, i: usize) -> Option<&str> {
+    Text::of(array).map(|text| text.value(i))
 }
 
 /// Converts a text column to the contract's type.
@@ -139,7 +190,7 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
         ColumnType::Enum => {
             let matcher = EnumMatcher::new(&column.values);
             let bad = (0..text.len())
-                .filter(|&i| text.is_valid(i) && !matcher.matches(text.value(i).as_bytes()))
+                .filter(|&i| text.is_valid(i) && !matcher.matches_plain(text, i))
                 .collect::<Vec<_>>();
             let array = null_out(text, &bad);
             Ok(Converted {
@@ -193,13 +244,7 @@ fn convert_text(column: &ColumnContract, text: &StringArray) -> Result<Converted
                 cast_with_options(text, &arrow_type(&column.column_type), &options)
                     .map_err(failed)?
             };
-            let mut bad: Vec<usize> = if array.null_count() == text.null_count() {
-                Vec::new()
-            } else {
-                (0..text.len())
-                    .filter(|&i| text.is_valid(i) && array.is_null(i))
-                    .collect()
-            };
+            let mut bad = newly_null(text, array.as_ref());
             let array = match column.column_type {
                 ColumnType::Decimal => finite_only(&array, &mut bad)?,
                 ColumnType::Date => strict_dates(text, &array, &mut bad)?,
@@ -282,6 +327,8 @@ fn without(array: &ArrayRef, wrong: &[usize], bad: &mut Vec<usize>) -> Result<Ar
 struct EnumMatcher<'a> {
     packed: Vec<u128>,
     long: Vec<&'a [u8]>,
+    /// The values of up to 12 bytes as string views hold them (length, then the bytes).
+    inline: Vec<u128>,
 }
 
 impl<'a> EnumMatcher<'a> {
@@ -289,6 +336,11 @@ impl<'a> EnumMatcher<'a> {
         let mut matcher = EnumMatcher {
             packed: Vec::new(),
             long: Vec::new(),
+            inline: values
+                .iter()
+                .filter(|v| v.len() <= INLINE)
+                .map(|v| make_view(v.as_bytes(), 0, 0))
+                .collect(),
         };
         for value in values {
             match pack(value.as_bytes()) {
@@ -305,7 +357,45 @@ impl<'a> EnumMatcher<'a> {
             None => self.long.contains(&value),
         }
     }
+
+    /// [`Self::matches`] for row `i` of string views: a value of up to 12 bytes is held in
+    /// its view with the bytes past it zero (arrow refuses a view that breaks this), so it is
+    /// matched by comparing the view alone, without reading the value.
+    fn matches_view(&self, text: &StringViewArray, i: usize) -> bool {
+        let view = text.views()[i];
+        if view as u32 as usize > INLINE {
+            return self.matches(text.value(i).as_bytes());
+        }
+        self.inline.contains(&view)
+    }
 }
+
+impl EnumMatcher<'_> {
+    /// [`Self::matches`] for row `i` of plain strings: a short value is packed from one
+    /// 16-byte load of the values buffer (masked to its length) instead of a copy of its
+    /// bytes, where the buffer has 16 bytes from the value's start.
+    fn matches_plain(&self, text: &StringArray, i: usize) -> bool {
+        let offsets = text.value_offsets();
+        let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+        let len = end - start;
+        let window = text
+            .values()
+            .as_slice()
+            .get(start..start + 16)
+            .and_then(|w| <[u8; 16]>::try_from(w).ok());
+        match window {
+            Some(window) if len <= 15 => {
+                let mask = (1u128 << (8 * len)) - 1;
+                let packed = (u128::from_le_bytes(window) & mask) | ((len as u128) << 120);
+                self.packed.contains(&packed)
+            }
+            _ => self.matches(text.value(i).as_bytes()),
+        }
+    }
+}
+
+/// The longest value a string view holds in itself.
+const INLINE: usize = 12;
 
 /// Up to 15 bytes and their length in one integer; `None` for longer values.
 fn pack(value: &[u8]) -> Option<u128> {
@@ -324,10 +414,31 @@ fn finite_only(array: &ArrayRef, bad: &mut Vec<usize>) -> Result<ArrayRef> {
         .as_any()
         .downcast_ref::<Float64Array>()
         .ok_or_else(|| Error::Internal("decimal conversion did not give f64".into()))?;
+    // Most columns hold no infinity or NaN at all, in any slot (a null's slot included).
+    if floats.values().iter().all(|v| v.is_finite()) {
+        return Ok(array.clone());
+    }
     let non_finite: Vec<usize> = (0..floats.len())
         .filter(|&i| floats.is_valid(i) && !floats.value(i).is_finite())
         .collect();
     without(array, &non_finite, bad)
+}
+
+/// The rows null in `converted` whose value in `source` was not: the values a conversion (a
+/// cast that only ever adds nulls) could not carry.
+fn newly_null(source: &dyn Array, converted: &dyn Array) -> Vec<usize> {
+    if converted.null_count() == source.null_count() {
+        return Vec::new();
+    }
+    match converted.nulls() {
+        Some(nulls) => nulls
+            .iter()
+            .enumerate()
+            .filter(|&(i, valid)| !valid && source.is_valid(i))
+            .map(|(i, _)| i)
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 fn null_out(text: &StringArray, rows: &[usize]) -> StringArray {
@@ -349,8 +460,8 @@ fn null_out(text: &StringArray, rows: &[usize]) -> StringArray {
 
 /// A source value as shown in a message: quoted, and cut when very long.
 pub(crate) fn show(source: &ArrayRef, i: usize) -> String {
-    let value = match source.as_any().downcast_ref::<StringArray>() {
-        Some(text) => text.value(i).to_string(),
+    let value = match text_at(source.as_ref(), i) {
+        Some(text) => text.to_string(),
         None => ArrayFormatter::try_new(source.as_ref(), &Default::default())
             .map(|f| f.value(i).to_string())
             .unwrap_or_default(),
@@ -399,10 +510,7 @@ pub(crate) fn bad_value(column: &ColumnContract, source: &ArrayRef, i: usize) ->
             "{} is not {}{}",
             show(source, i),
             expected_form(column),
-            source
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .map_or("", |text| why_not(column, text.value(i)))
+            text_at(source.as_ref(), i).map_or("", |text| why_not(column, text))
         ),
     }
 }
@@ -539,5 +647,116 @@ mod tests {
         ] {
             assert!(!matcher.matches(v.as_bytes()), "{v:?}");
         }
+    }
+
+    /// The enum values of the property below: short, exactly 12 bytes (the longest a string
+    /// view holds in itself), 13, and long; and the empty string.
+    const ENUM: [&str; 6] = [
+        "IM",
+        "EX",
+        "",
+        "ABCDEFGHIJKL",
+        "ABCDEFGHIJKLM",
+        "a value of twenty chars",
+    ];
+
+    fn contract(column_type: ColumnType) -> ColumnContract {
+        ColumnContract {
+            name: "c".into(),
+            column_type,
+            values: ENUM.map(String::from).to_vec(),
+            required: false,
+            rules: Vec::new(),
+            description: None,
+        }
+    }
+
+    /// A value: an enum value, one a byte away from one, a number, a date, or any text.
+    fn value() -> impl proptest::strategy::Strategy<Value = Option<String>> {
+        use proptest::prelude::*;
+        let near = (
+            proptest::sample::select(ENUM.to_vec()),
+            any::<u8>(),
+            any::<bool>(),
+        )
+            .prop_map(|(v, b, grow)| {
+                let mut v = v.as_bytes().to_vec();
+                match (grow, v.pop()) {
+                    (true, _) | (false, None) => v.push(b'A' + b % 26),
+                    (false, Some(_)) => {}
+                }
+                String::from_utf8_lossy(&v).into_owned()
+            });
+        proptest::option::weighted(
+            0.9,
+            prop_oneof![
+                proptest::sample::select(ENUM.to_vec()).prop_map(String::from),
+                near,
+                "-?[0-9]{1,20}(\\.[0-9]{0,3})?",
+                "20[0-9]{2}-[01][0-9]-[0-3][0-9](T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z)?",
+                "(true|false|0|1|yes)",
+                ".{0,20}",
+            ],
+        )
+    }
+
+    proptest::proptest! {
+        /// Text read from Parquet as string views converts to the very values, bad rows and
+        /// messages that the same text as plain strings (CSV, JSONL) does, for every type.
+        #[test]
+        fn text_as_views_converts_as_plain_text(values in proptest::collection::vec(value(), 0..40)) {
+            let plain: ArrayRef = Arc::new(StringArray::from(values.clone()));
+            let views: ArrayRef = Arc::new(StringViewArray::from(values));
+            for column_type in [
+                ColumnType::String,
+                ColumnType::Enum,
+                ColumnType::Bool,
+                ColumnType::Int,
+                ColumnType::Decimal,
+                ColumnType::Date,
+                ColumnType::Timestamp,
+            ] {
+                let column = contract(column_type);
+                let (Ok(a), Ok(b)) = (
+                    convert_column(&column, &plain).unwrap(),
+                    convert_column(&column, &views).unwrap(),
+                ) else {
+                    panic!("text is never incompatible");
+                };
+                proptest::prop_assert_eq!(&a.bad, &b.bad);
+                let b_array = match b.array.data_type() {
+                    DataType::Utf8View => cast_with_options(&b.array, &DataType::Utf8, &CastOptions::default()).unwrap(),
+                    _ => b.array.clone(),
+                };
+                proptest::prop_assert_eq!(a.array.to_data(), b_array.to_data());
+                for &i in &a.bad {
+                    proptest::prop_assert_eq!(bad_value(&column, &plain, i), bad_value(&column, &views, i));
+                }
+                for i in 0..plain.len() {
+                    proptest::prop_assert_eq!(show(&plain, i), show(&views, i));
+                }
+                let matcher = EnumMatcher::new(&column.values);
+                let (plain, views) = (plain.as_string::<i32>(), views.as_string_view());
+                for i in (0..plain.len()).filter(|&i| plain.is_valid(i)) {
+                    let expected = matcher.matches(plain.value(i).as_bytes());
+                    proptest::prop_assert_eq!(matcher.matches_plain(plain, i), expected);
+                    proptest::prop_assert_eq!(matcher.matches_view(views, i), expected);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_value_is_matched_by_its_view_whose_unused_bytes_arrow_keeps_zero() {
+        let values = ENUM.map(String::from).to_vec();
+        let matcher = EnumMatcher::new(&values);
+        let text = StringViewArray::from(vec!["IM", "IMX", "", "ABCDEFGHIJKL", "ABCDEFGHIJK"]);
+        let found: Vec<bool> = (0..text.len())
+            .map(|i| matcher.matches_view(&text, i))
+            .collect();
+        assert_eq!(found, [true, false, true, true, false]);
+        // What the match relies on: a view of "IM" with anything past its two bytes is refused.
+        let dirty = make_view(b"IM", 0, 0) | (0xABu128 << 120);
+        assert!(StringViewArray::try_new(vec![dirty].into(), Vec::new(), None).is_err());
     }
 }

@@ -561,11 +561,11 @@ fn leaf_count(node: &datafusion::parquet::schema::types::Type) -> usize {
     count
 }
 
-/// A view column as the validator takes it: `Utf8` or `Binary`, copied from the batch's
-/// pages for the rows of one slice only.
+/// A column as the validator takes it: binary views copied into `Binary` for the rows of one
+/// slice only. Text stays in string views: the validator copies only the values it stages
+/// by encoding (see `DatasetValidator::assemble`).
 pub(crate) fn materialised(column: &ArrayRef) -> crate::Result<ArrayRef> {
     let to = match column.data_type() {
-        DataType::Utf8View => DataType::Utf8,
         DataType::BinaryView => DataType::Binary,
         _ => return Ok(column.clone()),
     };

@@ -16,14 +16,15 @@ use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray,
     TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::{Date32Type, Schema, SchemaRef};
+use datafusion::arrow::buffer::{Buffer, OffsetBuffer};
+use datafusion::arrow::compute::{cast, filter};
+use datafusion::arrow::datatypes::{DataType, Date32Type, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::ArrayFormatter;
 use pmm_catalog::{ColumnRule, ColumnType, DatasetContract};
 
-use crate::convert::{Incompatible, bad_value, convert_column, quote, show};
+use crate::convert::{Incompatible, Text, bad_value, convert_column, quote, show};
 use crate::issue::Rule;
 use crate::issue::{IssueLimiter, Severity, ValidationIssue};
 use crate::keys::SeenKeys;
@@ -118,8 +119,6 @@ pub struct DatasetValidator<'a> {
     examiner: Arc<Examiner>,
     /// The table schema of the batches handed out (required columns non-null).
     schema: SchemaRef,
-    /// The same, all nullable: rows are assembled under it before invalid ones are dropped.
-    loose_schema: SchemaRef,
     keys: SeenKeys,
     row_issues: IssueLimiter,
     dataset_issues: Vec<ValidationIssue>,
@@ -140,6 +139,8 @@ pub struct DatasetValidator<'a> {
 struct Copying {
     keep: Vec<bool>,
     broken: bool,
+    /// Which columns of the staged schema the sink copies (it encodes the others).
+    copied: Arc<[bool]>,
 }
 
 /// What a checked batch gives the sink.
@@ -172,13 +173,6 @@ impl<'a> DatasetValidator<'a> {
                 proofs: true,
             }),
             schema: table_schema(contract),
-            loose_schema: Arc::new(Schema::new(
-                table_schema(contract)
-                    .fields()
-                    .iter()
-                    .map(|f| f.as_ref().clone().with_nullable(true))
-                    .collect::<Vec<_>>(),
-            )),
             keys: SeenKeys::new(true),
             row_issues: IssueLimiter::new(),
             dataset_issues: Vec::new(),
@@ -384,6 +378,7 @@ impl<'a> DatasetValidator<'a> {
         self.copying = Some(Copying {
             keep: Vec::with_capacity(group.rows),
             broken: false,
+            copied: group.chunks.iter().map(Option::is_some).collect(),
         });
         self.sink.begin_copy(group)?;
         self.busy.staging += clock.elapsed();
@@ -436,7 +431,7 @@ impl<'a> DatasetValidator<'a> {
         }
         let dropped = keep.iter().filter(|k| !**k).count();
         let keep = (dropped > 0).then(|| keep.iter().map(|k| Some(*k)).collect());
-        if let Some(batch) = self.assemble(typed, rows, keep)? {
+        if let Some(batch) = self.assemble(typed, rows, keep, &[])? {
             self.sink.write(batch)?;
         }
         self.busy.staging += clock.elapsed();
@@ -445,11 +440,17 @@ impl<'a> DatasetValidator<'a> {
 
     /// The batch of the table's schema for converted columns `typed` of `rows` rows: `member`
     /// and `year` first, then the rows `keep` keeps (all without it).
+    ///
+    /// Text kept as string views (see `convert::kept_as_views`) is copied into the schema's
+    /// plain strings here, after `keep` (only rows that are staged), and not at all for a
+    /// column the sink stages by copying (`copied`, by staged column): the sink does not
+    /// read it, and it gets an array of empty strings in its place.
     fn assemble(
         &mut self,
         typed: Vec<ArrayRef>,
         rows: usize,
         keep: Option<BooleanArray>,
+        copied: &[bool],
     ) -> Result<Option<RecordBatch>> {
         let (member, year) = self.constant_columns(rows);
         let mut arrays: Vec<ArrayRef> = vec![member, year];
@@ -457,13 +458,29 @@ impl<'a> DatasetValidator<'a> {
         let error = |e: ArrowError| {
             Error::Internal(format!("building a {} batch: {e}", self.contract.name))
         };
-        let mut batch = RecordBatch::try_new(self.loose_schema.clone(), arrays).map_err(error)?;
         if let Some(keep) = keep {
-            batch = filter_record_batch(&batch, &keep).map_err(error)?;
+            arrays = arrays
+                .iter()
+                .map(|array| filter(array, &keep))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(error)?;
+        }
+        let rows = arrays.first().map_or(0, |a| a.len());
+        for (i, array) in arrays.iter_mut().enumerate() {
+            if *array.data_type() == DataType::Utf8View {
+                *array = if copied.get(i) == Some(&true) {
+                    Arc::new(StringArray::new(
+                        OffsetBuffer::new_zeroed(rows),
+                        Buffer::from(Vec::<u8>::new()),
+                        None,
+                    ))
+                } else {
+                    cast(array, &DataType::Utf8).map_err(error)?
+                };
+            }
         }
         // Every row left passed the `required` rule, so the strict schema holds.
-        let batch =
-            RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec()).map_err(error)?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(error)?;
         Ok((batch.num_rows() > 0).then_some(batch))
     }
 
@@ -499,10 +516,13 @@ impl<'a> DatasetValidator<'a> {
             if copying.broken {
                 return Ok(None);
             }
-            return Ok(self.assemble(typed, rows, None)?.map(Checked::Pending));
+            let copied = copying.copied.clone();
+            return Ok(self
+                .assemble(typed, rows, None, &copied)?
+                .map(Checked::Pending));
         }
         let keep = (bad > 0).then(|| invalid.iter().map(|b| Some(!b)).collect());
-        Ok(self.assemble(typed, rows, keep)?.map(Checked::Rows))
+        Ok(self.assemble(typed, rows, keep, &[])?.map(Checked::Rows))
     }
 
     /// The `member` and `year` columns of a batch of `rows`: slices of arrays made once for the
@@ -546,7 +566,7 @@ impl<'a> DatasetValidator<'a> {
             .map_err(|e| Error::Internal(format!("formatting key values: {e}")))?;
         // The common case, one text key column, is hashed without formatting a copy.
         let single_text = match key_columns.as_slice() {
-            [ci] => typed[*ci].as_any().downcast_ref::<StringArray>(),
+            [ci] => Text::of(typed[*ci].as_ref()),
             _ => None,
         };
         let composite = |i: usize| {
