@@ -368,9 +368,7 @@ impl<'a> EnumMatcher<'a> {
         }
         self.inline.contains(&view)
     }
-}
 
-impl EnumMatcher<'_> {
     /// [`Self::matches`] for row `i` of plain strings: a short value is packed from one
     /// 16-byte load of the values buffer (masked to its length) instead of a copy of its
     /// bytes, where the buffer has 16 bytes from the value's start.

@@ -59,7 +59,9 @@ pub trait RowSink: Send {
         Err(Error::Internal("this sink does not copy row groups".into()))
     }
 
-    /// Rows of the row group being copied, every one valid, in order.
+    /// Rows of the row group being copied, every one valid, in order. Only the columns the
+    /// group does not copy hold the rows' values: a copied text column holds empty strings
+    /// in their place (it is not read; see `DatasetValidator::assemble`).
     fn write_pending(&mut self, _batch: RecordBatch) -> Result<()> {
         Err(Error::Internal("this sink does not copy row groups".into()))
     }
