@@ -295,6 +295,24 @@ impl Engine {
             .collect()
     }
 
+    /// Rows of the staged files the indicator's query scans for reporting year `year`: the
+    /// size of its work, for running the largest first.
+    pub fn scanned_rows(&self, indicator: &Indicator, year: i32) -> u64 {
+        indicator
+            .datasets
+            .iter()
+            .flat_map(|d| {
+                let years: BTreeSet<i32> = d.years.iter().map(|y| y.resolve(year)).collect();
+                self.tables
+                    .get(&d.name)
+                    .into_iter()
+                    .flat_map(|(_, files)| files.iter())
+                    .filter(move |f| years.contains(&f.year))
+                    .map(|f| f.file.rows)
+            })
+            .sum()
+    }
+
     /// A session for one indicator: only the datasets it declares, each with the files of the
     /// years it declares for reporting year `year`. An indicator that reads T only is not
     /// handed T-1's rows to scan and throw away.

@@ -310,7 +310,15 @@ async fn stage(file: &[u8], copy: bool) -> Staged {
             .row_groups()
             .iter()
             .filter(|g| {
-                g.columns()
+                // `member` and `year` are written as constants (uncompressed) in every group.
+                let (constants, columns) = g.columns().split_at(2);
+                assert!(
+                    constants
+                        .iter()
+                        .all(|c| c.compression() == Compression::UNCOMPRESSED),
+                    "member and year as constants"
+                );
+                columns
                     .iter()
                     .any(|c| c.compression() != Compression::LZ4_RAW)
             })

@@ -8,6 +8,7 @@
 //! engine's tables are keyed by.
 
 mod batches;
+mod constant_column;
 mod convert;
 mod csv;
 mod csv_fast;
@@ -26,6 +27,7 @@ mod read;
 mod schema;
 mod stage;
 mod staged_file;
+mod staged_upload;
 mod text;
 mod validate;
 

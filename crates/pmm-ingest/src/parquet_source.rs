@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use datafusion::arrow::array::{Array, ArrayRef, BinaryViewArray, RecordBatch, StringViewArray};
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::parquet::arrow::ProjectionMask;
@@ -629,27 +630,36 @@ impl DecodeBudget {
 /// Each record's decoded size: its values' bytes (a view's length, a fixed width), read from
 /// the views without touching the values.
 fn record_sizes(batch: &RecordBatch) -> Vec<u64> {
+    // The fixed widths add up once; the views' lengths column by column.
+    let mut fixed = 0;
     let mut sizes = vec![0u64; batch.num_rows()];
     for column in batch.columns() {
         if let Some(views) = column.as_any().downcast_ref::<StringViewArray>() {
-            add_view_lengths(&mut sizes, views.views(), column.as_ref());
+            add_view_lengths(&mut sizes, views.views(), views.nulls());
         } else if let Some(views) = column.as_any().downcast_ref::<BinaryViewArray>() {
-            add_view_lengths(&mut sizes, views.views(), column.as_ref());
+            add_view_lengths(&mut sizes, views.views(), views.nulls());
         } else {
-            let width = column.data_type().primitive_width().map_or(1, |w| w as u64);
-            for size in &mut sizes {
-                *size += width;
-            }
+            fixed += column.data_type().primitive_width().map_or(1, |w| w as u64);
         }
+    }
+    for size in &mut sizes {
+        *size += fixed;
     }
     sizes
 }
 
-fn add_view_lengths(sizes: &mut [u64], views: &[u128], column: &dyn Array) {
-    for (i, (size, view)) in sizes.iter_mut().zip(views).enumerate() {
-        if column.is_valid(i) {
-            // A view's low 32 bits are its value's length.
-            *size += u64::from(*view as u32);
+/// Adds each valid value's length (a view's low 32 bits) to its record's size.
+fn add_view_lengths(sizes: &mut [u64], views: &[u128], nulls: Option<&NullBuffer>) {
+    match nulls {
+        None => {
+            for (size, view) in sizes.iter_mut().zip(views) {
+                *size += u64::from(*view as u32);
+            }
+        }
+        Some(nulls) => {
+            for ((size, view), valid) in sizes.iter_mut().zip(views).zip(nulls.iter()) {
+                *size += u64::from(*view as u32) * u64::from(valid);
+            }
         }
     }
 }

@@ -28,12 +28,17 @@ pub fn contract_schema(contract: &DatasetContract) -> SchemaRef {
     ))
 }
 
+/// The two columns a table has before its contract's: the submission's member and year,
+/// the same in every row of a staged file.
+pub const SUBMISSION_COLUMNS: [&str; 2] = ["member", "year"];
+
 /// The schema of a dataset's table in the engine: `member` and `year` (the submission's),
 /// then the contract columns. Indicator SQL is written against this schema.
 pub fn table_schema(contract: &DatasetContract) -> SchemaRef {
+    let [member, year] = SUBMISSION_COLUMNS;
     let mut fields = vec![
-        Field::new("member", DataType::Utf8, false),
-        Field::new("year", DataType::Int64, false),
+        Field::new(member, DataType::Utf8, false),
+        Field::new(year, DataType::Int64, false),
     ];
     fields.extend(
         contract_schema(contract)

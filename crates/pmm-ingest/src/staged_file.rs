@@ -2,7 +2,6 @@
 //! written as the validator hands them over (see [`StageWriter`]).
 
 use std::io::Write;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -16,14 +15,14 @@ use datafusion::parquet::column::writer::ColumnCloseResult;
 use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::metadata::ColumnChunkMetaData;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use datafusion::parquet::file::writer::SerializedFileWriter;
+use datafusion::parquet::file::writer::{SerializedFileWriter, SerializedRowGroupWriter};
 use datafusion::parquet::schema::types::ColumnDescPtr;
-use object_store::buffered::BufWriter;
-use object_store::path::Path;
 use pmm_catalog::DatasetContract;
-use tokio::io::AsyncWriteExt;
 
+use crate::constant_column::{ConstantValue, constant_chunk};
+use crate::schema::SUBMISSION_COLUMNS;
 use crate::stage::{StagedFile, StagingArea};
+use crate::staged_upload::{UPLOAD_CHUNK, Upload, UploadWriter, upload};
 use crate::validate::RowSink;
 use crate::{Error, Result};
 use pmm_store::{StoreRoot, count_write, layout};
@@ -32,10 +31,6 @@ use pmm_store::{StoreRoot, count_write, layout};
 /// small enough that the writer buffers little. A copied row group keeps the submitted
 /// file's size (bounded by `limits.max_row_group_bytes`).
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
-
-/// Bytes sent to the store at a time while a staged file is written (also the part size of
-/// multipart uploads): memory per file being staged is about twice this.
-const UPLOAD_CHUNK: usize = 8 << 20;
 
 impl StagingArea {
     /// A writer for the valid rows of one input, in `schema` (the table's schema, or for a
@@ -54,7 +49,8 @@ impl StagingArea {
         // Measured on the benchmark (bench/run.sh): LZ4 (raw) compresses staged data to about
         // the size of the submitted Parquet at a fraction of the cost of ZSTD or Snappy;
         // dictionaries cost more to build than they save on these columns (unique keys,
-        // short enum values). No statistics and no page index: the queries gain nothing from
+        // short enum values). `member` and `year` are not encoded by these properties: see
+        // `constant_column`. No statistics and no page index: the queries gain nothing from
         // them, they cost a comparison per value, and a copied chunk has none (the submitted
         // file's own are not trusted), so every staged file is alike.
         let props = WriterProperties::builder()
@@ -64,11 +60,28 @@ impl StagingArea {
             .set_statistics_enabled(EnabledStatistics::None)
             .set_offset_index_disabled(true)
             .build();
+        // The submission's member and year, the same in every row: written as one value each
+        // (`constant_column`), not encoded row by row.
+        let constants = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| match SUBMISSION_COLUMNS.get(i) {
+                Some(&"member") if field.name() == "member" => {
+                    ConstantValue::text(field.data_type(), member)
+                }
+                Some(&"year") if field.name() == "year" => {
+                    ConstantValue::int64(field.data_type(), i64::from(year))
+                }
+                _ => None,
+            })
+            .collect();
         StageWriter {
             root: self.root.clone(),
             relative,
             schema,
             props,
+            constants,
             open: None,
             rows: 0,
             encoding: None,
@@ -94,6 +107,9 @@ pub struct StageWriter {
     relative: String,
     schema: SchemaRef,
     props: WriterProperties,
+    /// Per column, its value when every row holds the same (`member`, `year`): such a column
+    /// is written as one value (see `constant_column`), not encoded.
+    constants: Vec<Option<ConstantValue>>,
     open: Option<OpenFile>,
     rows: u64,
     /// The row group being encoded.
@@ -110,9 +126,10 @@ struct OpenFile {
     handle: tokio::runtime::Handle,
 }
 
-/// A row group being encoded: a writer per column and the rows written so far.
+/// A row group being encoded: a writer per column (`None` for a constant column) and the
+/// rows written so far.
 struct Encoding {
-    writers: Vec<ArrowColumnWriter>,
+    writers: Vec<Option<ArrowColumnWriter>>,
     rows: usize,
 }
 
@@ -156,7 +173,7 @@ impl RowSink for StageWriter {
             };
             let take = (ROW_GROUP_ROWS - encoding.rows).min(batch.num_rows() - offset);
             let slice = batch.slice(offset, take);
-            let writers = encoding.writers.iter_mut().map(Some);
+            let writers = encoding.writers.iter_mut().map(Option::as_mut);
             encode(&self.schema, &slice, writers)
                 .map_err(|e| Error::staging(self.root.shown(&self.relative), e))?;
             encoding.rows += take;
@@ -187,7 +204,7 @@ impl RowSink for StageWriter {
             .column_writers()?
             .into_iter()
             .zip(&group.chunks)
-            .map(|(writer, chunk)| chunk.is_none().then_some(writer))
+            .map(|(writer, chunk)| writer.filter(|_| chunk.is_none()))
             .collect();
         self.copying = Some(Copying {
             rows: group.rows,
@@ -225,25 +242,30 @@ impl RowSink for StageWriter {
         }
         let what = self.root.shown(&self.relative);
         let failed = |e: ParquetError| Error::staging(what.clone(), e);
+        let constants = self.constants.clone();
         let open = self.opened()?;
         let descriptors = open.writer.schema_descr().columns().to_vec();
         let mut group = open.writer.next_row_group().map_err(failed)?;
-        for ((chunk, writer), descriptor) in copying
+        for (((chunk, writer), constant), descriptor) in copying
             .chunks
             .into_iter()
             .zip(copying.writers)
+            .zip(&constants)
             .zip(descriptors)
         {
-            match (chunk, writer) {
-                (Some(chunk), _) => {
+            match (chunk, writer, constant) {
+                (Some(chunk), _, _) => {
                     let close = copied(descriptor, &chunk, copying.rows).map_err(failed)?;
                     group.append_column(&chunk.bytes, close).map_err(failed)?;
                 }
-                (None, Some(writer)) => writer
+                (None, Some(writer), _) => writer
                     .close()
                     .and_then(|c| c.append_to_row_group(&mut group))
                     .map_err(failed)?,
-                (None, None) => {
+                (None, None, Some(value)) => {
+                    append_constant(&mut group, descriptor, value, copying.rows).map_err(failed)?
+                }
+                (None, None, None) => {
                     return Err(Error::Internal(
                         "a staged column neither copied nor encoded".into(),
                     ));
@@ -278,10 +300,22 @@ fn encode<'w>(
     Ok(())
 }
 
+/// Appends to `group` the chunk of the constant column `descriptor`: `rows` rows of `value`.
+fn append_constant<W: Write + Send>(
+    group: &mut SerializedRowGroupWriter<'_, W>,
+    descriptor: ColumnDescPtr,
+    value: &ConstantValue,
+    rows: usize,
+) -> std::result::Result<(), ParquetError> {
+    let chunk = constant_chunk(descriptor.clone(), value, rows)?;
+    let close = copied(descriptor, &chunk, rows)?;
+    group.append_column(&chunk.bytes, close)
+}
+
 /// The close result that appends `chunk` to a row group of `rows` rows as a chunk of the
 /// staged column `descriptor`: the submitted chunk's page locations (relative to its bytes),
 /// sizes, codec and encodings; no statistics, page index or bloom filter.
-fn copied(
+pub(crate) fn copied(
     descriptor: ColumnDescPtr,
     chunk: &CopiedChunk,
     rows: usize,
@@ -325,13 +359,20 @@ impl StageWriter {
             .ok_or_else(|| Error::Internal("the staged file was not opened".into()))
     }
 
-    /// A writer for each column of the next row group.
-    fn column_writers(&mut self) -> Result<Vec<ArrowColumnWriter>> {
+    /// A writer for each column of the next row group (`None` for a constant column, which
+    /// is not encoded).
+    fn column_writers(&mut self) -> Result<Vec<Option<ArrowColumnWriter>>> {
         let what = self.root.shown(&self.relative);
         let open = self.opened()?;
-        open.columns
+        let writers = open
+            .columns
             .create_column_writers(open.groups)
-            .map_err(|e| Error::staging(what, e))
+            .map_err(|e| Error::staging(what, e))?;
+        Ok(writers
+            .into_iter()
+            .zip(&self.constants)
+            .map(|(writer, constant)| constant.is_none().then_some(writer))
+            .collect())
     }
 
     /// Writes the row group being encoded, if it has rows.
@@ -344,13 +385,28 @@ impl StageWriter {
         }
         let what = self.root.shown(&self.relative);
         let failed = |e: ParquetError| Error::staging(what.clone(), e);
+        let constants = self.constants.clone();
         let open = self.opened()?;
+        let descriptors = open.writer.schema_descr().columns().to_vec();
         let mut group = open.writer.next_row_group().map_err(failed)?;
-        for writer in encoding.writers {
-            writer
-                .close()
-                .and_then(|c| c.append_to_row_group(&mut group))
-                .map_err(failed)?;
+        for ((writer, constant), descriptor) in encoding
+            .writers
+            .into_iter()
+            .zip(&constants)
+            .zip(descriptors)
+        {
+            match (writer, constant) {
+                (Some(writer), _) => writer
+                    .close()
+                    .and_then(|c| c.append_to_row_group(&mut group))
+                    .map_err(failed)?,
+                (None, Some(value)) => {
+                    append_constant(&mut group, descriptor, value, encoding.rows).map_err(failed)?
+                }
+                (None, None) => {
+                    return Err(Error::Internal("a staged column not encoded".into()));
+                }
+            }
         }
         group.close().map_err(failed)?;
         open.groups += 1;
@@ -432,75 +488,4 @@ impl StageWriter {
             let _ = open.handle.block_on(open.upload);
         }
     }
-}
-
-/// What the encoding thread sends to the upload task.
-enum Upload {
-    Part(Bytes),
-    Finish,
-}
-
-/// The Parquet writer's output: buffered into chunks, each handed to the upload task.
-struct UploadWriter {
-    buffer: Vec<u8>,
-    sender: tokio::sync::mpsc::Sender<Upload>,
-}
-
-impl UploadWriter {
-    fn send_buffer(&mut self) -> std::io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(UPLOAD_CHUNK));
-        self.sender
-            .blocking_send(Upload::Part(Bytes::from(chunk)))
-            .map_err(|_| std::io::Error::other("the upload of the staged file failed"))
-    }
-}
-
-impl Write for UploadWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.buffer.extend_from_slice(buf);
-        if self.buffer.len() >= UPLOAD_CHUNK {
-            self.send_buffer()?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Uploads the chunks it receives as one object: one PUT when small, a multipart upload
-/// otherwise. Aborts the upload when the channel closes without `Finish`.
-async fn upload(
-    store: Arc<dyn object_store::ObjectStore>,
-    key: Path,
-    mut chunks: tokio::sync::mpsc::Receiver<Upload>,
-) -> std::result::Result<u64, String> {
-    let mut writer = BufWriter::with_capacity(store, key, UPLOAD_CHUNK);
-    let mut size = 0u64;
-    while let Some(message) = chunks.recv().await {
-        match message {
-            Upload::Part(bytes) => {
-                size += bytes.len() as u64;
-                if let Err(e) = writer.put(bytes).await {
-                    let _ = writer.abort().await;
-                    return Err(e.to_string());
-                }
-            }
-            Upload::Finish => {
-                return match writer.shutdown().await {
-                    Ok(()) => Ok(size),
-                    Err(e) => {
-                        let _ = writer.abort().await;
-                        Err(e.to_string())
-                    }
-                };
-            }
-        }
-    }
-    let _ = writer.abort().await;
-    Err("the staged file was abandoned".into())
 }

@@ -233,14 +233,19 @@ pub(crate) async fn evaluate(
         let mut by_indicator: Vec<Option<Vec<IndicatorValue>>> =
             vec![None; catalog.indicators.len()];
         let mut alone = Vec::new();
-        let mut queries = futures::stream::iter(catalog.indicators.iter().enumerate().map(
-            |(i, indicator)| async move {
-                let clock = Instant::now();
-                let values = engine.evaluate(indicator, subset).await;
-                (i, values, clock.elapsed())
-            },
-        ))
-        .buffered(at_once);
+        // The largest first, and the next as soon as any finishes, so that the last to
+        // finish is a small one and no core waits on a long query started late. The order
+        // changes no value: each query has its own plan.
+        let mut order: Vec<usize> = (0..catalog.indicators.len()).collect();
+        order.sort_by_key(|&i| {
+            std::cmp::Reverse(engine.scanned_rows(&catalog.indicators[i], subset.year))
+        });
+        let mut queries = futures::stream::iter(order.into_iter().map(|i| async move {
+            let clock = Instant::now();
+            let values = engine.evaluate(&catalog.indicators[i], subset).await;
+            (i, values, clock.elapsed())
+        }))
+        .buffer_unordered(at_once);
         while let Some((i, values, took)) = queries.next().await {
             let indicator = &catalog.indicators[i];
             match values {
