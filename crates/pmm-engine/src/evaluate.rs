@@ -109,6 +109,18 @@ impl EvaluationInputs {
     }
 }
 
+/// The years of dataset `name` that `indicator` reads for reporting year `year`; `None` when
+/// it does not read the dataset.
+fn years_read(indicator: &Indicator, name: &str, year: i32) -> Option<BTreeSet<i32>> {
+    let years: BTreeSet<i32> = indicator
+        .datasets
+        .iter()
+        .filter(|d| d.name == name)
+        .flat_map(|d| d.years.iter().map(|y| y.resolve(year)))
+        .collect();
+    (!years.is_empty()).then_some(years)
+}
+
 /// A staged file of a dataset's table, and the submission whose rows it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableFile {
@@ -295,21 +307,17 @@ impl Engine {
             .collect()
     }
 
-    /// Rows of the staged files the indicator's query scans for reporting year `year`: the
-    /// size of its work, for running the largest first.
+    /// Rows of the staged files the indicator's query scans for reporting year `year` (those
+    /// its session holds): the size of its work, for running the largest first.
     pub fn scanned_rows(&self, indicator: &Indicator, year: i32) -> u64 {
-        indicator
-            .datasets
+        self.tables
             .iter()
-            .flat_map(|d| {
-                let years: BTreeSet<i32> = d.years.iter().map(|y| y.resolve(year)).collect();
-                self.tables
-                    .get(&d.name)
-                    .into_iter()
-                    .flat_map(|(_, files)| files.iter())
-                    .filter(move |f| years.contains(&f.year))
-                    .map(|f| f.file.rows)
+            .filter_map(|(name, (_, files))| {
+                let years = years_read(indicator, name, year)?;
+                Some(files.iter().filter(move |f| years.contains(&f.year)))
             })
+            .flatten()
+            .map(|f| f.file.rows)
             .sum()
     }
 
@@ -317,19 +325,8 @@ impl Engine {
     /// years it declares for reporting year `year`. An indicator that reads T only is not
     /// handed T-1's rows to scan and throw away.
     async fn indicator_session(&self, indicator: &Indicator, year: i32) -> Result<SessionContext> {
-        self.session(
-            |name| {
-                let years: BTreeSet<i32> = indicator
-                    .datasets
-                    .iter()
-                    .filter(|d| d.name == name)
-                    .flat_map(|d| d.years.iter().map(|y| y.resolve(year)))
-                    .collect();
-                (!years.is_empty()).then_some(years)
-            },
-            true,
-        )
-        .await
+        self.session(|name| years_read(indicator, name, year), true)
+            .await
     }
 
     /// Bytes that operators spilled to disk so far, over every query of this engine.

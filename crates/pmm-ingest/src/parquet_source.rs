@@ -630,20 +630,21 @@ impl DecodeBudget {
 /// Each record's decoded size: its values' bytes (a view's length, a fixed width), read from
 /// the views without touching the values.
 fn record_sizes(batch: &RecordBatch) -> Vec<u64> {
-    // The fixed widths add up once; the views' lengths column by column.
-    let mut fixed = 0;
-    let mut sizes = vec![0u64; batch.num_rows()];
+    // Every record starts at the sum of the fixed widths; the views add their lengths.
+    let is_view = |c: &ArrayRef| matches!(c.data_type(), DataType::Utf8View | DataType::BinaryView);
+    let fixed = batch
+        .columns()
+        .iter()
+        .filter(|c| !is_view(c))
+        .map(|c| c.data_type().primitive_width().map_or(1, |w| w as u64))
+        .sum();
+    let mut sizes = vec![fixed; batch.num_rows()];
     for column in batch.columns() {
         if let Some(views) = column.as_any().downcast_ref::<StringViewArray>() {
             add_view_lengths(&mut sizes, views.views(), views.nulls());
         } else if let Some(views) = column.as_any().downcast_ref::<BinaryViewArray>() {
             add_view_lengths(&mut sizes, views.views(), views.nulls());
-        } else {
-            fixed += column.data_type().primitive_width().map_or(1, |w| w as u64);
         }
-    }
-    for size in &mut sizes {
-        *size += fixed;
     }
     sizes
 }
@@ -661,5 +662,42 @@ fn add_view_lengths(sizes: &mut [u64], views: &[u128], nulls: Option<&NullBuffer
                 *size += u64::from(*view as u32) * u64::from(valid);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{BooleanArray, Int64Array};
+
+    use super::*;
+
+    #[test]
+    fn a_record_weighs_its_fixed_widths_and_its_valid_values_lengths() {
+        let long = "a value longer than twelve bytes";
+        // The null row's view still holds a length (as after `nullif`): it does not count.
+        let id = StringViewArray::from(vec!["D1", "hidden", long]);
+        let nulls = NullBuffer::from(vec![true, false, true]);
+        let id = StringViewArray::new(id.views().clone(), id.data_buffers().to_vec(), Some(nulls));
+        let batch = RecordBatch::try_from_iter([
+            ("id", Arc::new(id) as ArrayRef),
+            ("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+            (
+                "b",
+                Arc::new(BooleanArray::from(vec![true, false, true])) as ArrayRef,
+            ),
+            (
+                "raw",
+                Arc::new(BinaryViewArray::from(vec![b"xyz".as_slice(), b"", b"0"])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        // int64: 8, boolean: 1; then each valid text or bytes value's length.
+        let fixed = 8 + 1;
+        assert_eq!(
+            record_sizes(&batch),
+            [fixed + 2 + 3, fixed, fixed + long.len() as u64 + 1]
+        );
     }
 }

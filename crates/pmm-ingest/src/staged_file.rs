@@ -62,15 +62,16 @@ impl StagingArea {
             .build();
         // The submission's member and year, the same in every row: written as one value each
         // (`constant_column`), not encoded row by row.
+        let [member_column, year_column] = SUBMISSION_COLUMNS;
         let constants = schema
             .fields()
             .iter()
             .enumerate()
-            .map(|(i, field)| match SUBMISSION_COLUMNS.get(i) {
-                Some(&"member") if field.name() == "member" => {
+            .map(|(i, field)| match (i, field.name()) {
+                (0, name) if name == member_column => {
                     ConstantValue::text(field.data_type(), member)
                 }
-                Some(&"year") if field.name() == "year" => {
+                (1, name) if name == year_column => {
                     ConstantValue::int64(field.data_type(), i64::from(year))
                 }
                 _ => None,
