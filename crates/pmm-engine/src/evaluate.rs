@@ -203,10 +203,7 @@ impl Engine {
     ) -> Result<Engine> {
         // On a cloud store a scan waits on requests more than on the cores: more partitions
         // (each a stream of whole files) keep more requests in flight.
-        let remote = inputs
-            .staging
-            .as_ref()
-            .is_some_and(|s| !matches!(s.url.scheme(), "file" | "memory"));
+        let remote = inputs.staging.as_ref().is_some_and(|s| !s.is_local());
         let (config, runtime) = runtime(settings, remote)?;
         if let Some(staging) = &inputs.staging {
             runtime.register_object_store(&staging.url, staging.store.clone());

@@ -20,6 +20,9 @@ pub(crate) trait RecordDecoder {
     fn flush(&mut self) -> Result<Option<RecordBatch>, ArrowError>;
     /// Whole records decoded since the last flush.
     fn records(&self) -> usize;
+    /// Whether the batch holds all the records it can: it is flushed before more input is
+    /// read, so a read that fails next (a record past its limit) does not take it along.
+    fn full(&self) -> bool;
 }
 
 impl RecordDecoder for datafusion::arrow::csv::reader::Decoder {
@@ -33,6 +36,9 @@ impl RecordDecoder for datafusion::arrow::csv::reader::Decoder {
         // The decoder counts what is left of the batch; `Batches` only compares counts.
         usize::MAX - self.capacity()
     }
+    fn full(&self) -> bool {
+        self.capacity() == 0
+    }
 }
 
 impl RecordDecoder for datafusion::arrow::json::reader::Decoder {
@@ -44,6 +50,14 @@ impl RecordDecoder for datafusion::arrow::json::reader::Decoder {
     }
     fn records(&self) -> usize {
         self.len()
+    }
+    fn full(&self) -> bool {
+        // arrow's JSON decoder does not tell its batch size: a full batch is flushed at the
+        // next call to `decode`, which takes nothing. A read that fails just before that call
+        // leaves the batch's records unchecked (the file is rejected for the failed read
+        // either way); JSON lines are read on one thread only, so no other reader has to end
+        // its batches where this one does.
+        false
     }
 }
 
@@ -102,11 +116,11 @@ impl<R: BufRead, D: RecordDecoder> Batches<R, D> {
             let taken = self.decoder.decode(piece)?;
             self.input.consume(taken);
             fed += taken;
-            // The decoder stopped early (its batch is full of records, or it has just skipped
-            // the CSV header); or, past the budget, a record ended at the line end the piece
+            // The decoder stopped early or took its last record at the piece's end (its batch
+            // is full of records), or it has just skipped the CSV header; or, past the budget, a record ended at the line end the piece
             // stops at, so the decoder is between two records.
             let past_budget = room == 0 && ends_line && self.decoder.records() != before;
-            if taken < length || past_budget {
+            if taken < length || past_budget || self.decoder.full() {
                 match self.decoder.flush()? {
                     Some(batch) => return Ok(Some(batch)),
                     None if taken == 0 => {

@@ -5,7 +5,7 @@
 //! the same issues, the same staged rows and the same answers from DataFusion, to the bit;
 //! and the copy path does copy where it can.
 //!
-//! Why one file of this length (about 570 lines): the files a member's tools write are made
+//! Why one file of this length (about 620 lines): the files a member's tools write are made
 //! here, beside the comparison that runs each both ways, so a case reads as one unit.
 
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use crate::discover::SourceObject;
 use crate::parquet_source::read_parquet;
 use crate::read::{StagedDataset, StagingJob, memory_staging};
 use crate::schema::table_schema;
+use crate::stage::StagingArea;
 use crate::validate::DatasetOutcome;
 use pmm_store::StoreRoot;
 
@@ -243,17 +244,22 @@ struct Staged {
     outcome: DatasetOutcome,
     rows: Option<RecordBatch>,
     copied_groups: usize,
+    /// The codecs of the staged chunks (not `member` and `year`), copied or encoded.
+    codecs: Vec<Compression>,
     /// Chunks of the staged files that carry statistics.
     with_statistics: usize,
     answers: Vec<String>,
 }
 
 async fn stage(file: &[u8], copy: bool) -> Staged {
+    stage_in(memory_staging().unwrap(), file, copy).await
+}
+
+async fn stage_in(staging: StagingArea, file: &[u8], copy: bool) -> Staged {
     let catalog =
         Catalog::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../indicators"))
             .unwrap();
     let contract = catalog.dataset("declarations").unwrap().clone();
-    let staging = memory_staging().unwrap();
     let source = StoreRoot {
         prefix: staging.root.key("inputs"),
         display: "memory://inputs".into(),
@@ -283,6 +289,7 @@ async fn stage(file: &[u8], copy: bool) -> Staged {
     let table = table_schema(&contract);
     let mut batches = Vec::new();
     let mut copied_groups = 0;
+    let mut codecs = Vec::new();
     let mut with_statistics = 0;
     // As the engine plans (pmm-engine's `runtime`): each staged file scanned whole by one
     // partition and never dealt out batch by batch, so its rows are aggregated in file order
@@ -318,11 +325,22 @@ async fn stage(file: &[u8], copy: bool) -> Staged {
                         .all(|c| c.compression() == Compression::UNCOMPRESSED),
                     "member and year as constants"
                 );
-                columns
-                    .iter()
-                    .any(|c| c.compression() != Compression::LZ4_RAW)
+                // Staging in memory encodes uncompressed and without dictionaries: a chunk
+                // in another codec, or with a dictionary page, is the submitted file's.
+                columns.iter().any(|c| {
+                    c.compression() != Compression::UNCOMPRESSED
+                        || c.dictionary_page_offset().is_some()
+                })
             })
             .count();
+        codecs.extend(
+            reader
+                .metadata()
+                .row_groups()
+                .iter()
+                .flat_map(|g| &g.columns()[2..])
+                .map(|c| c.compression()),
+        );
         with_statistics += reader
             .metadata()
             .row_groups()
@@ -385,6 +403,7 @@ async fn stage(file: &[u8], copy: bool) -> Staged {
         outcome: staged.outcome,
         rows,
         copied_groups,
+        codecs,
         with_statistics,
         answers,
     }
@@ -575,4 +594,30 @@ async fn a_staged_copy_carries_no_statistics_of_the_member() {
     );
     let last = staged.answers.last().unwrap();
     assert!(last.contains("| 0 "), "{last}");
+}
+
+/// Staged data is encoded uncompressed on this machine (a folder, memory) and in LZ4 on a
+/// cloud store, and reads the same either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staging_compresses_on_a_cloud_store_only() {
+    let writer = Writer {
+        nullable: true,
+        dictionary: false,
+        compression: Compression::SNAPPY,
+        rows_per_group: 1000,
+        millis: false,
+    };
+    let file = declarations(1500, &[], false, writer);
+    let local = memory_staging().unwrap();
+    // The same memory, named as a bucket: staging takes it for a cloud store.
+    let mut cloud = local.clone();
+    cloud.root.url = url::Url::parse("s3://bucket").unwrap();
+    let here = stage_in(local, &file, false).await;
+    let there = stage_in(cloud, &file, false).await;
+    assert!(!here.codecs.is_empty());
+    assert!(here.codecs.iter().all(|c| *c == Compression::UNCOMPRESSED));
+    assert!(!there.codecs.is_empty());
+    assert!(there.codecs.iter().all(|c| *c == Compression::LZ4_RAW));
+    assert_eq!(here.rows, there.rows);
+    assert_eq!(here.answers, there.answers);
 }

@@ -515,6 +515,10 @@ impl RecordDecoder for CsvDecoder {
             Mode::Arrow(decoder) => self.batch_rows.saturating_sub(decoder.capacity()),
         }
     }
+
+    fn full(&self) -> bool {
+        self.records() >= self.batch_rows
+    }
 }
 
 #[cfg(test)]

@@ -189,3 +189,34 @@ fn chunks_end_where_one_thread_ends_its_batches() {
         }
     }
 }
+
+/// Batches of one record each (a small byte budget over six columns), then a record past the
+/// record limit: every record before it is checked, on every path, the last one too, whose
+/// batch was full exactly where the bytes the limiter let through ended. Found by
+/// `bench/fuzz.sh` (shrunk by hand): the one-thread readers lost that batch (10 records
+/// read), the chunked reader did not (11).
+#[test]
+fn a_full_batch_before_a_record_past_the_limit_is_checked() {
+    let long = "a".repeat(194);
+    let past_the_limit = "a".repeat(600);
+    let text = format!(
+        "unit,headcount,note,female_headcount,training_hours,integrity_cases\n\
+         000,0000,0000,00,000.00,-0.0\nU00,0000,0000,0,0000,-0.00\n000,0000,U0,000,0,U00\n\n\
+         U0,000,00,,,00\n\n000,,000,00,-000.00,\n\n000.00,000,00,,,00\n\n\
+         -000.0,0000,000,00,U00,000\n0,0000,00,00,0,U00\n\n00,00.0,U0,00,,U00\n\
+         {long},-000.00,,U00,00,000\n\n00,00,-0.00,0000,00,0000\n{past_the_limit},0,0,0,0,0"
+    );
+    for (name, outcome, _) in read_csv_every_way(text.as_bytes(), 64, &[]) {
+        assert_eq!(outcome.rows_read, 11, "{name}");
+        let rules: Vec<_> = outcome.issues.iter().map(|i| (i.row, i.rule)).collect();
+        // Record 11 repeats record 9's key; record 12 is past the limit.
+        assert!(
+            rules.contains(&(Some(11), crate::Rule::Key)),
+            "{name}: {rules:?}"
+        );
+        assert!(
+            rules.contains(&(Some(12), crate::Rule::MaxRecordBytes)),
+            "{name}: {rules:?}"
+        );
+    }
+}

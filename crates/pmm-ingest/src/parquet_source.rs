@@ -601,6 +601,21 @@ impl DecodeBudget {
         first_record: u64,
     ) -> std::result::Result<Vec<RecordBatch>, LimitExceeded> {
         let sizes = record_sizes(batch);
+        // Most batches are well within every limit: one pass over the sizes tells, and the
+        // batch goes on whole, as the record-by-record walk below would hand it on.
+        let (sum, largest) = sizes.iter().fold((0u64, 0u64), |(sum, largest), &size| {
+            (sum + size, largest.max(size))
+        });
+        if sizes.is_empty() {
+            return Ok(Vec::new());
+        }
+        if largest <= self.record
+            && sum <= self.batch
+            && self.used.saturating_add(sum) <= self.total
+        {
+            self.used += sum;
+            return Ok(vec![batch.clone()]);
+        }
         let mut slices = Vec::new();
         let (mut start, mut bytes) = (0usize, 0u64);
         for (i, &size) in sizes.iter().enumerate() {
@@ -698,6 +713,59 @@ mod tests {
         assert_eq!(
             record_sizes(&batch),
             [fixed + 2 + 3, fixed, fixed + long.len() as u64 + 1]
+        );
+    }
+
+    fn budget(record: u64, batch: u64, total: u64) -> DecodeBudget {
+        DecodeBudget {
+            record,
+            batch,
+            total,
+            used: 0,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_cut_where_the_limits_say_and_goes_on_whole_within_them() {
+        // Records of 8 + 2, 8 + 3 and 8 + 32 bytes.
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(StringViewArray::from(vec!["D1", "D22", &"x".repeat(32)])) as ArrayRef,
+            ),
+            ("n", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ])
+        .unwrap();
+        let rows =
+            |slices: Vec<RecordBatch>| slices.iter().map(|b| b.num_rows()).collect::<Vec<_>>();
+        let mut whole = budget(40, 61, 200);
+        assert_eq!(rows(whole.split(&batch, 1).unwrap()), [3]);
+        assert_eq!(whole.used, 61);
+        // One byte less per slice: the last record goes on alone.
+        assert_eq!(rows(budget(40, 60, 200).split(&batch, 1).unwrap()), [2, 1]);
+        assert_eq!(
+            rows(budget(40, 10, 200).split(&batch, 1).unwrap()),
+            [1, 1, 1]
+        );
+        assert!(matches!(
+            budget(39, 100, 200).split(&batch, 7),
+            Err(LimitExceeded::Record {
+                record: 9,
+                limit: 39
+            })
+        ));
+        // The file's total counts over batches.
+        let mut total = budget(40, 100, 100);
+        assert_eq!(rows(total.split(&batch, 1).unwrap()), [3]);
+        assert!(matches!(
+            total.split(&batch, 4),
+            Err(LimitExceeded::Decoded { limit: 100 })
+        ));
+        assert!(
+            budget(40, 100, 100)
+                .split(&batch.slice(0, 0), 1)
+                .unwrap()
+                .is_empty()
         );
     }
 }

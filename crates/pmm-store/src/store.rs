@@ -36,6 +36,12 @@ impl fmt::Debug for StoreRoot {
 }
 
 impl StoreRoot {
+    /// Whether the store is on this machine (a folder, or memory): reading and writing cost
+    /// the cores, not requests over a network.
+    pub fn is_local(&self) -> bool {
+        matches!(self.url.scheme(), "file" | "memory")
+    }
+
     /// The key of `relative` (a `/`-separated path) under the prefix.
     pub fn key(&self, relative: &str) -> Path {
         relative
