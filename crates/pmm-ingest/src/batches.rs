@@ -52,12 +52,9 @@ impl RecordDecoder for datafusion::arrow::json::reader::Decoder {
         self.len()
     }
     fn full(&self) -> bool {
-        // arrow's JSON decoder does not tell its batch size: a full batch is flushed at the
-        // next call to `decode`, which takes nothing. A read that fails just before that call
-        // leaves the batch's records unchecked (the file is rejected for the failed read
-        // either way); JSON lines are read on one thread only, so no other reader has to end
-        // its batches where this one does.
-        false
+        // arrow's JSON decoder does not tell its batch size; pmm builds every one with
+        // batches of `BATCH_ROWS` records (`jsonl`).
+        self.len() >= crate::read::BATCH_ROWS
     }
 }
 
@@ -117,8 +114,9 @@ impl<R: BufRead, D: RecordDecoder> Batches<R, D> {
             self.input.consume(taken);
             fed += taken;
             // The decoder stopped early or took its last record at the piece's end (its batch
-            // is full of records), or it has just skipped the CSV header; or, past the budget, a record ended at the line end the piece
-            // stops at, so the decoder is between two records.
+            // is full of records), or it has just skipped the CSV header; or, past the budget,
+            // a record ended at the line end the piece stops at, so the decoder is between two
+            // records.
             let past_budget = room == 0 && ends_line && self.decoder.records() != before;
             if taken < length || past_budget || self.decoder.full() {
                 match self.decoder.flush()? {
@@ -150,5 +148,51 @@ impl<R: BufRead, D: RecordDecoder> Iterator for Batches<R, D> {
                 Some(Err(e))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufReader, Cursor, Read};
+    use std::sync::Arc;
+
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::read::BATCH_ROWS;
+
+    /// A read that fails, as the record limiter's does at a record past the limit.
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("a record past the limit"))
+        }
+    }
+
+    /// Exactly one full batch of records, then a read that fails: the batch comes out before
+    /// the error, for CSV and for JSON lines.
+    #[test]
+    fn a_full_batch_comes_out_before_a_failed_read() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Utf8, true)]));
+        let lines = |line: &str| line.repeat(BATCH_ROWS).into_bytes();
+        let outcome = |batches: &mut dyn Iterator<Item = Result<RecordBatch, ArrowError>>| {
+            let rows = batches.next().map(|b| b.map(|b| b.num_rows()).ok());
+            let failed = batches.next().is_some_and(|b| b.is_err());
+            (rows, failed)
+        };
+        let csv = datafusion::arrow::csv::ReaderBuilder::new(schema.clone())
+            .with_batch_size(BATCH_ROWS)
+            .build_decoder();
+        let input = BufReader::new(Cursor::new(lines("x\n")).chain(Failing));
+        let mut batches = Batches::new(input, csv, usize::MAX);
+        assert_eq!(outcome(&mut batches), (Some(Some(BATCH_ROWS)), true));
+        let json = datafusion::arrow::json::ReaderBuilder::new(schema)
+            .with_batch_size(BATCH_ROWS)
+            .build_decoder()
+            .unwrap();
+        let input = BufReader::new(Cursor::new(lines("{\"a\":\"x\"}\n")).chain(Failing));
+        let mut batches = Batches::new(input, json, usize::MAX);
+        assert_eq!(outcome(&mut batches), (Some(Some(BATCH_ROWS)), true));
     }
 }

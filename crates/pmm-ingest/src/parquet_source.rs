@@ -601,14 +601,14 @@ impl DecodeBudget {
         first_record: u64,
     ) -> std::result::Result<Vec<RecordBatch>, LimitExceeded> {
         let sizes = record_sizes(batch);
+        if sizes.is_empty() {
+            return Ok(Vec::new());
+        }
         // Most batches are well within every limit: one pass over the sizes tells, and the
         // batch goes on whole, as the record-by-record walk below would hand it on.
         let (sum, largest) = sizes.iter().fold((0u64, 0u64), |(sum, largest), &size| {
             (sum + size, largest.max(size))
         });
-        if sizes.is_empty() {
-            return Ok(Vec::new());
-        }
         if largest <= self.record
             && sum <= self.batch
             && self.used.saturating_add(sum) <= self.total

@@ -46,9 +46,9 @@ impl StagingArea {
         schema: SchemaRef,
     ) -> StageWriter {
         let relative = layout::staging::rows(member, year, &contract.name, fingerprint, &nonce());
-        // Compression: none on this machine's disk, LZ4 (raw) on a cloud store. Measured on
-        // the benchmark (bench/run.sh, CSV): uncompressed pages cost about 5 % less CPU over a
-        // run (no compression when staging, no decompression in each of the queries) and
+        // Compression: none on this machine's disk, LZ4 (raw) on a cloud store. Measured in
+        // alternating runs over CSV submissions (docs/running.md): uncompressed pages cost 5
+        // to 9 % less CPU over a run (no compression when staging, no decompression in each of the queries) and
         // take about twice LZ4's bytes; on a network those bytes cost more than the cores
         // save, and LZ4 keeps staged data about the size of the submitted Parquet at a
         // fraction of ZSTD's or Snappy's cost. Chunks copied from a submitted Parquet file
