@@ -48,16 +48,16 @@ impl StagingArea {
         let relative = layout::staging::rows(member, year, &contract.name, fingerprint, &nonce());
         // Compression: none on this machine's disk, LZ4 (raw) on a cloud store. Measured in
         // alternating runs over CSV submissions (docs/running.md): uncompressed pages cost 5
-        // to 9 % less CPU over a run (no compression when staging, no decompression in each of the queries) and
-        // take about twice LZ4's bytes; on a network those bytes cost more than the cores
-        // save, and LZ4 keeps staged data about the size of the submitted Parquet at a
-        // fraction of ZSTD's or Snappy's cost. Chunks copied from a submitted Parquet file
-        // keep their own compression. Dictionaries cost more to build than they save on
-        // these columns (unique keys, short enum values). `member` and `year` are not encoded
-        // by these properties: see `constant_column`. No statistics and no page index: the
-        // queries gain nothing from them, they cost a comparison per value, and a copied
-        // chunk has none (the submitted file's own are not trusted), so every staged file is
-        // alike.
+        // to 9 % less CPU over a run (no compression when staging, no decompression in each
+        // of the queries) and take about twice LZ4's bytes; on a network those bytes cost
+        // more than the cores save, and LZ4 keeps staged data about the size of the submitted
+        // Parquet at a fraction of ZSTD's or Snappy's cost. Chunks copied from a submitted
+        // Parquet file keep their own compression. Dictionaries cost more to build than they
+        // save on these columns (unique keys, short enum values). `member` and `year` are not
+        // encoded by these properties: see `constant_column`. No statistics and no page
+        // index: the queries gain nothing from them, they cost a comparison per value, and a
+        // copied chunk has none (the submitted file's own are not trusted), so every staged
+        // file is alike.
         let compression = if self.root.is_local() {
             Compression::UNCOMPRESSED
         } else {
